@@ -1,0 +1,58 @@
+"""lrcore: one learning-rate schedule spec, the same curve in Keras, PyTorch and optax.
+
+``import lrcore`` loads numpy and PyYAML only; the framework adapters load their
+framework when first used (``lrcore.to_torch``, ``lrcore.to_keras``, ``lrcore.to_optax``).
+
+Builders mirror every node type: ``lrcore.cosine(start=1e-3, end=0.0, duration=1000)``,
+``lrcore.sequence(phases=[...])``; each returns a frozen, validated node.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import nodes as _nodes  # noqa: F401 - registers every node type
+from .document import FORMAT_VERSION, Schedule, dump, dumps, load
+from .errors import SpecError
+from .evaluate import compile_spec, evaluate, grid
+from .node import REGISTRY, Node
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "FORMAT_VERSION",
+    "Node",
+    "Schedule",
+    "SpecError",
+    "compile_spec",
+    "dump",
+    "dumps",
+    "evaluate",
+    "grid",
+    "load",
+    "to_keras",
+    "to_optax",
+    "to_torch",
+    *sorted(REGISTRY),
+]
+
+_ADAPTERS = {"to_torch": "torch", "to_keras": "keras", "to_optax": "optax"}
+_LAZY_MODULES = {"parity", "testing", "presets", "adapters"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in REGISTRY:  # builders: lrcore.cosine(...) is the Cosine node class
+        return REGISTRY[name]
+    if name in _ADAPTERS:
+        import importlib
+
+        return getattr(importlib.import_module(f"lrcore.adapters.{_ADAPTERS[name]}"), name)
+    if name in _LAZY_MODULES:
+        import importlib
+
+        return importlib.import_module(f"lrcore.{name}")
+    raise AttributeError(f"module 'lrcore' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,277 @@
+"""The spec document: format version, context and one schedule tree; load and dump.
+
+Loading never executes code: YAML goes through a ``SafeLoader`` (no Python tags),
+JSON through :mod:`json`; both reject duplicate keys, and every failure, from a missing
+file to a syntax error, is a :class:`~lrcore.SpecError`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import SpecError
+from .fields import Int, Steps
+from .node import Context, Node, node_from_dict, walk
+
+__all__ = ["FORMAT_VERSION", "Schedule", "dump", "dumps", "load"]
+
+#: The spec format this lrcore reads and writes.
+FORMAT_VERSION = 1
+#: Largest spec file or text accepted (bounds parse time and memory).
+MAX_BYTES = 1 << 20
+
+_DOC_KEYS = ("lrcore", "name", "description", "steps_per_epoch", "total_steps", "schedule")
+
+
+@dataclasses.dataclass(frozen=True)
+class Schedule:
+    """A spec document: ``lrcore: 1``, an optional context, and the schedule tree.
+
+    ``steps_per_epoch`` resolves ``"Nep"`` durations; ``total_steps`` (an integer or
+    ``"Nep"``) resolves ``"N%"`` and is the span a last phase without a duration runs to.
+    Both may be overridden when evaluating or compiling.
+    """
+
+    schedule: Node
+    steps_per_epoch: int | None = None
+    total_steps: int | str | None = None
+    name: str | None = None
+    description: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.schedule, Node):
+            raise SpecError("schedule", "must be a schedule node", self.schedule)
+        for _ in walk(self.schedule):  # bounds the tree (YAML alias bombs, huge specs)
+            pass
+        if self.steps_per_epoch is not None:
+            object.__setattr__(self, "steps_per_epoch",
+                               Int(ge=1).coerce(self.steps_per_epoch, "steps_per_epoch"))
+        if self.total_steps is not None:
+            object.__setattr__(self, "total_steps",
+                               Steps().coerce(self.total_steps, "total_steps"))
+        for key in ("name", "description"):
+            value = getattr(self, key)
+            if value is not None and not isinstance(value, str):
+                raise SpecError(key, "must be a string", value)
+
+    # ---- dict form -------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, data: Any) -> Schedule:
+        if not isinstance(data, dict):
+            raise SpecError("", "a spec document must be a mapping", data)
+        for key in data:
+            if key not in _DOC_KEYS:
+                from .node import _did_you_mean
+
+                hint = _did_you_mean(key, list(_DOC_KEYS)) if isinstance(key, str) else ""
+                extra = (" (a bare schedule? put it under 'schedule:' with 'lrcore: 1')"
+                         if key == "type" else hint)
+                raise SpecError(str(key), "is not a document key" + extra + "; known: "
+                                + ", ".join(_DOC_KEYS), data[key])
+        if "lrcore" not in data:
+            raise SpecError("lrcore", f"is required: the format version "
+                            f"(this lrcore reads {FORMAT_VERSION})", None)
+        version = data["lrcore"]
+        if isinstance(version, bool) or not isinstance(version, int) or version < 1:
+            raise SpecError("lrcore", "must be a format version (a positive integer)", version)
+        if version > FORMAT_VERSION:
+            raise SpecError("lrcore", f"is from a newer lrcore: this one reads format "
+                            f"{FORMAT_VERSION}; upgrade lrcore", version)
+        if "schedule" not in data:
+            raise SpecError("schedule", "is required", None)
+        return cls(schedule=node_from_dict(data["schedule"], "schedule"),
+                   **{k: data[k] for k in _DOC_KEYS[1:5] if k in data})
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"lrcore": FORMAT_VERSION}
+        for key in _DOC_KEYS[1:5]:
+            if getattr(self, key) is not None:
+                out[key] = getattr(self, key)
+        out["schedule"] = self.schedule.to_dict()
+        return out
+
+    def fingerprint(self) -> str:
+        """A stable hash of the canonical form (16 hex digits), for experiment tracking.
+        Equal specs have equal fingerprints; ``name`` and ``description`` do not count."""
+        data = self.to_dict()
+        data.pop("name", None)
+        data.pop("description", None)
+        text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    # ---- resolution ------------------------------------------------------------------
+    def context(self, steps_per_epoch: int | None = None,
+                total_steps: int | str | None = None) -> Context:
+        """The resolution context; arguments override the document's values."""
+        spe = self.steps_per_epoch if steps_per_epoch is None else \
+            Int(ge=1).coerce(steps_per_epoch, "steps_per_epoch")
+        total = self.total_steps if total_steps is None else \
+            Steps().coerce(total_steps, "total_steps")
+        if isinstance(total, str):
+            if total.endswith("%"):
+                raise SpecError("total_steps", 'must be steps or epochs ("Nep"), not a share',
+                                total)
+            total = Context(spe).steps(total, "total_steps")
+        return Context(steps_per_epoch=spe, total_steps=total)
+
+    def resolve(self, steps_per_epoch: int | None = None,
+                total_steps: int | str | None = None) -> Schedule:
+        """The same document with every duration an integer (see ``Node.resolve``)."""
+        ctx = self.context(steps_per_epoch, total_steps)
+        root = self.schedule.resolve(ctx, ctx.total_steps, "schedule")
+        return dataclasses.replace(self, schedule=root, steps_per_epoch=ctx.steps_per_epoch,
+                                   total_steps=ctx.total_steps)
+
+    def horizon(self) -> int | None:
+        """Last step of interest of a resolved document (total_steps or the tree's)."""
+        own = self.schedule.horizon()
+        if self.total_steps is not None and isinstance(self.total_steps, int):
+            return max(self.total_steps, own or 0)
+        return own
+
+
+def as_schedule(spec: Any) -> Schedule:
+    """Accept a Schedule, a node, a mapping, a path or spec text."""
+    if isinstance(spec, Schedule):
+        return spec
+    if isinstance(spec, Node):
+        return Schedule(schedule=spec)
+    return load(spec)
+
+
+# ---- YAML and JSON --------------------------------------------------------------------
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader + YAML 1.2 floats (``1e-3`` is a number, not a string) + no
+    duplicate keys. Python tags stay unknown to it: loading never runs code."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                  |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                  |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+                  |[-+]?\.(?:inf|Inf|INF)
+                  |\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."))
+
+
+def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict:
+    loader.flatten_mapping(node)
+    out: dict = {}
+    for key_node, value_node in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        try:
+            duplicate = key in out
+        except TypeError:
+            raise SpecError(f"line {key_node.start_mark.line + 1}", "mapping keys must be "
+                            "plain values", str(key)) from None
+        if duplicate:
+            raise SpecError(f"line {key_node.start_mark.line + 1}", "duplicate key", key)
+        out[key] = loader.construct_object(value_node, deep=True)
+    return out
+
+
+_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+
+
+def _json_pairs(pairs: list) -> dict:
+    out: dict = {}
+    for key, value in pairs:
+        if key in out:
+            raise SpecError(str(key), "duplicate key", key)
+        out[key] = value
+    return out
+
+
+def parse(text: str, fmt: str = "yaml", origin: str = "spec") -> Any:
+    """Parse spec text (``fmt`` ``"json"`` or ``"yaml"``) into plain data."""
+    if len(text) > MAX_BYTES:
+        raise SpecError(origin, f"must be at most {MAX_BYTES} bytes", f"{len(text)} bytes")
+    try:
+        if fmt == "json":
+            return json.loads(text, object_pairs_hook=_json_pairs)
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+    except SpecError:
+        raise
+    except RecursionError:
+        raise SpecError(origin, "is nested too deeply to read", "...") from None
+    except json.JSONDecodeError as err:
+        raise SpecError(f"{origin}:{err.lineno}:{err.colno}", f"is not valid JSON "
+                        f"({err.msg})", None) from None
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark else origin
+        problem = getattr(err, "problem", None) or str(err).splitlines()[0]
+        raise SpecError(where, f"is not valid YAML ({problem})", None) from None
+
+
+def load(source: Any) -> Schedule:
+    """Load a spec from a mapping, a path (``.yaml``/``.yml``/``.json``) or spec text.
+
+    A string is read as a path when it is one line that does not start with ``{``;
+    otherwise as YAML or JSON text.
+    """
+    if isinstance(source, Schedule):
+        return source
+    if isinstance(source, Node):
+        return Schedule(schedule=source)
+    if isinstance(source, dict):
+        return Schedule.from_dict(source)
+    if isinstance(source, (os.PathLike, str)):
+        text = os.fspath(source)
+        if isinstance(source, os.PathLike) or ("\n" not in text and not text.lstrip()
+                                               .startswith("{")):
+            return _load_file(Path(text))
+        fmt = "json" if text.lstrip().startswith("{") else "yaml"
+        return Schedule.from_dict(parse(text, fmt))
+    raise SpecError("spec", "must be a mapping, a path or spec text", type(source).__name__)
+
+
+def _load_file(path: Path) -> Schedule:
+    origin = str(path)
+    try:
+        if path.stat().st_size > MAX_BYTES:
+            raise SpecError(origin, f"must be at most {MAX_BYTES} bytes",
+                            f"{path.stat().st_size} bytes")
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(origin, "file not found", None) from None
+    except IsADirectoryError:
+        raise SpecError(origin, "is a directory, not a spec file", None) from None
+    except UnicodeDecodeError:
+        raise SpecError(origin, "is not UTF-8 text", None) from None
+    except OSError as err:
+        raise SpecError(origin, f"cannot be read ({err.strerror})", None) from None
+    fmt = "json" if path.suffix.lower() == ".json" else "yaml"
+    data = parse(text, fmt, origin)
+    if not isinstance(data, dict):
+        raise SpecError(origin, "must hold a mapping (lrcore: 1, schedule: ...)", data)
+    return Schedule.from_dict(data)
+
+
+def dumps(spec: Any, fmt: str = "yaml") -> str:
+    """The canonical text of a spec (``fmt`` ``"yaml"`` or ``"json"``)."""
+    data = as_schedule(spec).to_dict()
+    if fmt == "json":
+        return json.dumps(data, indent=2) + "\n"
+    if fmt == "yaml":
+        return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=88)
+    raise SpecError("format", "must be 'yaml' or 'json'", fmt)
+
+
+def dump(spec: Any, path: str | os.PathLike) -> None:
+    """Write the canonical form to ``path``: JSON for ``.json``, YAML for ``.yaml``/``.yml``."""
+    p = Path(path)
+    suffix = p.suffix.lower()
+    if suffix not in (".json", ".yaml", ".yml"):
+        raise SpecError(str(p), "must end in .yaml, .yml or .json", p.suffix)
+    p.write_text(dumps(spec, "json" if suffix == ".json" else "yaml"), encoding="utf-8")

@@ -1,0 +1,85 @@
+"""Compile a spec against an ops backend, and the float64 reference evaluator."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .document import Schedule, as_schedule
+from .errors import SpecError
+from .fields import MAX_STEP
+from .ops import NumpyOps, Ops
+
+__all__ = ["compile_spec", "evaluate", "grid"]
+
+REFERENCE = NumpyOps()
+
+
+def compile_spec(spec: Any, ops: Ops, *, steps_per_epoch: int | None = None,
+                 total_steps: int | str | None = None) -> Callable[[Any], Any]:
+    """Resolve ``spec`` and build its formula against ``ops``: a function of the integer
+    step (an array or scalar of that backend) to the rate in ``ops``' float dtype."""
+    return _compiled(as_schedule(spec), ops, steps_per_epoch, total_steps)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(spec: Schedule, ops: Ops, spe: int | None, total: int | str | None):
+    return spec.resolve(spe, total).schedule.build(ops)
+
+
+def _steps(steps: Any) -> np.ndarray:
+    try:
+        t = np.asarray(steps)
+    except (TypeError, ValueError) as err:  # ragged lists and the like
+        raise SpecError("steps", f"must be an integer or an array of integers ({err})",
+                        None) from None
+    if t.dtype == bool or not (np.issubdtype(t.dtype, np.integer) or t.size == 0):
+        if np.issubdtype(t.dtype, np.floating) and t.size and np.all(np.isfinite(t)) \
+                and np.all(t == np.floor(t)):
+            t = t.astype(np.int64)  # 3.0 is step 3; 2.5 is not a step
+        else:
+            raise SpecError("steps", "must be integers (optimizer updates already applied)",
+                            steps if t.size < 8 else f"array of {t.dtype}")
+    t = t.astype(np.int64, copy=False)
+    if t.size and (t.min() < 0 or t.max() > MAX_STEP):
+        bad = t.min() if t.min() < 0 else t.max()
+        raise SpecError("steps", f"must be in [0, 2**31 - 1]", int(bad))
+    return t
+
+
+def evaluate(spec: Any, steps: Any, *, steps_per_epoch: int | None = None,
+             total_steps: int | str | None = None) -> np.ndarray:
+    """The reference curve: float64 rates at integer ``steps`` (any shape).
+
+    ``steps`` counts optimizer updates already applied (0 is the first update's rate).
+    ``steps_per_epoch``/``total_steps`` override the document's context.
+
+    >>> import lrcore
+    >>> lrcore.evaluate(lrcore.step(start=0.1, factor=0.5, every=10), [0, 10, 20]).tolist()
+    [0.1, 0.05, 0.025]
+    """
+    f = compile_spec(spec, REFERENCE, steps_per_epoch=steps_per_epoch, total_steps=total_steps)
+    t = _steps(steps)
+    out = f(t)
+    return np.broadcast_to(np.asarray(out, dtype=np.float64), t.shape).copy() \
+        if np.shape(out) != t.shape else np.asarray(out, dtype=np.float64)
+
+
+def grid(spec: Any, horizon: int | None = None, *, steps_per_epoch: int | None = None,
+         total_steps: int | str | None = None, far: bool = True) -> np.ndarray:
+    """The parity grid: every step up to the horizon, a neighbourhood of every
+    breakpoint, and (``far``) a few far steps: 10**6, 10**7, 2**31 - 1."""
+    doc = as_schedule(spec).resolve(steps_per_epoch, total_steps)
+    h = horizon if horizon is not None else (doc.horizon() or 1000)
+    h = min(max(h, 1), 200_000)
+    pts = [np.arange(0, h + 2, dtype=np.int64)]
+    near = []
+    for b in doc.schedule.breakpoints():
+        near += [b - 2, b - 1, b, b + 1, b + 2]
+    extra = [10**6, 10**7, MAX_STEP - 1, MAX_STEP] if far else []
+    pts.append(np.asarray(near + extra, dtype=np.int64))
+    t = np.unique(np.concatenate(pts))
+    return t[(t >= 0) & (t <= MAX_STEP)]

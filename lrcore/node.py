@@ -1,0 +1,304 @@
+"""The spec tree: frozen nodes, their registry, validation and resolution.
+
+A node is a frozen dataclass whose fields are declared with :func:`lrcore.fields.param`.
+Every node has an optional ``duration``: for a family whose formula runs over a length D
+(linear, cosine, ...) it is that D; for any node it is its length as a phase of a
+``sequence``. Resolution (:meth:`Node.resolve`) turns every ``"3ep"``/``"25%"`` into
+integer steps and fills in omitted durations from the enclosing span; the resolved tree
+is made of the same node classes, holding integers only. :meth:`Node.build` then turns a
+resolved node into a function of the integer step, written against an ops namespace
+(:mod:`lrcore.ops`): that is the one place a family's formula lives.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import dataclasses
+import difflib
+from collections.abc import Callable, Iterator
+from fractions import Fraction
+from typing import Any, ClassVar
+
+from .errors import SpecError
+from .fields import (MAX_STEP, NodeField, NodeList, Points, Steps, StepsList, _DURATION,
+                     param)
+
+__all__ = ["Context", "Node", "REGISTRY", "node_from_dict"]
+
+#: Every node type by its ``type`` name; filled by ``Node.__init_subclass__``.
+REGISTRY: dict[str, type[Node]] = {}
+
+#: Deepest nesting a spec may have, and most nodes in one document.
+MAX_DEPTH = 64
+MAX_NODES = 10_000
+
+# The path of the node being built, so __post_init__ errors name where it sits in the
+# document; a builder call outside from_dict gets the node's type name instead.
+_PATH: contextvars.ContextVar[str | None] = contextvars.ContextVar("lrcore_path", default=None)
+_DEPTH: contextvars.ContextVar[int] = contextvars.ContextVar("lrcore_depth", default=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Context:
+    """What durations resolve against: ``steps_per_epoch`` and ``total_steps`` (ints)."""
+
+    steps_per_epoch: int | None = None
+    total_steps: int | None = None
+
+    def steps(self, value: int | str, path: str, positive: bool = True) -> int:
+        """Resolve an integer, ``"Nep"`` or ``"N%"`` to integer steps.
+
+        Fractions resolve to the nearest step, halves rounding up (``"2.5%"`` of 1002
+        steps is 25.05 -> 25 steps); exact arithmetic, no float rounding on the way.
+        """
+        if isinstance(value, int):
+            return value
+        m = _DURATION.match(value)
+        assert m is not None  # the field kind accepted only this pattern
+        amount, unit = Fraction(m.group(1)), m.group(2)
+        if unit == "ep":
+            if self.steps_per_epoch is None:
+                raise SpecError(path, "epochs need steps_per_epoch (in the document or as "
+                                "an argument)", value)
+            exact = amount * self.steps_per_epoch
+        else:
+            if self.total_steps is None:
+                raise SpecError(path, "a share of the run needs total_steps (in the "
+                                "document or as an argument)", value)
+            exact = amount * self.total_steps / 100
+        n = int(exact + Fraction(1, 2))  # floor(x + 1/2): nearest, halves up
+        if positive and n < 1:
+            raise SpecError(path, f"resolves to {n} steps; must be at least 1", value)
+        if n > MAX_STEP:
+            raise SpecError(path, f"resolves to {n} steps; must be <= 2**31 - 1", value)
+        return n
+
+
+def _node_fields(cls: type) -> tuple[dataclasses.Field, ...]:
+    """Fields in document order: the family's own first, ``duration`` last."""
+    fields = [f for f in dataclasses.fields(cls) if "kind" in f.metadata]
+    own = [f for f in fields if f.name != "duration"]
+    return tuple(own + [f for f in fields if f.name == "duration"])
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Node:
+    """Base class of every schedule node (families, combinators, plateau)."""
+
+    #: The ``type`` name in documents; set by each concrete subclass.
+    type: ClassVar[str] = ""
+    #: True when ``duration`` is the D of the formula (the node holds its value after D).
+    bounded: ClassVar[bool] = False
+
+    duration: int | str | None = param(
+        Steps(), None, "length: the formula's D for bounded families, the phase length in "
+        "a sequence for every node")
+
+    # ---- construction and validation -------------------------------------------------
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("type"):
+            if cls.type in REGISTRY:
+                raise RuntimeError(f"two node classes claim type {cls.type!r}")
+            REGISTRY[cls.type] = cls
+
+    def __post_init__(self) -> None:
+        path = _PATH.get() or self.type
+        for f in _node_fields(type(self)):
+            value = getattr(self, f.name)
+            if value is None and f.default is None:
+                continue
+            object.__setattr__(self, f.name, f.metadata["kind"].coerce(value, f"{path}.{f.name}"))
+        self.check(path)
+
+    def check(self, path: str) -> None:
+        """Cross-field rules; raise SpecError(f"{path}.field", rule, value). Step values
+        may still be strings here: compare them only when both are ints (resolution
+        re-runs this check with integers)."""
+
+    @classmethod
+    def fields(cls) -> tuple[dataclasses.Field, ...]:
+        return _node_fields(cls)
+
+    # ---- serialisation ---------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        """Canonical mapping: ``type`` first, then parameters that differ from defaults."""
+        out: dict[str, Any] = {"type": self.type}
+        for f in _node_fields(type(self)):
+            value = getattr(self, f.name)
+            if f.default is not dataclasses.MISSING and value == f.default \
+                    and type(value) is type(f.default):
+                continue
+            out[f.name] = f.metadata["kind"].dump(value)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: Any, path: str = "schedule") -> Node:
+        node = node_from_dict(data, path)
+        if cls is not Node and not isinstance(node, cls):
+            raise SpecError(f"{path}.type", f"must be {cls.type!r}", data.get("type"))
+        return node
+
+    def children(self) -> Iterator[tuple[str, Node]]:
+        """(path suffix, child) for every child node."""
+        for f in _node_fields(type(self)):
+            value = getattr(self, f.name)
+            if isinstance(value, Node):
+                yield f".{f.name}", value
+            elif isinstance(value, tuple) and value and isinstance(value[0], Node):
+                for i, child in enumerate(value):
+                    yield f".{f.name}[{i}]", child
+
+    # ---- resolution --------------------------------------------------------------------
+    def child_span(self, name: str, span: int | None, values: dict[str, Any]) -> int | None:
+        """The span a child under field ``name`` resolves against (default: this node's);
+        ``values`` holds this node's own parameters, already resolved to integers."""
+        return span
+
+    def resolve(self, ctx: Context, span: int | None, path: str) -> Node:
+        """A copy with every step value an integer and every omitted D filled in."""
+        values: dict[str, Any] = {}
+        for f in _node_fields(type(self)):
+            kind, value, p = f.metadata["kind"], getattr(self, f.name), f"{path}.{f.name}"
+            if value is None:
+                continue
+            if isinstance(kind, Steps):
+                value = ctx.steps(value, p, kind.positive)
+            elif isinstance(kind, StepsList):
+                value = tuple(ctx.steps(v, f"{p}[{i}]", kind.item.positive)
+                              for i, v in enumerate(value))
+            elif isinstance(kind, Points):
+                value = tuple((ctx.steps(s, f"{p}[{i}][0]", False), r)
+                              for i, (s, r) in enumerate(value))
+            values[f.name] = value
+        own = values.get("duration", span)
+        for f in _node_fields(type(self)):
+            kind, value, p = f.metadata["kind"], values.get(f.name), f"{path}.{f.name}"
+            if isinstance(value, Node) and isinstance(kind, NodeField):
+                values[f.name] = value.resolve(ctx, self.child_span(f.name, own, values), p)
+            elif isinstance(kind, NodeList) and value is not None:
+                values[f.name] = tuple(c.resolve(ctx, self.child_span(f.name, own, values), f"{p}[{i}]")
+                                       for i, c in enumerate(value))
+        if self.bounded and values.get("duration") is None:
+            if span is None:
+                raise SpecError(f"{path}.duration", f"is required: {self.type} runs over a "
+                                "length; give a duration, or total_steps to run to the end",
+                                None)
+            values["duration"] = span
+        return self._rebuilt(values, path)
+
+    def _rebuilt(self, values: dict[str, Any], path: str) -> Node:
+        token = _PATH.set(path)
+        try:
+            return dataclasses.replace(self, **values)
+        finally:
+            _PATH.reset(token)
+
+    # ---- evaluation (resolved nodes only) ------------------------------------------------
+    def build(self, ops: Any) -> Callable[[Any], Any]:
+        """The node's formula: a function of integer local time ``t >= 0`` (an integer
+        array or scalar of the ops backend) to the rate, in ``ops``' float dtype."""
+        raise NotImplementedError  # pragma: no cover - every registered node overrides
+
+    def breakpoints(self) -> list[int]:
+        """Local steps where the curve breaks or kinks (for grids, plots and ``show``)."""
+        out = [self.duration] if self.bounded and self.duration else []
+        for _, child in self.children():
+            out += child.breakpoints()
+        return out
+
+    def horizon(self) -> int | None:
+        """The last step of interest: past it the curve holds or repeats (None: unknown)."""
+        ends = [b for b in self.breakpoints() if b is not None]
+        if self.duration is not None:
+            ends.append(self.duration)
+        return max(ends) if ends else None
+
+
+def _did_you_mean(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def node_from_dict(data: Any, path: str) -> Node:
+    """Build a node from a mapping, naming ``path`` in every error."""
+    depth = _DEPTH.get()
+    if depth >= MAX_DEPTH:
+        raise SpecError(path, f"nesting must be at most {MAX_DEPTH} levels deep", "...")
+    if not isinstance(data, dict):
+        raise SpecError(path, "must be a schedule (a mapping with a 'type')", data)
+    kind = data.get("type")
+    if kind is None:
+        raise SpecError(f"{path}.type", "is required (one of: "
+                        + ", ".join(sorted(REGISTRY)) + ")", None)
+    if not isinstance(kind, str) or kind not in REGISTRY:
+        hint = _did_you_mean(kind, sorted(REGISTRY)) if isinstance(kind, str) else ""
+        raise SpecError(f"{path}.type", "must be a known schedule type" + hint
+                        + " (one of: " + ", ".join(sorted(REGISTRY)) + ")", kind)
+    cls = REGISTRY[kind]
+    names = [f.name for f in _node_fields(cls)]
+    for key in data:
+        if key == "type":
+            continue
+        if not isinstance(key, str) or key not in names:
+            hint = _did_you_mean(key, names) if isinstance(key, str) else ""
+            raise SpecError(f"{path}.{key}", f"is not a parameter of {kind}{hint}; "
+                            "known: " + ", ".join(names), data[key])
+    for f in _node_fields(cls):
+        if f.default is dataclasses.MISSING and f.name not in data:
+            raise SpecError(f"{path}.{f.name}", f"is required for {kind}", None)
+    values = {}
+    for f in _node_fields(cls):
+        if f.name not in data:
+            continue
+        value = data[f.name]
+        if isinstance(f.metadata["kind"], (NodeField, NodeList)):
+            token = _DEPTH.set(depth + 1)
+            try:
+                value = f.metadata["kind"].coerce(value, f"{path}.{f.name}")
+            finally:
+                _DEPTH.reset(token)
+        values[f.name] = value
+    token = _PATH.set(path)
+    try:
+        return cls(**values)
+    finally:
+        _PATH.reset(token)
+
+
+def walk(node: Node, limit: int = MAX_NODES) -> Iterator[Node]:
+    """Every node of a tree, depth first; SpecError past ``limit`` nodes."""
+    stack, seen = [node], 0
+    while stack:
+        n = stack.pop()
+        seen += 1
+        if seen > limit:
+            raise SpecError("schedule", f"must have at most {limit} nodes", "more")
+        yield n
+        stack.extend(c for _, c in n.children())
+
+
+#: Largest finite float32: a spec must stay below it on every step of the domain.
+FLOAT32_MAX = 3.4028234663852886e38
+
+
+def check_growth(path: str, start: float, log_factor: float, count: int) -> None:
+    """Raise if ``start * exp(log_factor * count)`` leaves the float32 range: a growing
+    schedule must not overflow anywhere in ``[0, 2**31 - 1]``."""
+    import math
+
+    if start > 0 and log_factor > 0 and math.log(start) + log_factor * count >= math.log(
+            FLOAT32_MAX):
+        raise SpecError(path, "grows past the float32 range before step 2**31 - 1; "
+                        "use a factor <= 1 or set a bound", None)
+
+
+def check_increasing(path: str, values: tuple, strict: bool = True) -> None:
+    """Integer step lists must be strictly increasing (checked once all are ints)."""
+    ints = [v for v in values if isinstance(v, int)]
+    if len(ints) != len(values):
+        return
+    for i in range(1, len(ints)):
+        if ints[i] <= ints[i - 1]:
+            raise SpecError(f"{path}[{i}]", "must be strictly greater than the previous "
+                            f"entry ({ints[i - 1]}): sorted, no duplicates", ints[i])

@@ -1,0 +1,49 @@
+"""``cosine``: half a cosine wave from ``start`` to ``end`` over D steps."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..fields import POSITIVE, RATE, Bool, param
+from ..formulas import cosine_weights
+from ..node import Node
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Cosine(Node):
+    r"""Cosine annealing (SGDR without restarts; optax ``cosine_decay_schedule``).
+
+    .. math:: w(t) = \Big(\tfrac{1 + \cos(\pi t / D)}{2}\Big)^{p}, \qquad
+              \eta(t) = s\,w(t) + e\,(1 - w(t)), \qquad 0 \le t \le D
+
+    After :math:`D` the rate holds :math:`e`, unless ``periodic``: then the wave goes on
+    (:math:`\eta(t) = \eta(D - |D - (t \bmod 2D)|)`), which is what torch's
+    ``CosineAnnealingLR`` does past ``T_max``.
+
+    * ``start`` :math:`s`, ``end`` :math:`e` — rates at :math:`0` and :math:`D`;
+    * ``exponent`` :math:`p > 0` — optax's ``exponent`` (1: the plain cosine);
+    * ``periodic`` — continue the wave past :math:`D` instead of holding;
+    * ``duration`` :math:`D`.
+
+    >>> import lrcore
+    >>> lrcore.evaluate(lrcore.cosine(start=1.0, end=0.0, duration=4), range(6)).round(6).tolist()
+    [1.0, 0.853553, 0.5, 0.146447, 0.0, 0.0]
+    """
+
+    type = "cosine"
+    bounded = True
+    start: float = param(RATE, doc="rate at t = 0")
+    end: float = param(RATE, 0.0, doc="rate at t = D")
+    exponent: float = param(POSITIVE, 1.0, doc="power of the cosine term (optax)")
+    periodic: bool = param(Bool(), False, doc="continue the wave past D (torch)")
+
+    def build(self, ops):
+        d, s, e, p = self.duration, ops.const(self.start), ops.const(self.end), self.exponent
+
+        def wave(t):
+            w, v = cosine_weights(ops, t, d, p)
+            return s * w + e * v
+
+        if self.periodic:
+            return lambda t: wave(d - abs(d - ops.mod(t, 2 * d)))
+        return ops.select([d], [wave, lambda t: ops.full(t, self.end)])

@@ -1,0 +1,105 @@
+"""``cosine_restarts``: SGDR, cosine annealing with warm restarts (Keras semantics)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from ..errors import SpecError
+from ..fields import MAX_LIST, MAX_STEP, RATE, Float, Steps, param
+from ..node import Node
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class CosineRestarts(Node):
+    r"""Cosine annealing with warm restarts (SGDR; Keras ``CosineDecayRestarts``).
+
+    Cycle :math:`i` starts at :math:`B_i = P\,\frac{m^i - 1}{m - 1}` (:math:`iP` when
+    :math:`m = 1`) and lasts :math:`L_i = P m^i`; a step belongs to the cycle whose
+    real-valued span holds it, decided by exact integer comparison. With
+    :math:`x = (t - B_i) / L_i`:
+
+    .. math:: \eta(t) = e + (s - e)\,\mu^{i}\,\frac{1 + \cos(\pi x)}{2}
+
+    * ``start`` :math:`s`, ``end`` :math:`e \le s` (Keras ``alpha * initial``);
+    * ``period`` :math:`P` (``first_decay_steps``), ``period_mult`` :math:`m \ge 1`
+      (``t_mul``), ``peak_mult`` :math:`\mu \in (0, 1]` (``m_mul``: it scales the
+      height above ``end``, as in Keras).
+
+    >>> import lrcore
+    >>> s = lrcore.cosine_restarts(start=1.0, end=0.0, period=2, period_mult=2.0, peak_mult=0.5)
+    >>> lrcore.evaluate(s, range(7)).round(6).tolist()
+    [1.0, 0.5, 0.5, 0.426777, 0.25, 0.073223, 0.25]
+    """
+
+    type = "cosine_restarts"
+    start: float = param(RATE, doc="rate at the start of the first cycle")
+    end: float = param(RATE, 0.0, doc="rate at the end of every cycle")
+    period: int | str = param(Steps(), doc="length of the first cycle")
+    period_mult: float = param(Float(ge=1.0, what="a number >= 1"), 1.0,
+                               doc="each cycle is this many times longer than the last")
+    peak_mult: float = param(Float(gt=0.0, le=1.0, what="a number in (0, 1]"), 1.0,
+                             doc="each cycle's height is this many times the last's")
+
+    def check(self, path):
+        if self.end > self.start:
+            raise SpecError(f"{path}.end", f"must be <= start ({self.start:g})", self.end)
+        if isinstance(self.period, int) and self.period_mult > 1:
+            _cycle_table(self.period, self.period_mult, path)
+
+    def build(self, ops):
+        e, p, m, mu = ops.const(self.end), self.period, self.period_mult, self.peak_mult
+        height = self.start - self.end
+        log_mu = ops.const(math.log(mu))
+        if m == 1.0:
+            h = ops.const(math.pi / (2.0 * p))
+            amp = ops.const(height)
+
+            def sgdr(t):
+                i = ops.floordiv(t, p)
+                s = ops.sin(h * ops.to_float(p - ops.mod(t, p)))
+                scale = amp if mu == 1.0 else amp * ops.exp(ops.to_float(i) * log_mu)
+                return e + scale * (s * s)
+
+            return sgdr
+        starts, next_frac, halfpi_over_len = _cycle_table(p, m, "")
+        t_start = ops.table(starts, integer=True)
+        t_next = ops.table(starts[1:] + [MAX_STEP + 1], integer=True)
+        t_frac = ops.table(next_frac)
+        t_h = ops.table(halfpi_over_len)
+        t_amp = ops.table([height * mu**i for i in range(len(starts))])
+
+        def sgdr_mult(t):
+            i = ops.searchsorted(t_start, t)
+            # distance to the real end of the cycle: exact integer part minus a fraction
+            left = ops.to_float(ops.take(t_next, i) - t) - ops.take(t_frac, i)
+            s = ops.sin(ops.take(t_h, i) * left)
+            return e + ops.take(t_amp, i) * (s * s)
+
+        return sgdr_mult
+
+
+def _cycle_table(p: int, m: float, path: str):
+    """Integer first steps of each cycle, the fractional part by which each next real
+    start falls before its integer step, and pi / (2 L_i); float64, snapped to integers
+    that the float64 arithmetic only misses by rounding."""
+    starts, next_frac, hs = [], [], []
+    i, b = 0, 0.0
+    while True:
+        length = p * m**i
+        b_next = p * (m ** (i + 1) - 1) / (m - 1)
+        if abs(b_next - round(b_next)) <= 1e-9 * max(1.0, b_next):
+            b_next = float(round(b_next))
+        first = math.ceil(b)
+        if first > MAX_STEP:
+            break
+        starts.append(first)
+        nxt = math.ceil(b_next)
+        next_frac.append(nxt - b_next)
+        hs.append(math.pi / (2.0 * length))
+        if len(starts) > MAX_LIST:
+            raise SpecError(f"{path}.period_mult", f"gives more than {MAX_LIST} restarts "
+                            "before step 2**31 - 1; use a longer period or a larger "
+                            "period_mult", m)
+        i, b = i + 1, b_next
+    return starts, next_frac, hs

@@ -1,0 +1,69 @@
+"""``cyclic``: triangular cycles between ``low`` and ``high`` (torch ``CyclicLR``)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from ..errors import SpecError
+from ..fields import RATE, Choice, Float, Steps, param
+from ..node import Node
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Cyclic(Node):
+    r"""Cyclical learning rates (Smith 2017; torch ``CyclicLR``, exactly).
+
+    With :math:`T = U + D`, cycle :math:`k = \lfloor t / T \rfloor` and position
+    :math:`q = t \bmod T` (integers):
+
+    .. math:: \phi = q / U \ (q \le U), \qquad \phi = (T - q) / D \ (q > U), \qquad
+              \eta(t) = l + (h - l)\,\phi\,\sigma
+
+    :math:`\sigma = 1` (``triangular``), :math:`2^{-k}` (``triangular2``) or
+    :math:`\gamma^{t}` (``exp_range``).
+
+    * ``low`` :math:`l` (torch ``base_lr``), ``high`` :math:`h` (``max_lr``);
+    * ``up`` :math:`U` (``step_size_up``), ``down`` :math:`D` (default :math:`U`);
+    * ``mode``, ``gamma`` :math:`\gamma \in (0, 1]`.
+
+    >>> import lrcore
+    >>> s = lrcore.cyclic(low=0.0, high=1.0, up=2, mode="triangular2")
+    >>> lrcore.evaluate(s, range(9)).tolist()
+    [0.0, 0.5, 1.0, 0.5, 0.0, 0.25, 0.5, 0.25, 0.0]
+    """
+
+    type = "cyclic"
+    low: float = param(RATE, doc="rate at the bottom of each cycle")
+    high: float = param(RATE, doc="rate at the top of the first cycle")
+    up: int | str = param(Steps(), doc="steps from low to high")
+    down: int | str | None = param(Steps(), None, doc="steps from high back to low (default up)")
+    mode: str = param(Choice(("triangular", "triangular2", "exp_range")), "triangular",
+                      doc="amplitude scaling per cycle")
+    gamma: float = param(Float(gt=0.0, le=1.0, what="a number in (0, 1]"), 1.0,
+                         doc="exp_range: amplitude multiplier per step")
+
+    def check(self, path):
+        if self.high < self.low:
+            raise SpecError(f"{path}.high", f"must be >= low ({self.low:g})", self.high)
+
+    def build(self, ops):
+        up = self.up
+        down = self.down if self.down is not None else up
+        period = up + down
+        low, amp = ops.const(self.low), ops.const(self.high - self.low)
+        fup, fdown = ops.const(float(up)), ops.const(float(down))
+        phase = ops.select([up + 1], [lambda q: ops.to_float(q) / fup,
+                                      lambda q: ops.to_float(period - q) / fdown])
+        if self.mode == "triangular":
+            return lambda t: low + amp * phase(ops.mod(t, period))
+        if self.mode == "triangular2":
+            k = ops.const(math.log(0.5))
+            return lambda t: low + amp * phase(ops.mod(t, period)) * ops.exp(
+                ops.to_float(ops.floordiv(t, period)) * k)
+        g = ops.const(math.log(self.gamma))
+        return lambda t: low + amp * phase(ops.mod(t, period)) * ops.exp(ops.to_float(t) * g)
+
+    def breakpoints(self):
+        down = self.down if self.down is not None else self.up
+        return [self.up, self.up + down]

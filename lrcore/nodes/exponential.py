@@ -1,0 +1,70 @@
+"""``exponential``: ``start * rate ** (t / every)``."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from ..errors import SpecError
+from ..fields import MAX_STEP, POSITIVE, RATE, Bool, Steps, param
+from ..node import Node, check_growth
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Exponential(Node):
+    r"""Exponential decay (Keras ``ExponentialDecay``, optax ``exponential_decay``).
+
+    .. math:: \eta(t) = s \cdot r^{\,u / N}, \qquad u = \max(t - b, 0)
+
+    with :math:`u / N` replaced by :math:`\lfloor u / N \rfloor` when ``staircase``, and
+    the result clipped at ``bound`` (a floor when :math:`r < 1`, a ceiling when
+    :math:`r > 1`; optax's ``end_value``).
+
+    * ``start`` :math:`s`; ``rate`` :math:`r > 0` per ``every`` :math:`N` steps;
+    * ``begin`` :math:`b` — hold ``start`` until this step (optax ``transition_begin``);
+    * ``staircase`` — integer exponent; ``bound`` — see above.
+
+    Computed as :math:`s\,e^{u \ln(r)/N}` with :math:`\ln(r)/N` folded in float64.
+
+    >>> import lrcore
+    >>> lrcore.evaluate(lrcore.exponential(start=1.0, rate=0.5, every=2), [0, 1, 2, 4]).tolist()
+    [1.0, 0.7071067811865476, 0.5, 0.25]
+    """
+
+    type = "exponential"
+    start: float = param(RATE, doc="rate at t = begin")
+    rate: float = param(POSITIVE, doc="factor per `every` steps")
+    every: int | str = param(Steps(), 1, doc="steps over which the rate multiplies by `rate`")
+    staircase: bool = param(Bool(), False, doc="integer exponent floor(u / every)")
+    begin: int | str = param(Steps(positive=False), 0, doc="hold `start` until this step")
+    bound: float | None = param(RATE, None, doc="floor (rate < 1) or ceiling (rate > 1)")
+
+    def check(self, path):
+        if self.bound is not None:
+            if self.rate < 1 and self.bound > self.start:
+                raise SpecError(f"{path}.bound", f"must be <= start ({self.start:g}) for a "
+                                "decay: it is the floor the rate decays to", self.bound)
+            if self.rate > 1 and self.bound < self.start:
+                raise SpecError(f"{path}.bound", f"must be >= start ({self.start:g}) for a "
+                                "growth: it is the ceiling", self.bound)
+        elif isinstance(self.every, int) and isinstance(self.begin, int):
+            check_growth(f"{path}.rate", self.start, math.log(self.rate) / self.every,
+                         MAX_STEP - self.begin)
+
+    def build(self, ops):
+        s, n, b = ops.const(self.start), self.every, self.begin
+        log_rate = math.log(self.rate)
+        if self.staircase:
+            k = ops.const(log_rate)
+            decay = lambda u: s * ops.exp(ops.to_float(ops.floordiv(u, n)) * k)  # noqa: E731
+        else:
+            c = ops.const(log_rate / n)
+            decay = lambda u: s * ops.exp(ops.to_float(u) * c)  # noqa: E731
+        if self.bound is not None:
+            clip = ops.maximum if self.rate < 1 else ops.minimum
+            bound = ops.const(self.bound)
+            unbounded = decay
+            decay = lambda u: clip(unbounded(u), bound)  # noqa: E731
+        if b == 0:
+            return decay
+        return ops.select([b], [lambda t: ops.full(t, self.start), lambda t: decay(t - b)])

@@ -1,0 +1,46 @@
+"""``multistep``: ``start * factor ** (number of milestones <= t)``."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+from ..fields import POSITIVE, RATE, Steps, StepsList, param
+from ..node import Node, check_growth, check_increasing
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MultiStep(Node):
+    r"""Multi-step decay (torch ``MultiStepLR``): the rate drops *at* each milestone.
+
+    .. math:: \eta(t) = s \cdot f^{\,|\{m_i \le t\}|}
+
+    * ``start`` :math:`s`; ``factor`` :math:`f`; ``milestones`` :math:`m_1 < m_2 < \dots`.
+
+    The values :math:`s f^i` are folded in float64 and selected by integer comparison.
+
+    >>> import lrcore
+    >>> lrcore.evaluate(lrcore.multistep(start=1.0, factor=0.1, milestones=[2, 4]),
+    ...                 range(6)).round(12).tolist()
+    [1.0, 1.0, 0.1, 0.1, 0.01, 0.01]
+    """
+
+    type = "multistep"
+    start: float = param(RATE, doc="rate before the first milestone")
+    factor: float = param(POSITIVE, doc="multiplier at each milestone")
+    milestones: tuple = param(StepsList(Steps()), doc="steps at which the rate drops")
+
+    def check(self, path):
+        check_increasing(f"{path}.milestones", self.milestones)
+        check_growth(f"{path}.factor", self.start, math.log(self.factor), len(self.milestones))
+
+    def build(self, ops):
+        values = [self.start * self.factor**i for i in range(len(self.milestones) + 1)]
+        return ops.select(list(self.milestones), [_const(ops, v) for v in values])
+
+    def breakpoints(self):
+        return list(self.milestones)
+
+
+def _const(ops, v):
+    return lambda t: ops.full(t, v)

@@ -1,0 +1,55 @@
+"""``polynomial``: ``end + (start - end) * (1 - t / D) ** power``."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from ..fields import POSITIVE, RATE, Bool, param
+from ..formulas import power_weights
+from ..node import Node
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Polynomial(Node):
+    r"""Polynomial decay (Keras ``PolynomialDecay``, torch ``PolynomialLR``).
+
+    .. math:: w = \Big(1 - \frac{t}{D'}\Big)^{p}, \qquad \eta(t) = s\,w + e\,(1 - w)
+
+    Without ``cycle``, :math:`D' = D` and :math:`t` stops at :math:`D` (the rate holds
+    :math:`e`). With ``cycle``, :math:`D' = D \lceil t / D \rceil` (and :math:`D` at
+    :math:`t = 0`), Keras's restart rule.
+
+    * ``start`` :math:`s`, ``end`` :math:`e`, ``power`` :math:`p > 0`, ``duration`` :math:`D`.
+
+    >>> import lrcore
+    >>> s = lrcore.polynomial(start=1.0, end=0.0, power=2.0, duration=4)
+    >>> lrcore.evaluate(s, range(6)).tolist()
+    [1.0, 0.5625, 0.25, 0.0625, 0.0, 0.0]
+    """
+
+    type = "polynomial"
+    bounded = True
+    start: float = param(RATE, doc="rate at t = 0")
+    end: float = param(RATE, 0.0, doc="rate at t = D")
+    power: float = param(POSITIVE, 1.0, doc="exponent p")
+    cycle: bool = param(Bool(), False, doc="restart with D' = D * ceil(t / D) (Keras)")
+
+    def build(self, ops):
+        d, s, e, p = self.duration, ops.const(self.start), ops.const(self.end), self.power
+        fd = ops.const(float(d))
+
+        if not self.cycle:
+            def decay(t):
+                w, v = power_weights(ops, ops.to_float(d - t) / fd, ops.to_float(t) / fd, p)
+                return s * w + e * v
+
+            return ops.select([d], [decay, lambda t: ops.full(t, self.end)])
+
+        def cyclic(t):  # t >= 1: D' = D * c with c = ceil(t / D); D' - t exact
+            c = ops.to_float(ops.floordiv(t - 1, d) + 1)
+            span = fd * c
+            left = ops.to_float(d - 1 - ops.mod(t - 1, d))
+            w, v = power_weights(ops, left / span, ops.to_float(t) / span, p)
+            return s * w + e * v
+
+        return ops.select([1], [lambda t: ops.full(t, self.start), cyclic])

@@ -1,0 +1,234 @@
+"""The ops namespace every formula is written against, and the two backends in core.
+
+A formula (``Node.build``) sees only an :class:`Ops` object: elementwise math on the
+backend's float dtype, a few integer operations on the step, and :meth:`Ops.select`,
+the one branching primitive. Backends differ in how they branch:
+
+* :class:`NumpyOps` (float64, the reference) evaluates each branch only on its own
+  slice of steps, in place, so no untaken branch is ever computed;
+* :class:`PythonOps` (float64 scalars, what the torch adapter runs) calls one branch;
+* traced backends (``keras.ops``, ``jax.numpy``, in ``lrcore.adapters``) evaluate every
+  branch and combine with ``where``. ``select`` clips the step into each branch's own
+  range first, so a formula may assume its domain and the untaken branches stay finite.
+
+Integer steps stay integers until a formula converts a (small, exact) integer to float
+with :meth:`Ops.to_float`. Constants are folded in float64 by the formula and cast once
+with :meth:`Ops.const`.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from .fields import MAX_STEP
+
+__all__ = ["NumpyOps", "Ops", "PythonOps"]
+
+Branch = Callable[[Any], Any]
+
+
+class Ops:
+    """Base class. Subclasses provide the elementwise functions; ``select`` is generic."""
+
+    name = "ops"
+    #: numpy dtype of results, for ulp arithmetic in parity reports
+    dtype: Any = np.float64
+
+    # -- construction and conversion
+    def const(self, x: float) -> Any:
+        raise NotImplementedError  # pragma: no cover
+
+    def full(self, t: Any, x: float) -> Any:
+        """An array shaped like the step ``t`` holding ``x``."""
+        raise NotImplementedError  # pragma: no cover
+
+    def to_float(self, t: Any) -> Any:
+        raise NotImplementedError  # pragma: no cover
+
+    # -- integer helpers on steps (exact)
+    def clip_int(self, t: Any, lo: int, hi: int) -> Any:
+        return self.minimum(self.maximum(t, lo), hi)
+
+    def floordiv(self, t: Any, n: int) -> Any:
+        return t // n
+
+    def mod(self, t: Any, n: int) -> Any:
+        return t % n
+
+    def add_sat(self, t: Any, k: int) -> Any:
+        """``t + k`` held inside ``[0, 2**31 - 1]`` (no int32 overflow)."""
+        if k >= 0:
+            return self.minimum(t, MAX_STEP - k) + k
+        return self.maximum(t, -k) + k
+
+    # -- branching
+    def select(self, bounds: Sequence[int], branches: Sequence[Branch]) -> Branch:
+        """Build time: a function of ``t`` giving ``branches[k](t)`` where
+        ``bounds[k-1] <= t < bounds[k]`` (integer bounds, ascending; one more branch
+        than bounds; a branch whose range is empty is dropped). Each branch is called
+        only with steps inside its own range."""
+        bounds, branches = _prune(bounds, branches)
+        if not bounds:
+            return branches[0]
+        edges = [0, *bounds, MAX_STEP + 1]
+
+        def selected(t: Any) -> Any:
+            out = branches[-1](self.clip_int(t, edges[-2], MAX_STEP))
+            for k in range(len(bounds) - 1, -1, -1):
+                piece = branches[k](self.clip_int(t, edges[k], edges[k + 1] - 1))
+                out = self.where(t < bounds[k], piece, out)
+            return out
+
+        return selected
+
+    def table(self, values: Sequence[float] | Sequence[int], integer: bool = False) -> Any:
+        """A constant lookup table (float dtype, or the step's int dtype)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def searchsorted(self, table: Any, t: Any) -> Any:
+        """Number of entries ``<= t`` of an ascending integer table, minus one."""
+        raise NotImplementedError  # pragma: no cover
+
+    def take(self, table: Any, i: Any) -> Any:
+        raise NotImplementedError  # pragma: no cover
+
+
+def _prune(bounds: Sequence[int], branches: Sequence[Branch]) -> tuple[list, list]:
+    """Drop branches whose range is empty (bounds that do not increase)."""
+    assert len(branches) == len(bounds) + 1
+    keep_b, keep_f, low = [], [branches[0]], 0
+    for b, f in zip(bounds, branches[1:]):
+        if b <= low:  # the previous branch's range [low, b) is empty: replace it
+            keep_f[-1] = f
+            continue
+        if b > MAX_STEP:  # later branches are out of the domain
+            break
+        keep_b.append(b)
+        keep_f.append(f)
+        low = b
+    return keep_b, keep_f
+
+
+class NumpyOps(Ops):
+    """float64 numpy: the reference. Steps are int64 arrays."""
+
+    name = "reference"
+    dtype = np.float64
+
+    const = staticmethod(np.float64)
+    where = staticmethod(np.where)
+    minimum = staticmethod(np.minimum)
+    maximum = staticmethod(np.maximum)
+    sin = staticmethod(np.sin)
+    cos = staticmethod(np.cos)
+    exp = staticmethod(np.exp)
+    expm1 = staticmethod(np.expm1)
+    log = staticmethod(np.log)
+    log1p = staticmethod(np.log1p)
+    sqrt = staticmethod(np.sqrt)
+    power = staticmethod(np.power)
+
+    def full(self, t: Any, x: float) -> Any:
+        return np.full(np.shape(t), x, dtype=np.float64)
+
+    def to_float(self, t: Any) -> Any:
+        return np.asarray(t, dtype=np.float64)
+
+    def select(self, bounds: Sequence[int], branches: Sequence[Branch]) -> Branch:
+        bounds, branches = _prune(bounds, branches)
+        if not bounds:
+            return branches[0]
+        bound_array = np.asarray(bounds, dtype=np.int64)
+
+        def selected(t: Any) -> Any:
+            t = np.asarray(t)
+            out = np.empty(t.shape, dtype=np.float64)
+            flat_t, flat_out = t.reshape(-1), out.reshape(-1)
+            if flat_t.size > 1 and bool(np.all(flat_t[1:] >= flat_t[:-1])):
+                # sorted steps (the usual arange): each branch gets a contiguous view
+                cuts = np.searchsorted(flat_t, bound_array, side="left")
+                edges = [0, *cuts.tolist(), flat_t.size]
+                for k, branch in enumerate(branches):
+                    lo, hi = edges[k], edges[k + 1]
+                    if hi > lo:
+                        flat_out[lo:hi] = branch(flat_t[lo:hi])
+            else:
+                which = np.searchsorted(bound_array, flat_t, side="right")
+                for k, branch in enumerate(branches):
+                    mask = which == k
+                    if mask.any():
+                        flat_out[mask] = branch(flat_t[mask])
+            return out
+
+        return selected
+
+    def table(self, values: Sequence[float] | Sequence[int], integer: bool = False) -> Any:
+        return np.asarray(values, dtype=np.int64 if integer else np.float64)
+
+    def searchsorted(self, table: Any, t: Any) -> Any:
+        return np.searchsorted(table, t, side="right") - 1
+
+    def take(self, table: Any, i: Any) -> Any:
+        return table[i]
+
+
+class PythonOps(Ops):
+    """float64 Python scalars: one step at a time, one branch evaluated. The torch
+    adapter runs this (torch keeps learning rates as Python floats)."""
+
+    name = "python"
+    dtype = np.float64
+
+    const = staticmethod(float)
+    minimum = staticmethod(min)
+    maximum = staticmethod(max)
+    sin = staticmethod(math.sin)
+    cos = staticmethod(math.cos)
+    exp = staticmethod(math.exp)
+    expm1 = staticmethod(math.expm1)
+    log1p = staticmethod(math.log1p)
+    sqrt = staticmethod(math.sqrt)
+
+    @staticmethod
+    def log(x: float) -> float:
+        return math.log(x) if x > 0 else -math.inf
+
+    @staticmethod
+    def power(x: float, y: float) -> float:
+        try:
+            return math.pow(x, y)
+        except OverflowError:  # numpy gives inf here; keep the two backends alike
+            return math.inf
+
+    @staticmethod
+    def where(c: bool, a: Any, b: Any) -> Any:
+        return a if c else b
+
+    def full(self, t: Any, x: float) -> float:
+        return float(x)
+
+    def to_float(self, t: Any) -> float:
+        return float(t)
+
+    def select(self, bounds: Sequence[int], branches: Sequence[Branch]) -> Branch:
+        bounds, branches = _prune(bounds, branches)
+        if not bounds:
+            return branches[0]
+        if len(bounds) == 1:
+            (b,), (first, second) = bounds, branches
+            return lambda t: first(t) if t < b else second(t)
+        return lambda t: branches[bisect.bisect_right(bounds, t)](t)
+
+    def table(self, values: Sequence[float] | Sequence[int], integer: bool = False) -> Any:
+        return [int(v) for v in values] if integer else [float(v) for v in values]
+
+    def searchsorted(self, table: Any, t: Any) -> Any:
+        return bisect.bisect_right(table, t) - 1
+
+    def take(self, table: Any, i: Any) -> Any:
+        return table[i]
