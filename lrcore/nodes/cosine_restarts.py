@@ -62,17 +62,22 @@ class CosineRestarts(Node):
                 return e + scale * (s * s)
 
             return sgdr
-        starts, next_frac, halfpi_over_len = _cycle_table(p, m, "")
+        starts, next_start, halfpi_over_len = _cycle_table(p, m, "")
+        # the integer step at or after each cycle's real end, kept inside int32, and the
+        # (float) rest: the real end is next_int + extra; extra is -frac(end) except for
+        # a last cycle that ends past the domain.
+        next_int = [min(math.ceil(b), MAX_STEP) for b in next_start]
+        extra = [b - n for b, n in zip(next_start, next_int)]
         t_start = ops.table(starts, integer=True)
-        t_next = ops.table(starts[1:] + [MAX_STEP + 1], integer=True)
-        t_frac = ops.table(next_frac)
+        t_next = ops.table(next_int, integer=True)
+        t_extra = ops.table(extra)
         t_h = ops.table(halfpi_over_len)
         t_amp = ops.table([height * mu**i for i in range(len(starts))])
 
         def sgdr_mult(t):
             i = ops.searchsorted(t_start, t)
-            # distance to the real end of the cycle: exact integer part minus a fraction
-            left = ops.to_float(ops.take(t_next, i) - t) - ops.take(t_frac, i)
+            # distance to the real end of the cycle: an exact integer plus a float rest
+            left = ops.to_float(ops.take(t_next, i) - t) + ops.take(t_extra, i)
             s = ops.sin(ops.take(t_h, i) * left)
             return e + ops.take(t_amp, i) * (s * s)
 
@@ -80,26 +85,22 @@ class CosineRestarts(Node):
 
 
 def _cycle_table(p: int, m: float, path: str):
-    """Integer first steps of each cycle, the fractional part by which each next real
-    start falls before its integer step, and pi / (2 L_i); float64, snapped to integers
-    that the float64 arithmetic only misses by rounding."""
-    starts, next_frac, hs = [], [], []
+    """First integer step of each cycle, the real start of the next, and pi / (2 L_i).
+
+    Real starts are float64, snapped to an integer when float64 misses one only by
+    rounding (``P (m^i - 1) / (m - 1)`` is often an exact integer)."""
+    starts, next_start, hs = [], [], []
     i, b = 0, 0.0
-    while True:
-        length = p * m**i
+    while math.ceil(b) <= MAX_STEP:
         b_next = p * (m ** (i + 1) - 1) / (m - 1)
         if abs(b_next - round(b_next)) <= 1e-9 * max(1.0, b_next):
             b_next = float(round(b_next))
-        first = math.ceil(b)
-        if first > MAX_STEP:
-            break
-        starts.append(first)
-        nxt = math.ceil(b_next)
-        next_frac.append(nxt - b_next)
-        hs.append(math.pi / (2.0 * length))
+        starts.append(math.ceil(b))
+        next_start.append(b_next)
+        hs.append(math.pi / (2.0 * p * m**i))
         if len(starts) > MAX_LIST:
             raise SpecError(f"{path}.period_mult", f"gives more than {MAX_LIST} restarts "
                             "before step 2**31 - 1; use a longer period or a larger "
                             "period_mult", m)
         i, b = i + 1, b_next
-    return starts, next_frac, hs
+    return starts, next_start, hs

@@ -1,0 +1,153 @@
+"""Keras 3 adapter: a ``LearningRateSchedule`` written with ``keras.ops`` only.
+
+Runs on every Keras backend (tensorflow, jax, torch), inside ``model.fit`` with
+``jit_compile=True``; ``get_config()`` is the spec document and the class is
+registered with ``keras.saving``, so ``model.save`` / ``load_model`` keep the curve.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops as K
+
+from lrcore.document import Schedule, as_schedule
+from lrcore.errors import SpecError
+from lrcore.evaluate import compile_spec
+from lrcore.ops import Ops
+
+__all__ = ["KerasOps", "LrcoreSchedule", "to_keras"]
+
+
+class KerasOps(Ops):
+    """``keras.ops`` on the active backend. Constants are Python floats (weakly typed
+    on every backend); tables become tensors at call time, so nothing built inside one
+    trace leaks into another."""
+
+    def __init__(self, floatx: str, intx: str) -> None:
+        self.floatx, self.intx = floatx, intx
+        self.dtype = np.dtype(floatx).type
+        self.name = f"keras-{keras.backend.backend()}"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, KerasOps) and (other.floatx, other.intx, other.name) == (
+            self.floatx, self.intx, self.name)
+
+    def __hash__(self) -> int:
+        return hash((self.floatx, self.intx, self.name))
+
+    def const(self, x: float) -> float:
+        return float(x)
+
+    def full(self, t: Any, x: float) -> Any:
+        return K.full_like(t, x, dtype=self.floatx)
+
+    def to_float(self, t: Any) -> Any:
+        return K.cast(t, self.floatx)
+
+    where = staticmethod(K.where)
+    minimum = staticmethod(K.minimum)
+    maximum = staticmethod(K.maximum)
+    sin = staticmethod(K.sin)
+    cos = staticmethod(K.cos)
+    exp = staticmethod(K.exp)
+    expm1 = staticmethod(K.expm1)
+    log = staticmethod(K.log)
+    log1p = staticmethod(K.log1p)
+    sqrt = staticmethod(K.sqrt)
+
+    def power(self, x: Any, y: Any) -> Any:
+        return K.power(x, K.cast(y, self.floatx))
+
+    def floordiv(self, t: Any, n: int) -> Any:
+        return K.floor_divide(t, n)
+
+    def mod(self, t: Any, n: int) -> Any:
+        return K.mod(t, n)
+
+    def table(self, values, integer: bool = False) -> Any:
+        return _Table(values, self.intx if integer else self.floatx)
+
+    def searchsorted(self, table: Any, t: Any) -> Any:
+        seq = K.convert_to_tensor(table.values, dtype=table.dtype)
+        flat = K.reshape(t, (-1,))
+        idx = K.searchsorted(seq, flat, side="right") - 1
+        return K.reshape(K.cast(idx, self.intx), K.shape(t))
+
+    def take(self, table: Any, i: Any) -> Any:
+        return K.take(K.convert_to_tensor(table.values, dtype=table.dtype), i)
+
+
+class _Table:
+    def __init__(self, values, dtype: str) -> None:
+        self.values, self.dtype = list(values), dtype
+
+
+def _int_dtype() -> str:
+    if keras.backend.backend() == "jax":
+        import jax
+
+        return "int64" if jax.config.jax_enable_x64 else "int32"
+    return "int64"
+
+
+@keras.saving.register_keras_serializable(package="lrcore", name="LrcoreSchedule")
+class LrcoreSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """A Keras schedule compiled from an lrcore spec.
+
+    Keras calls a schedule with the optimizer's raw iteration counter. With
+    ``gradient_accumulation_steps=k`` that counter advances once per micro-batch
+    (Keras documents that schedules "look at the real iterations value"), so the
+    optimizer applies update ``u + 1`` at counter ``k (u + 1) - 1``; pass the same
+    ``k`` here and the schedule divides the counter by ``k``, following optimizer
+    updates: update ``u + 1`` uses ``lr(u)``.
+    """
+
+    def __init__(self, spec: Any, *, gradient_accumulation_steps: int | None = None,
+                 steps_per_epoch: int | None = None,
+                 total_steps: int | str | None = None) -> None:
+        super().__init__()
+        schedule = as_schedule(spec)
+        ctx = schedule.context(steps_per_epoch, total_steps)
+        import dataclasses
+
+        self.spec = dataclasses.replace(schedule, steps_per_epoch=ctx.steps_per_epoch,
+                                        total_steps=ctx.total_steps)
+        if gradient_accumulation_steps is not None and (
+                isinstance(gradient_accumulation_steps, bool)
+                or not isinstance(gradient_accumulation_steps, int)
+                or gradient_accumulation_steps < 1):
+            raise SpecError("gradient_accumulation_steps", "must be an integer >= 1",
+                            gradient_accumulation_steps)
+        self.gradient_accumulation_steps = gradient_accumulation_steps
+        self.spec.resolve()  # validate now
+
+    def __call__(self, step: Any) -> Any:
+        intx = _int_dtype()
+        ops = KerasOps(keras.config.floatx(), intx)
+        t = K.cast(step, intx)
+        if self.gradient_accumulation_steps and self.gradient_accumulation_steps > 1:
+            t = K.floor_divide(t, self.gradient_accumulation_steps)
+        return compile_spec(self.spec, ops)(t)
+
+    def get_config(self) -> dict[str, Any]:
+        config = self.spec.to_dict()
+        if self.gradient_accumulation_steps:
+            config["gradient_accumulation_steps"] = self.gradient_accumulation_steps
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any]) -> LrcoreSchedule:
+        config = dict(config)
+        k = config.pop("gradient_accumulation_steps", None)
+        return cls(Schedule.from_dict(config), gradient_accumulation_steps=k)
+
+
+def to_keras(spec: Any, *, gradient_accumulation_steps: int | None = None,
+             steps_per_epoch: int | None = None,
+             total_steps: int | str | None = None) -> LrcoreSchedule:
+    """Compile ``spec`` into a ``keras.optimizers.schedules.LearningRateSchedule``."""
+    return LrcoreSchedule(spec, gradient_accumulation_steps=gradient_accumulation_steps,
+                          steps_per_epoch=steps_per_epoch, total_steps=total_steps)
