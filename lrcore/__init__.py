@@ -30,6 +30,8 @@ __all__ = [
     "evaluate",
     "grid",
     "load",
+    "from_keras",
+    "from_torch",
     "to_keras",
     "to_optax",
     "to_torch",
@@ -37,7 +39,8 @@ __all__ = [
 ]
 
 _ADAPTERS = {"to_torch": "torch", "to_keras": "keras", "to_optax": "optax"}
-_LAZY_MODULES = {"parity", "testing", "presets", "adapters"}
+_IMPORTERS = {"from_torch": "lrcore.importers.torch", "from_keras": "lrcore.importers.keras"}
+_LAZY_MODULES = {"parity", "testing", "presets", "adapters", "importers"}
 
 
 def __getattr__(name: str) -> Any:
@@ -47,6 +50,10 @@ def __getattr__(name: str) -> Any:
         import importlib
 
         return getattr(importlib.import_module(f"lrcore.adapters.{_ADAPTERS[name]}"), name)
+    if name in _IMPORTERS:
+        import importlib
+
+        return getattr(importlib.import_module(_IMPORTERS[name]), name)
     if name in _LAZY_MODULES:
         import importlib
 

@@ -1,0 +1,1 @@
+"""Importers: read a live torch scheduler or a Keras schedule back into a spec."""

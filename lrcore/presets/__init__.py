@@ -1,0 +1,1 @@
+"""Presets: the schedule builders of other libraries, returning lrcore specs."""
