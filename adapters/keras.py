@@ -15,10 +15,11 @@ from keras import ops as K
 
 from lrcore.document import Schedule, as_schedule
 from lrcore.errors import SpecError
-from lrcore.evaluate import compile_spec
-from lrcore.ops import Ops
+from lrcore.evaluate import compile_spec, evaluate
+from lrcore.nodes.plateau import PlateauState, check_metric, initial_state, report
+from lrcore.ops import PythonOps, Ops
 
-__all__ = ["KerasOps", "LrcoreSchedule", "to_keras"]
+__all__ = ["KerasOps", "LrcoreSchedule", "PlateauCallback", "to_keras"]
 
 
 class KerasOps(Ops):
@@ -107,7 +108,8 @@ class LrcoreSchedule(keras.optimizers.schedules.LearningRateSchedule):
 
     def __init__(self, spec: Any, *, gradient_accumulation_steps: int | None = None,
                  steps_per_epoch: int | None = None,
-                 total_steps: int | str | None = None) -> None:
+                 total_steps: int | str | None = None,
+                 plateau_state: dict | None = None) -> None:
         super().__init__()
         schedule = as_schedule(spec)
         ctx = schedule.context(steps_per_epoch, total_steps)
@@ -123,6 +125,19 @@ class LrcoreSchedule(keras.optimizers.schedules.LearningRateSchedule):
                             gradient_accumulation_steps)
         self.gradient_accumulation_steps = gradient_accumulation_steps
         self.spec.resolve()  # validate now
+        # reduce-on-plateau: the rule's state lives here in float64 Python values (and in
+        # get_config, so model.save keeps it); the scale the graph reads is a
+        # non-trainable variable, assigned by report()
+        self.plateau: PlateauState | None = None
+        self.scale: keras.Variable | None = None
+        if self.spec.schedule.type == "plateau":
+            self.plateau = (PlateauState.from_dict(plateau_state) if plateau_state
+                            else initial_state(self.spec.schedule))
+            self.scale = keras.Variable(self.plateau.scale, dtype=keras.config.floatx(),
+                                        trainable=False, name="lrcore_plateau_scale")
+        elif plateau_state:
+            raise SpecError("plateau_state", "needs a spec whose outermost node is plateau",
+                            self.spec.schedule.type)
 
     def __call__(self, step: Any) -> Any:
         intx = _int_dtype()
@@ -130,19 +145,71 @@ class LrcoreSchedule(keras.optimizers.schedules.LearningRateSchedule):
         t = K.cast(step, intx)
         if self.gradient_accumulation_steps and self.gradient_accumulation_steps > 1:
             t = K.floor_divide(t, self.gradient_accumulation_steps)
-        return compile_spec(self.spec, ops)(t)
+        lr = compile_spec(self.spec, ops)(t)
+        return lr if self.scale is None else lr * K.cast(self.scale, ops.floatx)
+
+    def report(self, metric: Any, step: int) -> bool:
+        """Report a monitored metric at optimizer step ``step`` (updates applied so
+        far); returns True when the scale changed. ``PlateauCallback`` calls this."""
+        if self.plateau is None:
+            raise SpecError("report", "needs a spec whose outermost node is plateau",
+                            self.spec.schedule.type)
+        value = check_metric(metric)
+        inner_now = float(evaluate(self.spec, int(step)))
+        p = self.plateau
+        best, bad, cool, scale = report(self.spec.schedule, _PY, p.best, p.bad, p.cool,
+                                        p.scale, value, inner_now)
+        changed = scale != p.scale
+        self.plateau = PlateauState(best, bad, cool, scale, p.reports + 1)
+        if changed:
+            self.scale.assign(scale)
+        return changed
 
     def get_config(self) -> dict[str, Any]:
         config = self.spec.to_dict()
         if self.gradient_accumulation_steps:
             config["gradient_accumulation_steps"] = self.gradient_accumulation_steps
+        if self.plateau is not None:
+            config["plateau_state"] = self.plateau.to_dict()
         return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> LrcoreSchedule:
         config = dict(config)
         k = config.pop("gradient_accumulation_steps", None)
-        return cls(Schedule.from_dict(config), gradient_accumulation_steps=k)
+        state = config.pop("plateau_state", None)
+        return cls(Schedule.from_dict(config), gradient_accumulation_steps=k,
+                   plateau_state=state)
+
+
+_PY = PythonOps()
+
+
+class PlateauCallback(keras.callbacks.Callback):
+    """Report ``monitor`` to a plateau schedule at the end of every epoch.
+
+    Unlike Keras's ``ReduceLROnPlateau`` it works with a learning-rate schedule (the
+    schedule's scale changes, not a fixed rate) and follows torch's rule (see the
+    ``plateau`` node). On the jax backend a reduction retraces the train step, since
+    jax captures the scale as a constant when it compiles.
+    """
+
+    def __init__(self, schedule: LrcoreSchedule, monitor: str = "val_loss") -> None:
+        super().__init__()
+        if not isinstance(schedule, LrcoreSchedule) or schedule.plateau is None:
+            raise SpecError("schedule", "must be an lrcore schedule of a plateau spec",
+                            type(schedule).__name__)
+        self.schedule, self.monitor = schedule, monitor
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        if self.monitor not in logs:
+            raise SpecError("monitor", "is not among the logged metrics ("
+                            + ", ".join(sorted(logs)) + ")", self.monitor)
+        step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
+        if self.schedule.report(logs[self.monitor], step) and \
+                keras.backend.backend() == "jax":
+            self.model.make_train_function(force=True)
 
 
 def to_keras(spec: Any, *, gradient_accumulation_steps: int | None = None,

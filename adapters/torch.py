@@ -16,6 +16,7 @@ from torch.optim.lr_scheduler import LambdaLR
 from lrcore.document import Schedule, as_schedule
 from lrcore.errors import SpecError
 from lrcore.evaluate import compile_spec
+from lrcore.nodes.plateau import check_metric, initial_state, report
 from lrcore.ops import PythonOps
 
 __all__ = ["LrcoreLambda", "LrcoreScheduler", "to_torch"]
@@ -90,6 +91,10 @@ class LrcoreScheduler(LambdaLR):
                     or s < 0:
                 raise SpecError(f"group_scale[{i}]", "must be a finite number >= 0", s)
         lambdas = [LrcoreLambda(document, float(s), per) for s in scales]
+        # reduce-on-plateau state (a plain dict, so it travels in state_dict): only for
+        # a spec whose root is a plateau node; the scale multiplies every group's rate
+        self.plateau = (initial_state(schedule.schedule).to_dict()
+                        if schedule.schedule.type == "plateau" else None)
         super().__init__(optimizer, lambdas, last_epoch)
 
     @property
@@ -97,7 +102,40 @@ class LrcoreScheduler(LambdaLR):
         return Schedule.from_dict(self.lr_lambdas[0].document)
 
     def get_lr(self) -> list[float]:
-        return [fn(self.last_epoch) for fn in self.lr_lambdas]
+        scale = self.plateau["scale"] if self.plateau is not None else 1.0
+        return [fn(self.last_epoch) * scale for fn in self.lr_lambdas]
+
+    def report(self, metric: Any) -> None:
+        """Report a monitored metric (reduce-on-plateau specs): the rule runs at the
+        current step and a reduction applies at once, to the rate of the next update."""
+        if self.plateau is None:
+            raise SpecError("report", "needs a spec whose outermost node is plateau",
+                            self.spec.schedule.type)
+        value = check_metric(metric)
+        fn = self.lr_lambdas[0]
+        inner_now = fn._formula()(self.last_epoch * fn.per)
+        state = self.plateau
+        best, bad, cool, scale = report(self.spec.schedule, PYTHON, state["best"], state["bad"],
+                                        state["cool"], state["scale"], value, inner_now)
+        self.plateau = {"best": best, "bad": bad, "cool": cool, "scale": scale,
+                        "reports": state["reports"] + 1}
+        self._apply(self.get_lr())
+
+    def step(self, metrics: Any = None) -> None:  # type: ignore[override]
+        """Advance one step (or epoch). ``step(metrics)`` first reports ``metrics``, as
+        torch's ``ReduceLROnPlateau.step(metrics)`` does once per epoch; a loop that
+        steps per batch reports with :meth:`report` instead."""
+        if metrics is not None:
+            self.report(metrics)
+        super().step()
+
+    def _apply(self, values: list[float]) -> None:
+        for group, lr in zip(self.optimizer.param_groups, values):
+            if isinstance(group["lr"], torch.Tensor):
+                group["lr"].fill_(lr)
+            else:
+                group["lr"] = lr
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
@@ -111,13 +149,7 @@ class LrcoreScheduler(LambdaLR):
         super().load_state_dict(state_dict)
         for fn in self.lr_lambdas:
             fn.__dict__.pop("_compiled", None)
-        values = self.get_lr()
-        for group, lr in zip(self.optimizer.param_groups, values):
-            if isinstance(group["lr"], torch.Tensor):
-                group["lr"].fill_(lr)
-            else:
-                group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._apply(self.get_lr())
 
 
 def to_torch(spec: Any, optimizer: torch.optim.Optimizer, *,

@@ -51,6 +51,10 @@ class Schedule:
             raise SpecError("schedule", "must be a schedule node", self.schedule)
         for _ in walk(self.schedule):  # bounds the tree (YAML alias bombs, huge specs)
             pass
+        for path, node in _paths(self.schedule, "schedule"):
+            if node.type == "plateau" and node is not self.schedule:
+                raise SpecError(path, "plateau must be the outermost node of a spec (its "
+                                "scale multiplies the whole curve)", "plateau")
         if self.steps_per_epoch is not None:
             object.__setattr__(self, "steps_per_epoch",
                                Int(ge=1).coerce(self.steps_per_epoch, "steps_per_epoch"))
@@ -136,6 +140,12 @@ class Schedule:
         if self.total_steps is not None and isinstance(self.total_steps, int):
             return max(self.total_steps, own or 0)
         return own
+
+
+def _paths(node: Node, path: str):
+    yield path, node
+    for suffix, child in node.children():
+        yield from _paths(child, path + suffix)
 
 
 def as_schedule(spec: Any) -> Schedule:

@@ -51,11 +51,14 @@ def _steps(steps: Any) -> np.ndarray:
 
 
 def evaluate(spec: Any, steps: Any, *, steps_per_epoch: int | None = None,
-             total_steps: int | str | None = None) -> np.ndarray:
+             total_steps: int | str | None = None,
+             reports: Any = None) -> np.ndarray:
     """The reference curve: float64 rates at integer ``steps`` (any shape).
 
     ``steps`` counts optimizer updates already applied (0 is the first update's rate).
-    ``steps_per_epoch``/``total_steps`` override the document's context.
+    ``steps_per_epoch``/``total_steps`` override the document's context. For a spec
+    whose root is a ``plateau`` node, ``reports`` is the sequence of ``(step, metric)``
+    pairs reported so far (in order): each changes the rate from its step on.
 
     >>> import lrcore
     >>> lrcore.evaluate(lrcore.step(start=0.1, factor=0.5, every=10), [0, 10, 20]).tolist()
@@ -64,8 +67,50 @@ def evaluate(spec: Any, steps: Any, *, steps_per_epoch: int | None = None,
     f = compile_spec(spec, REFERENCE, steps_per_epoch=steps_per_epoch, total_steps=total_steps)
     t = _steps(steps)
     out = f(t)
+    if reports is not None:
+        at, scales = plateau_scales(as_schedule(spec), f, reports)
+        if at.size:
+            idx = np.searchsorted(at, t, side="right") - 1
+            out = out * np.where(idx >= 0, scales[np.maximum(idx, 0)], 1.0)
     return np.broadcast_to(np.asarray(out, dtype=np.float64), t.shape).copy() \
         if np.shape(out) != t.shape else np.asarray(out, dtype=np.float64)
+
+
+def plateau_scales(spec: Schedule, inner: Callable, reports: Any):
+    """Replay ``(step, metric)`` reports on a plateau spec with the float64 rule: the
+    steps at which the scale changes and the scale from each on."""
+    from .nodes.plateau import check_metric, initial_state, report
+    from .ops import PythonOps
+
+    node = spec.schedule
+    if node.type != "plateau":
+        raise SpecError("reports", "need a spec whose outermost node is plateau", node.type)
+    state = initial_state(node)
+    best, bad, cool, scale = state.best, state.bad, state.cool, state.scale
+    steps, scales, last = [], [], 0
+    py = PythonOps()
+    for i, item in enumerate(reports):
+        try:
+            step, metric = item
+        except (TypeError, ValueError):
+            raise SpecError(f"reports[{i}]", "must be a (step, metric) pair", item) from None
+        step = int(_steps(step))
+        if step < last:
+            raise SpecError(f"reports[{i}]", f"must not go back in time (previous report at "
+                            f"step {last})", step)
+        last = step
+        metric = check_metric(metric)
+        inner_now = float(inner(np.asarray([step]))[0])
+        best, bad, cool, scale = report(node, py, best, bad, cool, scale, metric, inner_now)
+        steps.append(step)
+        scales.append(scale)
+    # several reports at one step: the last one holds from that step on
+    at = np.asarray(steps, dtype=np.int64)
+    sc = np.asarray(scales, dtype=np.float64)
+    if at.size:
+        keep = np.append(at[1:] != at[:-1], True)
+        at, sc = at[keep], sc[keep]
+    return at, sc
 
 
 def grid(spec: Any, horizon: int | None = None, *, steps_per_epoch: int | None = None,
