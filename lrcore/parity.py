@@ -124,27 +124,55 @@ class Report:
 
 # ---- evaluating a backend ---------------------------------------------------------------
 
-def values(backend: str, specs: Sequence[Schedule], steps: Sequence[np.ndarray]) -> list:
+def values(backend: str, specs: Sequence[Schedule], steps: Sequence[np.ndarray],
+           reports: Sequence[Sequence | None] | None = None) -> list:
     """Each spec's rates at its steps on ``backend``, as float64 arrays (exact copies of
-    the backend's own values)."""
+    the backend's own values). ``reports[i]`` is the ``(step, metric)`` sequence reported
+    to spec ``i`` (a plateau spec), or None."""
+    reports = list(reports) if reports is not None else [None] * len(specs)
+    jobs = list(zip(specs, steps, reports))
     if backend == "reference":
-        return [evaluate(s, t) for s, t in zip(specs, steps)]
+        return [evaluate(s, t, reports=r) for s, t, r in jobs]
     if backend == "python":
-        from .ops import PythonOps
-
-        py = PythonOps()
-        return [np.array([compile_spec(s, py)(int(k)) for k in t], dtype=np.float64)
-                for s, t in zip(specs, steps)]
+        return [_python_values(s, t, r) for s, t, r in jobs]
     if backend == "torch":
-        return [_torch_values(s, t) for s, t in zip(specs, steps)]
+        return [_torch_values(s, t, r) for s, t, r in jobs]
     if backend in ("optax", "optax-x64"):
-        return [_optax_values(s, t, backend == "optax-x64") for s, t in zip(specs, steps)]
+        return [_optax_values(s, t, backend == "optax-x64", r) for s, t, r in jobs]
     if backend.startswith("keras-"):
         wanted = backend[len("keras-"):]
         if _current_keras_backend() == wanted:
-            return [_keras_values(s, t) for s, t in zip(specs, steps)]
-        return _subprocess_values(backend, specs, steps)
+            return [_keras_values(s, t, r) for s, t, r in jobs]
+        return _subprocess_values(backend, specs, steps, reports)
     raise SpecError("backends", "must be among " + ", ".join(BACKENDS), backend)
+
+
+def _segments(t: np.ndarray, reports: Sequence | None) -> list:
+    """Split sorted steps at report steps: ``[(reports due first, steps), ...]``. A
+    report at step s applies from the first grid step >= s on."""
+    reports = list(reports or [])
+    cuts = np.searchsorted(t, [int(s) for s, _ in reports], side="left")
+    out, start, pending = [], 0, []
+    for item, cut in zip(reports, cuts.tolist()):
+        if cut > start:
+            out.append((pending, t[start:cut]))
+            pending, start = [], cut
+        pending.append(item)
+    out.append((pending, t[start:]))
+    return out
+
+
+def _python_values(spec: Schedule, t: np.ndarray, reports) -> np.ndarray:
+    from .evaluate import plateau_scales
+    from .ops import PythonOps
+
+    f = compile_spec(spec, PythonOps())
+    out = np.array([f(int(k)) for k in t], dtype=np.float64)
+    if reports is not None:
+        at, scales = plateau_scales(spec, lambda k: np.array([f(int(k[0]))]), reports)
+        idx = np.searchsorted(at, t, side="right") - 1
+        out = out * np.where(idx >= 0, scales[np.maximum(idx, 0)] if at.size else 1.0, 1.0)
+    return out
 
 
 def _current_keras_backend() -> str | None:
@@ -153,7 +181,7 @@ def _current_keras_backend() -> str | None:
     return os.environ.get("KERAS_BACKEND", "tensorflow")
 
 
-def _torch_values(spec: Schedule, t: np.ndarray) -> np.ndarray:
+def _torch_values(spec: Schedule, t: np.ndarray, reports=None) -> np.ndarray:
     """Drive a real optimizer and scheduler: the lr torch puts in the param group."""
     import torch
 
@@ -163,40 +191,76 @@ def _torch_values(spec: Schedule, t: np.ndarray) -> np.ndarray:
     opt = torch.optim.SGD([param], lr=0.0)
     sched = to_torch(spec, opt)
     opt.step()  # the documented order: optimizer.step() before scheduler.step()
+
+    def goto(k: int) -> None:
+        if k != sched.last_epoch:
+            sched.last_epoch = k - 1  # jump: torch's own counter, then one step()
+            sched.step()
+
     out = np.empty(t.shape, dtype=np.float64)
-    for i, k in enumerate(t.tolist()):
-        if k != sched.last_epoch + 1:
-            sched.last_epoch = k - 1  # jump ahead: torch's own counter, then one step()
-        sched.step()
-        out[i] = opt.param_groups[0]["lr"]
+    i = 0
+    for due, seg in _segments(t, reports):
+        for s, m in due:
+            goto(int(s))
+            sched.report(m)
+        for k in seg.tolist():
+            goto(k)
+            out[i] = opt.param_groups[0]["lr"]
+            i += 1
     return out
 
 
-def _optax_values(spec: Schedule, t: np.ndarray, x64: bool) -> np.ndarray:
+def _optax_values(spec: Schedule, t: np.ndarray, x64: bool, reports=None) -> np.ndarray:
     import jax
     import jax.numpy as jnp
 
-    from .adapters.optax import to_optax
+    from .adapters import optax as adapter
 
     with jax.enable_x64(x64):
-        f = jax.jit(jax.vmap(to_optax(spec)))
-        steps = jnp.asarray(t, dtype=jnp.int64 if x64 else jnp.int32)
-        return np.asarray(f(steps), dtype=np.float64)
+        itype = jnp.int64 if x64 else jnp.int32
+        if reports is None:
+            f = jax.jit(jax.vmap(adapter.to_optax(spec)))
+            return np.asarray(f(jnp.asarray(t, dtype=itype)), dtype=np.float64)
+        tx = adapter.scale_by_plateau_schedule(spec)
+        one = jnp.ones([], jnp.float64 if x64 else jnp.float32)
+
+        @jax.jit
+        def rates(state, counts):
+            return jax.vmap(lambda c: -tx.update(one, state._replace(count=c))[0])(counts)
+
+        report = jax.jit(adapter.report)
+        state = tx.init(None)
+        parts = []
+        for due, seg in _segments(t, reports):
+            for s, m in due:
+                state = report(state._replace(count=jnp.asarray(int(s), jnp.int32)), m)
+            if seg.size:
+                parts.append(np.asarray(rates(state, jnp.asarray(seg, dtype=jnp.int32)),
+                                        dtype=np.float64))
+        return np.concatenate(parts) if parts else np.empty(0)
 
 
-def _keras_values(spec: Schedule, t: np.ndarray) -> np.ndarray:
+def _keras_values(spec: Schedule, t: np.ndarray, reports=None) -> np.ndarray:
     import keras
 
     from .adapters.keras import _int_dtype, to_keras
 
     sched = to_keras(spec)
-    steps = keras.ops.convert_to_tensor(t, dtype=_int_dtype())
-    return np.asarray(keras.ops.convert_to_numpy(sched(steps)), dtype=np.float64)
+    parts = []
+    for due, seg in _segments(t, reports):
+        for s, m in due:
+            sched.report(m, int(s))
+        if seg.size:
+            steps = keras.ops.convert_to_tensor(seg, dtype=_int_dtype())
+            parts.append(np.asarray(keras.ops.convert_to_numpy(sched(steps)), dtype=np.float64))
+    return np.concatenate(parts) if parts else np.empty(0)
 
 
-def _subprocess_values(backend: str, specs, steps) -> list:
-    job = {"backend": backend, "jobs": [{"spec": s.to_dict(), "steps": t.tolist()}
-                                        for s, t in zip(specs, steps)]}
+def _subprocess_values(backend: str, specs, steps, reports) -> list:
+    job = {"backend": backend, "jobs": [{"spec": s.to_dict(), "steps": t.tolist(),
+                                         "reports": None if r is None else
+                                         [[int(a), float(b)] for a, b in r]}
+                                        for s, t, r in zip(specs, steps, reports)]}
     env = dict(os.environ, KERAS_BACKEND=backend[len("keras-"):], TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run([sys.executable, "-m", "lrcore.parity"], input=json.dumps(job),
                           capture_output=True, text=True, env=env, check=False)
@@ -215,7 +279,8 @@ def _worker() -> None:
 
     if keras.backend.backend() != backend[len("keras-"):]:
         raise SystemExit(f"worker got keras backend {keras.backend.backend()}")
-    vals = [_keras_values(s, t).tolist() for s, t in zip(specs, steps)]
+    reports = [j.get("reports") for j in job["jobs"]]
+    vals = [_keras_values(s, t, r).tolist() for s, t, r in zip(specs, steps, reports)]
     sys.stdout.write("\n" + json.dumps({"values": vals}) + "\n")
 
 
@@ -248,8 +313,10 @@ def compare(backend: str, t: np.ndarray, ref: np.ndarray, got: np.ndarray,
 def check_many(specs: Iterable[Any], backends: Sequence[str] | None = None,
                steps: Any = None, rtol: float | None = None, atol: float | None = None, *,
                steps_per_epoch: int | None = None, total_steps: int | str | None = None,
-               names: Sequence[str] | None = None) -> list[Report]:
-    """:func:`check` for many specs, running each backend once for all of them."""
+               names: Sequence[str] | None = None,
+               reports: Sequence[Sequence | None] | None = None) -> list[Report]:
+    """:func:`check` for many specs, running each backend once for all of them;
+    ``reports[i]``: the metric sequence for spec ``i`` (see :func:`check`)."""
     docs = [as_schedule(s).resolve(steps_per_epoch, total_steps) for s in specs]
     names = list(names) if names is not None else [d.name or d.schedule.type for d in docs]
     backends = list(backends) if backends is not None else available_backends()
@@ -265,10 +332,17 @@ def check_many(specs: Iterable[Any], backends: Sequence[str] | None = None,
 
         t = np.unique(_steps(steps).reshape(-1))
         grids = [t for _ in docs]
-    refs = [evaluate(d, t) for d, t in zip(docs, grids)]
+    reports = list(reports) if reports is not None else [None] * len(docs)
+    if len(reports) != len(docs):
+        raise SpecError("reports", f"must have one entry per spec ({len(docs)})", len(reports))
+    for i, r in enumerate(reports):
+        if r is not None:  # report steps belong on the grid, with their neighbours
+            near = [k for s, _ in r for k in (int(s) - 1, int(s), int(s) + 1) if k >= 0]
+            grids[i] = np.unique(np.concatenate([grids[i], np.asarray(near, np.int64)]))
+    refs = [evaluate(d, t, reports=r) for d, t, r in zip(docs, grids, reports)]
     results: list[list[BackendResult]] = [[] for _ in docs]
     for b in backends:
-        got = values(b, docs, grids)
+        got = values(b, docs, grids, reports)
         for i, (t, ref, g) in enumerate(zip(grids, refs, got)):
             results[i].append(compare(b, t, ref, g, rtol, atol))
     return [Report(name=n, fingerprint=d.fingerprint(),
@@ -278,12 +352,18 @@ def check_many(specs: Iterable[Any], backends: Sequence[str] | None = None,
 
 def check(spec: Any, backends: Sequence[str] | None = None, steps: Any = None,
           rtol: float | None = None, atol: float | None = None, *,
-          steps_per_epoch: int | None = None, total_steps: int | str | None = None) -> Report:
+          steps_per_epoch: int | None = None, total_steps: int | str | None = None,
+          reports: Sequence | None = None) -> Report:
     """Check ``spec`` on ``backends`` (default: every installed one) over ``steps``
     (default: the parity grid; an int: the grid with that horizon; an array: exactly
-    those steps). ``rtol``/``atol`` override the dtype defaults for every backend."""
+    those steps). ``rtol``/``atol`` override the dtype defaults for every backend.
+
+    For a plateau spec, ``reports`` is the sequence of ``(step, metric)`` pairs reported
+    (in order): every backend is fed the same metrics at the same steps and must give
+    the same rate at every step."""
     return check_many([spec], backends, steps, rtol, atol, steps_per_epoch=steps_per_epoch,
-                      total_steps=total_steps)[0]
+                      total_steps=total_steps,
+                      reports=None if reports is None else [reports])[0]
 
 
 if __name__ == "__main__":
