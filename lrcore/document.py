@@ -8,14 +8,12 @@ file to a syntax error, is a :class:`~lrcore.SpecError`.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
+import functools
 import json
 import os
 import re
 from pathlib import Path
 from typing import Any
-
-import yaml
 
 from .errors import SpecError
 from .fields import Int, Steps
@@ -109,6 +107,8 @@ class Schedule:
         data.pop("name", None)
         data.pop("description", None)
         text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        import hashlib  # lazily: OpenSSL's loader is a third of lrcore's import time
+
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
     # ---- resolution ------------------------------------------------------------------
@@ -159,38 +159,42 @@ def as_schedule(spec: Any) -> Schedule:
 
 # ---- YAML and JSON --------------------------------------------------------------------
 
-class _Loader(yaml.SafeLoader):
-    """SafeLoader + YAML 1.2 floats (``1e-3`` is a number, not a string) + no
-    duplicate keys. Python tags stay unknown to it: loading never runs code."""
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+_YAML_FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
                   |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
                   |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
                   |[-+]?\.(?:inf|Inf|INF)
-                  |\.(?:nan|NaN|NAN))$""", re.X),
-    list("-+0123456789."))
+                  |\.(?:nan|NaN|NAN))$""", re.X)
 
 
-def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict:
-    loader.flatten_mapping(node)
-    out: dict = {}
-    for key_node, value_node in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        try:
-            duplicate = key in out
-        except TypeError:
-            raise SpecError(f"line {key_node.start_mark.line + 1}", "mapping keys must be "
-                            "plain values", str(key)) from None
-        if duplicate:
-            raise SpecError(f"line {key_node.start_mark.line + 1}", "duplicate key", key)
-        out[key] = loader.construct_object(value_node, deep=True)
-    return out
+@functools.lru_cache(maxsize=1)
+def _yaml_loader() -> type:
+    """SafeLoader + YAML 1.2 floats (``1e-3`` is a number, not a string) + no duplicate
+    keys. Python tags stay unknown to it: loading never runs code. Built on first use,
+    so ``import lrcore`` does not pay for PyYAML."""
+    import yaml
 
+    class Loader(yaml.SafeLoader):
+        pass
 
-_Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _mapping)
+    def mapping(loader: Loader, node: yaml.MappingNode) -> dict:
+        loader.flatten_mapping(node)
+        out: dict = {}
+        for key_node, value_node in node.value:
+            key = loader.construct_object(key_node, deep=True)
+            try:
+                duplicate = key in out
+            except TypeError:
+                raise SpecError(f"line {key_node.start_mark.line + 1}", "mapping keys must "
+                                "be plain values", str(key)) from None
+            if duplicate:
+                raise SpecError(f"line {key_node.start_mark.line + 1}", "duplicate key", key)
+            out[key] = loader.construct_object(value_node, deep=True)
+        return out
+
+    Loader.add_implicit_resolver("tag:yaml.org,2002:float", _YAML_FLOAT,
+                                 list("-+0123456789."))
+    Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
+    return Loader
 
 
 def _json_pairs(pairs: list) -> dict:
@@ -206,10 +210,12 @@ def parse(text: str, fmt: str = "yaml", origin: str = "spec") -> Any:
     """Parse spec text (``fmt`` ``"json"`` or ``"yaml"``) into plain data."""
     if len(text) > MAX_BYTES:
         raise SpecError(origin, f"must be at most {MAX_BYTES} bytes", f"{len(text)} bytes")
+    import yaml
+
     try:
         if fmt == "json":
             return json.loads(text, object_pairs_hook=_json_pairs)
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - _Loader is a SafeLoader
+        return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
     except SpecError:
         raise
     except RecursionError:
@@ -274,6 +280,8 @@ def dumps(spec: Any, fmt: str = "yaml") -> str:
     if fmt == "json":
         return json.dumps(data, indent=2) + "\n"
     if fmt == "yaml":
+        import yaml
+
         return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=88)
     raise SpecError("format", "must be 'yaml' or 'json'", fmt)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Callable
 from typing import Any
 
@@ -66,14 +67,42 @@ def evaluate(spec: Any, steps: Any, *, steps_per_epoch: int | None = None,
     """
     f = compile_spec(spec, REFERENCE, steps_per_epoch=steps_per_epoch, total_steps=total_steps)
     t = _steps(steps)
-    out = f(t)
+    out = _chunked(f, t)
     if reports is not None:
         at, scales = plateau_scales(as_schedule(spec), f, reports)
         if at.size:
             idx = np.searchsorted(at, t, side="right") - 1
             out = out * np.where(idx >= 0, scales[np.maximum(idx, 0)], 1.0)
-    return np.broadcast_to(np.asarray(out, dtype=np.float64), t.shape).copy() \
-        if np.shape(out) != t.shape else np.asarray(out, dtype=np.float64)
+    return out
+
+
+#: Steps per block: bounds temporaries (each formula makes a few block-sized arrays, not
+#: full-size ones) and lets blocks run on several cores (numpy releases the GIL).
+CHUNK = 1 << 17
+
+
+def _chunked(f: Callable, t: np.ndarray) -> np.ndarray:
+    flat = t.reshape(-1)
+    n = flat.size
+    if n <= CHUNK:
+        out = np.broadcast_to(np.asarray(f(flat), dtype=np.float64), flat.shape)
+        return (out if out.flags.writeable else out.copy()).reshape(t.shape)
+    out = np.empty(n, dtype=np.float64)
+
+    def block(lo: int) -> None:
+        out[lo:lo + CHUNK] = f(flat[lo:lo + CHUNK])
+
+    workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                  else (os.cpu_count() or 1), 8)
+    if workers > 1:
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            list(pool.map(block, range(0, n, CHUNK)))
+    else:
+        for lo in range(0, n, CHUNK):
+            block(lo)
+    return out.reshape(t.shape)
 
 
 def plateau_scales(spec: Schedule, inner: Callable, reports: Any):

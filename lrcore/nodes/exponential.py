@@ -56,15 +56,21 @@ class Exponential(Node):
         log_rate = math.log(self.rate)
         if self.staircase:
             k = ops.const(log_rate)
-            decay = lambda u: s * ops.exp(ops.to_float(ops.floordiv(u, n)) * k)  # noqa: E731
+            arg = lambda u: ops.to_float(ops.floordiv(u, n)) * k  # noqa: E731
         else:
             c = ops.const(log_rate / n)
-            decay = lambda u: s * ops.exp(ops.to_float(u) * c)  # noqa: E731
-        if self.bound is not None:
-            clip = ops.maximum if self.rate < 1 else ops.minimum
+            arg = lambda u: ops.to_float(u) * c  # noqa: E731
+        if self.bound is None:
+            decay = lambda u: s * ops.exp(arg(u))  # noqa: E731
+        else:
+            # stop the exponent at the bound (so a growth never overflows on the way),
+            # then clip the rate itself so the bound is met exactly
             bound = ops.const(self.bound)
-            unbounded = decay
-            decay = lambda u: clip(unbounded(u), bound)  # noqa: E731
+            if self.rate > 1:
+                top = ops.const(math.log(self.bound / self.start)) if self.start > 0 else 0.0
+                decay = lambda u: ops.minimum(s * ops.exp(ops.minimum(arg(u), top)), bound)  # noqa: E731
+            else:
+                decay = lambda u: ops.maximum(s * ops.exp(arg(u)), bound)  # noqa: E731
         if b == 0:
             return decay
         return ops.select([b], [lambda t: ops.full(t, self.start), lambda t: decay(t - b)])
