@@ -17,7 +17,7 @@ from lrcore.document import Schedule, as_schedule
 from lrcore.errors import SpecError
 from lrcore.evaluate import compile_spec, evaluate
 from lrcore.nodes.plateau import PlateauState, check_metric, initial_state, report
-from lrcore.ops import PythonOps, Ops
+from lrcore.ops import Ops, PythonOps
 
 __all__ = ["KerasOps", "LrcoreSchedule", "PlateauCallback", "to_keras"]
 

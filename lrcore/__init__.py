@@ -40,7 +40,7 @@ __all__ = [
 
 _ADAPTERS = {"to_torch": "torch", "to_keras": "keras", "to_optax": "optax"}
 _IMPORTERS = {"from_torch": "lrcore.importers.torch", "from_keras": "lrcore.importers.keras"}
-_LAZY_MODULES = {"parity", "testing", "presets", "adapters", "importers"}
+_LAZY_MODULES = {"parity", "testing", "presets", "adapters", "importers", "schema"}
 
 
 def __getattr__(name: str) -> Any:

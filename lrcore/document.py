@@ -80,7 +80,7 @@ class Schedule:
                                 + ", ".join(_DOC_KEYS), data[key])
         if "lrcore" not in data:
             raise SpecError("lrcore", f"is required: the format version "
-                            f"(this lrcore reads {FORMAT_VERSION})", None)
+                            f"(this lrcore reads {FORMAT_VERSION})")
         version = data["lrcore"]
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise SpecError("lrcore", "must be a format version (a positive integer)", version)
@@ -88,7 +88,7 @@ class Schedule:
             raise SpecError("lrcore", f"is from a newer lrcore: this one reads format "
                             f"{FORMAT_VERSION}; upgrade lrcore", version)
         if "schedule" not in data:
-            raise SpecError("schedule", "is required", None)
+            raise SpecError("schedule", "is required")
         return cls(schedule=node_from_dict(data["schedule"], "schedule"),
                    **{k: data[k] for k in _DOC_KEYS[1:5] if k in data})
 
@@ -222,12 +222,12 @@ def parse(text: str, fmt: str = "yaml", origin: str = "spec") -> Any:
         raise SpecError(origin, "is nested too deeply to read", "...") from None
     except json.JSONDecodeError as err:
         raise SpecError(f"{origin}:{err.lineno}:{err.colno}", f"is not valid JSON "
-                        f"({err.msg})", None) from None
+                        f"({err.msg})") from None
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark else origin
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-        raise SpecError(where, f"is not valid YAML ({problem})", None) from None
+        raise SpecError(where, f"is not valid YAML ({problem})") from None
 
 
 def load(source: Any) -> Schedule:
@@ -260,13 +260,13 @@ def _load_file(path: Path) -> Schedule:
                             f"{path.stat().st_size} bytes")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise SpecError(origin, "file not found", None) from None
+        raise SpecError(origin, "file not found") from None
     except IsADirectoryError:
-        raise SpecError(origin, "is a directory, not a spec file", None) from None
+        raise SpecError(origin, "is a directory, not a spec file") from None
     except UnicodeDecodeError:
-        raise SpecError(origin, "is not UTF-8 text", None) from None
+        raise SpecError(origin, "is not UTF-8 text") from None
     except OSError as err:
-        raise SpecError(origin, f"cannot be read ({err.strerror})", None) from None
+        raise SpecError(origin, f"cannot be read ({err.strerror})") from None
     fmt = "json" if path.suffix.lower() == ".json" else "yaml"
     data = parse(text, fmt, origin)
     if not isinstance(data, dict):

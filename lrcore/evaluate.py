@@ -35,8 +35,7 @@ def _steps(steps: Any) -> np.ndarray:
     try:
         t = np.asarray(steps)
     except (TypeError, ValueError) as err:  # ragged lists and the like
-        raise SpecError("steps", f"must be an integer or an array of integers ({err})",
-                        None) from None
+        raise SpecError("steps", f"must be an integer or an array of integers ({err})") from None
     if t.dtype == bool or not (np.issubdtype(t.dtype, np.integer) or t.size == 0):
         if np.issubdtype(t.dtype, np.floating) and t.size and np.all(np.isfinite(t)) \
                 and np.all(t == np.floor(t)):
@@ -47,7 +46,7 @@ def _steps(steps: Any) -> np.ndarray:
     t = t.astype(np.int64, copy=False)
     if t.size and (t.min() < 0 or t.max() > MAX_STEP):
         bad = t.min() if t.min() < 0 else t.max()
-        raise SpecError("steps", f"must be in [0, 2**31 - 1]", int(bad))
+        raise SpecError("steps", "must be in [0, 2**31 - 1]", int(bad))
     return t
 
 

@@ -39,6 +39,8 @@ MAX_STEP = 2**31 - 1
 MAX_LIST = 10_000
 
 _DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ep|%)\s*$")
+# the same, not zero (for the JSON Schema of positive durations)
+_DURATION_POSITIVE = re.compile(r"^\s*(?=[0-9.]*[1-9])([0-9]+(?:\.[0-9]+)?)\s*(ep|%)\s*$")
 
 
 def param(kind: Kind, default: Any = dataclasses.MISSING, doc: str = "") -> Any:
@@ -195,9 +197,10 @@ class Steps(Kind):
 
     def schema(self) -> dict:
         low = -MAX_STEP if self.signed else (1 if self.positive else 0)
+        pattern = _DURATION_POSITIVE.pattern if self.positive else _DURATION.pattern
         return {"oneOf": [
             {"type": "integer", "minimum": low, "maximum": MAX_STEP},
-            {"type": "string", "pattern": _DURATION.pattern},
+            {"type": "string", "pattern": pattern},
         ]}
 
 

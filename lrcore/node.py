@@ -20,8 +20,7 @@ from fractions import Fraction
 from typing import Any, ClassVar
 
 from .errors import SpecError
-from .fields import (MAX_STEP, NodeField, NodeList, Points, Steps, StepsList, _DURATION,
-                     param)
+from .fields import _DURATION, MAX_STEP, NodeField, NodeList, Points, Steps, StepsList, param
 
 __all__ = ["Context", "Node", "REGISTRY", "node_from_dict"]
 
@@ -177,13 +176,13 @@ class Node:
             if isinstance(value, Node) and isinstance(kind, NodeField):
                 values[f.name] = value.resolve(ctx, self.child_span(f.name, own, values), p)
             elif isinstance(kind, NodeList) and value is not None:
-                values[f.name] = tuple(c.resolve(ctx, self.child_span(f.name, own, values), f"{p}[{i}]")
+                span_c = self.child_span(f.name, own, values)
+                values[f.name] = tuple(c.resolve(ctx, span_c, f"{p}[{i}]")
                                        for i, c in enumerate(value))
         if self.bounded and values.get("duration") is None:
             if span is None:
                 raise SpecError(f"{path}.duration", f"is required: {self.type} runs over a "
-                                "length; give a duration, or total_steps to run to the end",
-                                None)
+                                "length; give a duration, or total_steps to run to the end")
             values["duration"] = span
         return self._rebuilt(values, path)
 
@@ -230,7 +229,7 @@ def node_from_dict(data: Any, path: str) -> Node:
     kind = data.get("type")
     if kind is None:
         raise SpecError(f"{path}.type", "is required (one of: "
-                        + ", ".join(sorted(REGISTRY)) + ")", None)
+                        + ", ".join(sorted(REGISTRY)) + ")")
     if not isinstance(kind, str) or kind not in REGISTRY:
         hint = _did_you_mean(kind, sorted(REGISTRY)) if isinstance(kind, str) else ""
         raise SpecError(f"{path}.type", "must be a known schedule type" + hint
@@ -246,7 +245,7 @@ def node_from_dict(data: Any, path: str) -> Node:
                             "known: " + ", ".join(names), data[key])
     for f in _node_fields(cls):
         if f.default is dataclasses.MISSING and f.name not in data:
-            raise SpecError(f"{path}.{f.name}", f"is required for {kind}", None)
+            raise SpecError(f"{path}.{f.name}", f"is required for {kind}")
     values = {}
     for f in _node_fields(cls):
         if f.name not in data:
@@ -290,7 +289,7 @@ def check_growth(path: str, start: float, log_factor: float, count: int) -> None
     if start > 0 and log_factor > 0 and math.log(start) + log_factor * count >= math.log(
             FLOAT32_MAX):
         raise SpecError(path, "grows past the float32 range before step 2**31 - 1; "
-                        "use a factor <= 1 or set a bound", None)
+                        "use a factor <= 1 or set a bound")
 
 
 def check_increasing(path: str, values: tuple, strict: bool = True) -> None:

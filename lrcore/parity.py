@@ -317,7 +317,8 @@ def check_many(specs: Iterable[Any], backends: Sequence[str] | None = None,
                reports: Sequence[Sequence | None] | None = None) -> list[Report]:
     """:func:`check` for many specs, running each backend once for all of them;
     ``reports[i]``: the metric sequence for spec ``i`` (see :func:`check`)."""
-    docs = [as_schedule(s).resolve(steps_per_epoch, total_steps) for s in specs]
+    originals = [as_schedule(s) for s in specs]
+    docs = [s.resolve(steps_per_epoch, total_steps) for s in originals]
     names = list(names) if names is not None else [d.name or d.schedule.type for d in docs]
     backends = list(backends) if backends is not None else available_backends()
     for b in backends:
@@ -345,9 +346,10 @@ def check_many(specs: Iterable[Any], backends: Sequence[str] | None = None,
         got = values(b, docs, grids, reports)
         for i, (t, ref, g) in enumerate(zip(grids, refs, got)):
             results[i].append(compare(b, t, ref, g, rtol, atol))
-    return [Report(name=n, fingerprint=d.fingerprint(),
+    # the fingerprint of the spec as written (Schedule.fingerprint), not of its resolution
+    return [Report(name=n, fingerprint=o.fingerprint(),
                    peak=float(np.max(np.abs(r))) if r.size else 0.0, results=tuple(res))
-            for n, d, r, res in zip(names, docs, refs, results)]
+            for n, o, r, res in zip(names, originals, refs, results, strict=True)]
 
 
 def check(spec: Any, backends: Sequence[str] | None = None, steps: Any = None,

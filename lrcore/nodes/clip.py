@@ -26,7 +26,7 @@ class Clip(Node):
 
     def check(self, path):
         if self.min is None and self.max is None:
-            raise SpecError(path, "needs min, max or both", None)
+            raise SpecError(path, "needs min, max or both")
         if self.min is not None and self.max is not None and self.min > self.max:
             raise SpecError(f"{path}.max", f"must be >= min ({self.min:g})", self.max)
 

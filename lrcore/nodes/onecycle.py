@@ -100,6 +100,8 @@ def _phase(ops, s, e, a, b, anneal):
     inv = ops.const(e - s)
 
     def linear_phase(t):
-        return (fa * (ops.to_float(e_int - t) + e_frac) + fb * (ops.to_float(t - s_int) - s_frac)) / inv
+        to_end = ops.to_float(e_int - t) + e_frac
+        from_start = ops.to_float(t - s_int) - s_frac
+        return (fa * to_end + fb * from_start) / inv
 
     return linear_phase

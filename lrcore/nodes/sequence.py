@@ -36,7 +36,7 @@ class Sequence(Node):
         for i, phase in enumerate(self.phases[:-1]):
             if phase.duration is None:
                 raise SpecError(f"{path}.phases[{i}].duration", "is required on every phase "
-                                "but the last", None)
+                                "but the last")
 
     def resolve(self, ctx, span, path):
         own = ctx.steps(self.duration, f"{path}.duration") if self.duration is not None else span
@@ -49,7 +49,7 @@ class Sequence(Node):
                 d = own - start
                 if d < 1:
                     raise SpecError(f"{p}.duration", f"has no steps left: the phases before "
-                                    f"it take {start} of the {own} available", None)
+                                    f"it take {start} of the {own} available")
             phases.append(phase.resolve(ctx, d, p))
             start += d if d is not None else 0
         values = {"phases": tuple(phases)}

@@ -1,0 +1,635 @@
+"""The ``lrcore`` command: show, plot, check parity, convert and evaluate spec files.
+
+Exit status: 0 success, 1 a parity check failed, 2 bad input (an unreadable file, an
+invalid spec, a bad option): one line ``error: <what, where>`` on stderr, never a
+traceback. ``python -m lrcore.cli`` is the same command.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+import numpy as np
+
+from .document import Schedule, dumps, load, parse
+from .errors import SpecError
+from .fields import MAX_STEP
+
+__all__ = ["main"]
+
+SPEC_SUFFIXES = (".yaml", ".yml", ".json")
+#: Most values ``lrcore evaluate`` prints in one call (bounds memory for a typo'd range).
+MAX_EVAL_STEPS = 10_000_000
+#: Steps evaluated exactly for ``show``; past this the curve is sampled.
+_DENSE = 1_000_000
+
+
+class BadInput(Exception):
+    """A problem with what the user gave: reported as ``error: ...`` with exit 2."""
+
+
+class _Group(click.Group):
+    """Turns SpecError/OSError/BadInput from any subcommand into ``error: ...``, exit 2."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:  # `lrcore evaluate ... | head`: the reader left; not an error
+            _silence_stdout()
+            ctx.exit(0)
+        except (SpecError, BadInput, OSError) as err:
+            click.echo(f"error: {_message(err)}", err=True)
+            ctx.exit(2)
+
+
+def _message(err: BaseException) -> str:
+    if isinstance(err, OSError) and err.strerror:
+        where = f"{err.filename}: " if err.filename else ""
+        return f"{where}{err.strerror.lower()}"
+    return str(err)
+
+
+def _silence_stdout() -> None:
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # pragma: no cover - stdout without a file descriptor
+        pass
+
+
+# ---- shared options and helpers ---------------------------------------------------------
+
+def _context_options(f: Callable) -> Callable:
+    """--steps-per-epoch and --total-steps: override the document's context."""
+    f = click.option("--total-steps", metavar="N|Nep", default=None,
+                     help="Override the spec's total_steps (steps, or epochs as 'Nep').")(f)
+    f = click.option("--steps-per-epoch", type=click.IntRange(1, MAX_STEP), default=None,
+                     metavar="N", help="Override the spec's steps_per_epoch.")(f)
+    return f
+
+
+def _total(value: str | None) -> int | str | None:
+    if value is None:
+        return None
+    text = value.strip()
+    return int(text) if text.isdigit() else text
+
+
+def _backends_option(f: Callable) -> Callable:
+    return click.option(
+        "--backends", "-b", "backends", multiple=True, metavar="NAME[,NAME...]",
+        help="Backends to check (comma-separated or repeated): reference, python, torch, "
+             "keras-tensorflow, keras-jax, keras-torch, optax, optax-x64.")(f)
+
+
+def _backend_list(raw: Sequence[str], default_all: bool) -> list[str] | None:
+    """Parse --backends; check each is known and installed."""
+    from .parity import BACKENDS, available_backends
+
+    names = [n.strip() for item in raw for n in item.split(",") if n.strip()]
+    if not names:
+        return available_backends() if default_all else []
+    have = available_backends()
+    out: list[str] = []
+    for name in names:
+        if name not in BACKENDS:
+            raise SpecError("--backends", "must be among " + ", ".join(BACKENDS), name)
+        if name not in have:
+            raise SpecError("--backends", f"{name} needs a framework that is not installed "
+                            "here (available: " + ", ".join(have) + ")", name)
+        if name not in out:
+            out.append(name)
+    return out
+
+
+def _read(path: str) -> Schedule:
+    """Load one spec file (or ``-``: spec text on stdin); errors name the file."""
+    try:
+        if path == "-":
+            text = sys.stdin.read()
+            fmt = "json" if text.lstrip().startswith("{") else "yaml"
+            data = parse(text, fmt, "<stdin>")
+            if not isinstance(data, dict):
+                raise SpecError("<stdin>", "must hold a mapping (lrcore: 1, schedule: ...)",
+                                data)
+            return Schedule.from_dict(data)
+        return load(Path(path))
+    except SpecError as err:
+        where = "<stdin>" if path == "-" else str(Path(path))
+        if str(err).startswith(where):
+            raise
+        raise BadInput(f"{where}: {err}") from None
+
+
+def _label(path: str, doc: Schedule) -> str:
+    if doc.name:
+        return doc.name
+    return "stdin" if path == "-" else Path(path).stem
+
+
+def _resolve(path: str, doc: Schedule, spe: int | None, total: int | str | None) -> Schedule:
+    try:
+        return doc.resolve(spe, total)
+    except SpecError as err:
+        raise BadInput(f"{path}: {err}") from None
+
+
+def _expand(paths: Sequence[str]) -> list[str]:
+    """Spec files: a directory stands for its .yaml/.yml/.json files, sorted by name."""
+    out: list[str] = []
+    for p in paths:
+        if p != "-" and Path(p).is_dir():
+            files = sorted(str(f) for f in Path(p).iterdir()
+                           if f.is_file() and f.suffix.lower() in SPEC_SUFFIXES)
+            if not files:
+                raise BadInput(f"{p}: has no spec files (.yaml, .yml or .json)")
+            out += files
+        else:
+            out.append(p)
+    return out
+
+
+def _horizon(doc: Schedule, steps: int | None) -> int:
+    """The last step to show: --steps, else the resolved spec's horizon (1000 if none)."""
+    if steps is not None:
+        return steps
+    return min(doc.horizon() or 1000, MAX_STEP)
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.7g}"
+
+
+# ---- the command --------------------------------------------------------------------------
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="lrcore", prog_name="lrcore")
+def cli() -> None:
+    """One learning-rate schedule spec, the same curve in Keras, PyTorch and optax.
+
+    SPEC is a .yaml, .yml or .json spec file ('-' reads it from stdin).
+    """
+
+
+# ---- show ---------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("spec")
+@click.option("--steps", type=click.IntRange(1, MAX_STEP), default=None, metavar="N",
+              help="Last step to show (default: the spec's horizon).")
+@click.option("--width", type=click.IntRange(10, 400), default=64, show_default=True,
+              help="Width of the curve, in characters.")
+@click.option("--height", type=click.IntRange(2, 100), default=8, show_default=True,
+              help="Height of the curve, in lines.")
+@_context_options
+def show(spec: str, steps: int | None, width: int, height: int,
+         steps_per_epoch: int | None, total_steps: str | None) -> None:
+    """Print the resolved tree, key rates and a text plot.
+
+    The tree lists every node with its resolved parameters and steps [start, end);
+    then the peak and final rates, the rate on each side of every boundary, and the
+    curve drawn in the terminal.
+    """
+    doc = _read(spec)
+    res = _resolve(spec, doc, steps_per_epoch, _total(total_steps))
+    n = _horizon(res, steps)
+    uni = _unicode_ok(sys.stdout)
+    out = [f"{_label(spec, doc)}  (fingerprint {doc.fingerprint()})"]
+    ctx = [f"{k} {getattr(res, k)}" for k in ("steps_per_epoch", "total_steps")
+           if getattr(res, k) is not None]
+    if ctx:
+        out.append("  ".join(ctx))
+    out += ["", *_tree(res.schedule, doc.schedule, uni), ""]
+
+    t = _sample(res, n)
+    lr = _evaluate(res, t)
+    i = int(np.argmax(lr))
+    out.append(f"peak   {_fmt(lr[i])} at step {int(t[i])}")
+    out.append(f"final  {_fmt(lr[-1])} at step {n}")
+    bounds = sorted({b for b in res.schedule.breakpoints() if 0 < b <= n})
+    if bounds:
+        out += ["", f"{'boundary':>10}  {'rate before':>14}  {'rate at':>14}"]
+        before = _evaluate(res, np.asarray([b - 1 for b in bounds]))
+        at = _evaluate(res, np.asarray(bounds))
+        out += [f"{b:>10}  {_fmt(x):>14}  {_fmt(y):>14}"
+                for b, x, y in zip(bounds, before, at, strict=True)]
+    out += ["", *block_plot(t, lr, width, height, uni)]
+    click.echo("\n".join(out))
+
+
+def _evaluate(doc: Schedule, t: np.ndarray) -> np.ndarray:
+    from .evaluate import evaluate
+
+    return evaluate(doc, t)
+
+
+def _sample(doc: Schedule, n: int) -> np.ndarray:
+    """Steps 0..n, every one up to a million, else evenly sampled plus every boundary."""
+    if n + 1 <= _DENSE:
+        return np.arange(n + 1, dtype=np.int64)
+    t = np.linspace(0, n, _DENSE).round().astype(np.int64)
+    near = [x for b in doc.schedule.breakpoints() for x in (b - 1, b) if 0 <= x <= n]
+    return np.unique(np.concatenate([t, np.asarray(near, dtype=np.int64), [n]]))
+
+
+def _unicode_ok(stream: TextIO) -> bool:
+    try:
+        "█├└─│→".encode(getattr(stream, "encoding", None) or "ascii")
+        return True
+    except (UnicodeEncodeError, LookupError):
+        return False
+
+
+def _is_child(value: Any) -> bool:
+    from .node import Node
+
+    return isinstance(value, Node) or (isinstance(value, tuple) and bool(value)
+                                       and isinstance(value[0], Node))
+
+
+def _params(node: Any, orig: Any) -> str:
+    """A resolved node's own parameters (not its children), compactly; a step value
+    written as epochs or a share shows it (``duration=200 (2ep)``), one filled in from
+    the enclosing span says so (``duration=2500 (rest)``)."""
+    parts = []
+    written = orig.to_dict()
+    for key, value in node.to_dict().items():
+        if key == "type" or _is_child(getattr(node, key, None)):
+            continue
+        text = _fmt(value) if isinstance(value, float) else json.dumps(value)
+        if len(text) > 40:
+            text = text[:37] + "..."
+        was = written.get(key)
+        if isinstance(was, str) and isinstance(value, int):
+            text += f" ({was})"
+        elif key == "duration" and was is None:
+            text += " (rest)"
+        parts.append(f"{key}={text}")
+    return " ".join(parts)
+
+
+def _tree(root: Any, orig: Any, uni: bool) -> list[str]:
+    """One line per node: type, parameters and steps [start, end). Phases of a sequence
+    carry run steps; below any other combinator (repeat, shift, scale, ...) time is the
+    child's own, marked ``local``."""
+    from .nodes.sequence import Sequence as Seq
+
+    tee, last, bar = ("├─ ", "└─ ", "│  ") if uni else ("|- ", "`- ", "|  ")
+    rows: list[tuple[str, str]] = []
+
+    def span(node: Any, start: int, local: bool) -> str:
+        end = node.duration if node.duration is not None else node.horizon()
+        where = f"[{start}, {start + end})" if end is not None else f"[{start}, ...)"
+        return f"local {where}" if local else where
+
+    def visit(node: Any, orig: Any, start: int, local: bool, prefix: str, branch: str,
+              name: str) -> None:
+        rows.append((f"{prefix}{branch}{name}{node.type} {_params(node, orig)}".rstrip(),
+                     span(node, start, local)))
+        kids = list(node.children())
+        if isinstance(node, Seq):
+            starts, inner = [start + s for s in node.starts()], local
+        else:
+            starts, inner = [0] * len(kids), True
+        child_prefix = prefix + ("" if not branch else (bar if branch == tee else "   "))
+        for k, ((suffix, child), (_, was), s) in enumerate(
+                zip(kids, orig.children(), starts, strict=True)):
+            visit(child, was, s, inner, child_prefix, last if k == len(kids) - 1 else tee,
+                  f"{suffix.lstrip('.')}: ")
+
+    visit(root, orig, 0, False, "", "", "")
+    width = max(len(a) for a, _ in rows)
+    return [f"{a:<{width}}  {b}" for a, b in rows]
+
+
+def block_plot(t: np.ndarray, lr: np.ndarray, width: int = 64, height: int = 8,
+               uni: bool = True) -> list[str]:
+    """A bar chart of the curve in text: each column is the largest rate over its steps,
+    drawn with eighth blocks (``#`` when the terminal cannot show them)."""
+    t = np.asarray(t)
+    lr = np.asarray(lr, dtype=np.float64)
+    top = float(lr.max()) if lr.size else 0.0
+    edges = np.linspace(int(t[0]), int(t[-1]) + 1, width + 1)
+    col = np.clip(np.searchsorted(edges, t, side="right") - 1, 0, width - 1)
+    heights = np.zeros(width)
+    np.maximum.at(heights, col, lr)
+    filled = np.zeros(width, dtype=bool)
+    filled[col] = True
+    # columns with no step of their own (fewer steps than columns) repeat the previous one
+    for c in range(1, width):
+        if not filled[c]:
+            heights[c] = heights[c - 1]
+    eighths = np.zeros(width, dtype=int) if top <= 0 else \
+        np.round(heights / top * height * 8).astype(int)
+    chars = " ▁▂▃▄▅▆▇█" if uni else "        #"
+    labels = [_fmt(top), *[""] * (height - 2), "0"]
+    pad = max(len(s) for s in labels)
+    side = "│" if uni else "|"
+    lines = []
+    for row in range(height):
+        level = (height - 1 - row) * 8
+        cells = "".join(chars[min(max(int(e) - level, 0), 8)] for e in eighths)
+        lines.append(f"{labels[row]:>{pad}} {side}{cells}")
+    axis = ("└" if uni else "+") + ("─" if uni else "-") * width
+    left, right = str(int(t[0])), str(int(t[-1]))
+    lines.append(" " * pad + " " + axis)
+    lines.append(" " * (pad + 2) + left + right.rjust(width - len(left)) + "  step")
+    return lines
+
+
+# ---- plot ---------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("specs", nargs=-1, required=True)
+@click.option("-o", "--output", required=True, metavar="FILE",
+              help="Image to write: .png, .svg or .pdf.")
+@click.option("--steps", type=click.IntRange(1, MAX_STEP), default=None, metavar="N",
+              help="Last step on the x axis (default: the longest spec's horizon).")
+@click.option("--log", "log_scale", is_flag=True, help="Logarithmic rate axis.")
+@_backends_option
+@click.option("--title", default=None, help="Figure title.")
+@click.option("--size", type=(click.FloatRange(1, 50), click.FloatRange(1, 50)),
+              default=(9.0, 6.0), show_default=True, metavar="W H",
+              help="Figure size in inches.")
+@click.option("--dpi", type=click.IntRange(10, 1200), default=100, show_default=True,
+              metavar="DPI",
+              help="Pixels per inch (a 9 x 6 figure at 100 dpi is 900 x 600 px).")
+@_context_options
+def plot(specs: tuple[str, ...], output: str, steps: int | None, log_scale: bool,
+         backends: tuple[str, ...], title: str | None, size: tuple[float, float], dpi: int,
+         steps_per_epoch: int | None, total_steps: str | None) -> None:
+    """Draw specs to a PNG, SVG or PDF file.
+
+    Several specs are overlaid, each labelled by its name (else its file stem); dotted
+    vertical lines mark phase boundaries. With --backends, a lower panel shows each
+    backend's error against the float64 reference, in ulps of the backend's dtype.
+    """
+    out = Path(output)
+    if out.suffix.lower() not in (".png", ".svg", ".pdf"):
+        raise BadInput(f"{output}: the image must end in .png, .svg or .pdf")
+    names = _backend_list(backends, default_all=False)
+    loaded = [(p, _read(p)) for p in _expand(specs)]
+    curves = [(_label(p, d), _resolve(p, d, steps_per_epoch, _total(total_steps)))
+              for p, d in loaded]
+    try:
+        from . import plot as plotting
+    except ModuleNotFoundError as err:  # matplotlib is the `plot` extra
+        raise BadInput(f"lrcore plot needs matplotlib ({err}); pip install 'lrcore[plot]'") \
+            from None
+    plotting.plot(curves, out, steps=steps, log=log_scale, backends=names, title=title,
+                  size=size, dpi=dpi)
+    click.echo(f"wrote {out}")
+
+
+# ---- parity -------------------------------------------------------------------------------
+
+@cli.command()
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC_OR_DIR...")
+@_backends_option
+@click.option("--steps", type=click.IntRange(1, 200_000), default=None, metavar="N",
+              help="Check every step up to N (plus boundaries and far steps); default: "
+                   "the spec's horizon.")
+@click.option("--rtol", type=click.FloatRange(0, 1), default=None, metavar="R",
+              help="Relative tolerance for every backend (default: by dtype, 2e-6 for "
+                   "float32, 1e-12 for float64).")
+@click.option("--atol", type=click.FloatRange(0, 1), default=None, metavar="A",
+              help="Absolute tolerance as a share of the peak rate (default: by dtype).")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print a JSON report (shape: lrcore.schema.PARITY_REPORT_SCHEMA).")
+@_context_options
+def parity(specs: tuple[str, ...], backends: tuple[str, ...], steps: int | None,
+           rtol: float | None, atol: float | None, as_json: bool,
+           steps_per_epoch: int | None, total_steps: str | None) -> None:
+    """Check each spec on every backend against the reference.
+
+    A directory stands for every .yaml/.yml/.json file in it. Exit status 0 when all
+    pass, 1 when any fails, 2 on bad input. Default backends: every installed one.
+    """
+    files = _expand(specs)
+    total = _total(total_steps)
+    docs = [_read(p) for p in files]
+    for p, d in zip(files, docs, strict=True):
+        _resolve(p, d, steps_per_epoch, total)  # every spec valid before any work
+    names = _backend_list(backends, default_all=True) or []
+    labels = [_label(p, d) for p, d in zip(files, docs, strict=True)]
+    reports = run_parity(docs, labels, names, steps, rtol, atol,
+                         steps_per_epoch=steps_per_epoch, total_steps=total)
+    ok = all(r.ok for r in reports)
+    if as_json:
+        click.echo(json.dumps(parity_json(reports, files, names), indent=2, allow_nan=False))
+    else:
+        click.echo("\n\n".join(r.table() for r in reports))
+        failed = [f"{lab} ({', '.join(x.backend for x in r.failures)})"
+                  for lab, r in zip(labels, reports, strict=True) if not r.ok]
+        summary = (f"{len(reports)} spec(s) on {len(names)} backend(s): "
+                   + ("all passed" if ok else f"{len(failed)} failed: " + "; ".join(failed)))
+        click.echo("\n" + summary)
+    click.get_current_context().exit(0 if ok else 1)
+
+
+def run_parity(docs: Sequence[Schedule], labels: Sequence[str], backends: Sequence[str],
+               steps: int | None, rtol: float | None, atol: float | None, *,
+               progress: Progress | None = None, **context: Any) -> list:
+    """parity.check_many, one backend (and, in process, one spec) at a time, so that a
+    long check can show progress; the reports are the same."""
+    from .parity import Report, check_many
+
+    units: list[tuple[str, list[int]]] = []
+    for b in backends:  # a Keras backend may run in a subprocess: all specs at once
+        units += [(b, list(range(len(docs))))] if b.startswith("keras-") else \
+            [(b, [i]) for i in range(len(docs))]
+    progress = progress or Progress(len(units))
+    results: list[list] = [[] for _ in docs]
+    heads: list[Any] = [None] * len(docs)
+    try:
+        for b, idx in units:
+            progress.advance(f"{b} {labels[idx[0]] if len(idx) == 1 else ''}".strip())
+            reps = check_many([docs[i] for i in idx], [b], steps, rtol, atol,
+                              names=[labels[i] for i in idx], **context)
+            for i, rep in zip(idx, reps, strict=True):
+                heads[i] = rep
+                results[i] += rep.results
+    finally:
+        progress.close()
+    if not backends:
+        heads = check_many(docs, [], steps, rtol, atol, names=list(labels), **context)
+    # the document's own fingerprint (as `lrcore show` and Schedule.fingerprint() give
+    # it), not the resolved tree's that check_many reports
+    return [Report(name=h.name, fingerprint=d.fingerprint(), peak=h.peak,
+                   results=tuple(res)) for d, h, res in zip(docs, heads, results, strict=True)]
+
+
+def _finite(x: Any) -> Any:
+    return x if not isinstance(x, float) or math.isfinite(x) else None
+
+
+def parity_json(reports: Sequence[Any], files: Sequence[str | None],
+                backends: Sequence[str]) -> dict:
+    """The ``--json`` report (see :data:`lrcore.schema.PARITY_REPORT_SCHEMA`)."""
+    from . import __version__
+    from .schema import PARITY_REPORT_VERSION
+
+    specs = []
+    for rep, f in zip(reports, files, strict=True):
+        specs.append({"file": f, "name": rep.name, "fingerprint": rep.fingerprint,
+                      "peak": rep.peak, "ok": rep.ok,
+                      "results": [{k: _finite(v) for k, v in r.to_dict().items()}
+                                  for r in rep.results]})
+    return {"report_version": PARITY_REPORT_VERSION, "lrcore_version": __version__,
+            "ok": all(r.ok for r in reports), "backends": list(backends), "specs": specs}
+
+
+class Progress:
+    """A one-line progress bar on stderr, drawn only when stderr is a terminal and the
+    work has run for more than ``delay`` seconds; otherwise it writes nothing."""
+
+    def __init__(self, total: int, stream: TextIO | None = None, delay: float = 2.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.total, self.done = total, 0
+        self.stream = stream if stream is not None else sys.stderr
+        self.delay, self.clock = delay, clock
+        self.start = clock()
+        self.drawn = False
+        isatty = getattr(self.stream, "isatty", None)
+        self.enabled = bool(isatty and isatty())
+
+    def advance(self, label: str = "") -> None:
+        """Mark the start of the next unit of work (``label``: what it is)."""
+        if self.enabled and self.clock() - self.start > self.delay:
+            width = 24
+            filled = width * self.done // max(self.total, 1)
+            bar = "#" * filled + "-" * (width - filled)
+            self.stream.write(f"\r[{bar}] {self.done}/{self.total} {label[:40]:<40}")
+            self.stream.flush()
+            self.drawn = True
+        self.done += 1
+
+    def close(self) -> None:
+        if self.drawn:
+            self.stream.write("\r" + " " * 80 + "\r")
+            self.stream.flush()
+            self.drawn = False
+
+
+# ---- convert, schema, evaluate ------------------------------------------------------------
+
+@cli.command()
+@click.argument("spec")
+@click.option("--to", "fmt", type=click.Choice(["yaml", "json"]), default="yaml",
+              show_default=True, help="Output format.")
+@click.option("-o", "--output", default=None, metavar="FILE",
+              help="Write to FILE instead of stdout.")
+def convert(spec: str, fmt: str, output: str | None) -> None:
+    """Print a spec in canonical form.
+
+    Defaults are left out and keys come in a fixed order, so equal specs print the
+    same text (YAML or JSON).
+    """
+    text = dumps(_read(spec), fmt)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        Path(output).write_text(text, encoding="utf-8")
+
+
+@cli.command()
+@click.option("--indent", type=click.IntRange(0, 8), default=2, show_default=True)
+def schema(indent: int) -> None:
+    """Print the JSON Schema (draft 2020-12) of the spec format."""
+    from .schema import spec_schema
+
+    click.echo(json.dumps(spec_schema(), indent=indent or None))
+
+
+def parse_steps(text: str) -> np.ndarray:
+    """``N``, ``start:stop[:step]`` (a Python range) or a comma-separated list of them."""
+    rule = "must be N, start:stop[:step] or a comma-separated list of them"
+    parts: list[np.ndarray] = []
+    count = 0
+    for item in text.split(","):
+        fields = item.strip().split(":")
+        try:
+            nums = [int(f) if f.strip() else None for f in fields]
+        except ValueError:
+            raise SpecError("--steps", rule, text) from None
+        if len(nums) == 1 and nums[0] is not None:
+            r: Sequence[int] = [nums[0]]
+        elif len(nums) in (2, 3):
+            start = nums[0] if nums[0] is not None else 0
+            stop = nums[1]
+            step = nums[2] if len(nums) == 3 and nums[2] is not None else 1
+            if stop is None:
+                raise SpecError("--steps", "a range needs its stop (start:stop[:step])", text)
+            if step == 0:
+                raise SpecError("--steps", "a range's step must not be 0", text)
+            r = range(start, stop, step)
+        else:
+            raise SpecError("--steps", rule, text)
+        count += len(r)
+        if count > MAX_EVAL_STEPS:
+            raise SpecError("--steps", f"must select at most {MAX_EVAL_STEPS} steps", text)
+        parts.append(np.asarray(r, dtype=np.int64))
+    t = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+    if t.size and (t.min() < 0 or t.max() > MAX_STEP):
+        raise SpecError("--steps", "must be in [0, 2**31 - 1]",
+                        int(t.min() if t.min() < 0 else t.max()))
+    return t
+
+
+@cli.command(name="evaluate")
+@click.argument("spec")
+@click.option("--steps", "steps_text", default=None, metavar="RANGE",
+              help="Steps: N, start:stop[:step] (like a Python range) or a comma-separated "
+                   "list of them. Default: 0 to the spec's horizon.")
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="csv",
+              show_default=True)
+@_context_options
+def evaluate_cmd(spec: str, steps_text: str | None, fmt: str, steps_per_epoch: int | None,
+                 total_steps: str | None) -> None:
+    """Print the reference rate at each step (CSV or JSON).
+
+    Rates are the float64 reference, printed at full precision (they parse back to the
+    same numbers).
+    """
+    from .evaluate import evaluate
+
+    doc = _read(spec)
+    res = _resolve(spec, doc, steps_per_epoch, _total(total_steps))
+    if steps_text is None:
+        last = _horizon(res, None)
+        if last + 1 > MAX_EVAL_STEPS:
+            raise SpecError("--steps", f"is needed: the spec runs for {last} steps, more "
+                            f"than the {MAX_EVAL_STEPS} printed at most")
+        t = np.arange(last + 1, dtype=np.int64)
+    else:
+        t = parse_steps(steps_text)
+    lr = evaluate(doc, t, steps_per_epoch=steps_per_epoch, total_steps=_total(total_steps))
+    steps_list, lr_list = t.tolist(), lr.tolist()
+    if fmt == "json":
+        click.echo(json.dumps({"name": _label(spec, doc), "fingerprint": doc.fingerprint(),
+                               "step": steps_list, "lr": lr_list}))
+        return
+    write = sys.stdout.write
+    write("step,lr\n")
+    chunk = 65536
+    for i in range(0, len(steps_list), chunk):
+        write("".join(f"{s},{x!r}\n" for s, x in zip(steps_list[i:i + chunk],
+                                                    lr_list[i:i + chunk], strict=True)))
+    sys.stdout.flush()
+
+
+def main(args: Sequence[str] | None = None) -> Any:
+    """Entry point of the ``lrcore`` console script."""
+    return cli.main(args=list(args) if args is not None else None, prog_name="lrcore")
+
+
+if __name__ == "__main__":
+    main()
