@@ -173,7 +173,8 @@ def _yaml_loader() -> type:
     so ``import lrcore`` does not pay for PyYAML."""
     import yaml
 
-    class Loader(yaml.SafeLoader):
+    # libyaml's parser when PyYAML has it (10x faster on big inputs); same safe constructor
+    class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
         pass
 
     def mapping(loader: Loader, node: yaml.MappingNode) -> dict:
@@ -224,6 +225,8 @@ def parse(text: str, fmt: str = "yaml", origin: str = "spec") -> Any:
         raise SpecError(f"{origin}:{err.lineno}:{err.colno}", f"is not valid JSON "
                         f"({err.msg})") from None
     except yaml.YAMLError as err:
+        if "nesting depth" in str(err):  # libyaml's own depth guard: same message as ours
+            raise SpecError(origin, "is nested too deeply to read", "...") from None
         mark = getattr(err, "problem_mark", None)
         where = f"{origin}:{mark.line + 1}:{mark.column + 1}" if mark else origin
         problem = getattr(err, "problem", None) or str(err).splitlines()[0]
@@ -244,6 +247,8 @@ def load(source: Any) -> Schedule:
         return Schedule.from_dict(source)
     if isinstance(source, (os.PathLike, str)):
         text = os.fspath(source)
+        if not text.strip():
+            raise SpecError("spec", "is empty: give a path, spec text or a mapping", text)
         if isinstance(source, os.PathLike) or ("\n" not in text and not text.lstrip()
                                                .startswith("{")):
             return _load_file(Path(text))

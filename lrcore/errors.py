@@ -11,11 +11,45 @@ _MAX_VALUE_CHARS = 80
 
 
 def _show(value: Any) -> str:
-    """Render a received value the way it was most likely written (JSON-ish)."""
-    try:
-        text = json.dumps(value, allow_nan=True, default=repr)
-    except (TypeError, ValueError, RecursionError):
-        text = repr(value)
+    """Render a received value the way it was most likely written (JSON-ish), bounded in
+    size and depth: a rejected value may be a YAML alias bomb or nested 10**4 deep."""
+    parts: list[str] = []
+    budget = [_MAX_VALUE_CHARS]
+
+    def emit(text: str) -> bool:
+        parts.append(text)
+        budget[0] -= len(text)
+        return budget[0] > 0
+
+    def walk(v: Any, depth: int) -> bool:
+        if depth > 3:
+            return emit("...")
+        if isinstance(v, dict):
+            if not emit("{"):
+                return False
+            for i, (k, item) in enumerate(v.items()):
+                if (i and not emit(", ")) or not walk(k, depth + 1) or not emit(": ") \
+                        or not walk(item, depth + 1):
+                    return False
+            return emit("}")
+        if isinstance(v, (list, tuple)):
+            if not emit("["):
+                return False
+            for i, item in enumerate(v):
+                if (i and not emit(", ")) or not walk(item, depth + 1):
+                    return False
+            return emit("]")
+        if isinstance(v, (str, bool, int, float)) or v is None:
+            if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 10**30:
+                return emit(f"{'-' if v < 0 else ''}~2**{abs(v).bit_length() - 1}")
+            try:
+                return emit(json.dumps(v, allow_nan=True)[: _MAX_VALUE_CHARS + 1])
+            except (TypeError, ValueError):  # pragma: no cover - json handles these types
+                return emit(repr(v)[: _MAX_VALUE_CHARS + 1])
+        return emit(repr(v)[: _MAX_VALUE_CHARS + 1])
+
+    walk(value, 0)
+    text = "".join(parts)
     if len(text) > _MAX_VALUE_CHARS:
         text = text[: _MAX_VALUE_CHARS - 3] + "..."
     return text

@@ -191,7 +191,8 @@ class Steps(Kind):
         n = _as_int(value, path, self.rule)
         low = -MAX_STEP if self.signed else (1 if self.positive else 0)
         if not low <= n <= MAX_STEP:
-            rule = self.rule if n < low else f"must be <= 2**31 - 1 = {MAX_STEP}"
+            rule = f"must be <= 2**31 - 1 = {MAX_STEP}" if n > MAX_STEP else (
+                f"must be >= -(2**31 - 1) = {-MAX_STEP}" if self.signed else self.rule)
             raise SpecError(path, rule, value)
         return n
 

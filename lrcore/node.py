@@ -35,6 +35,10 @@ MAX_NODES = 10_000
 # document; a builder call outside from_dict gets the node's type name instead.
 _PATH: contextvars.ContextVar[str | None] = contextvars.ContextVar("lrcore_path", default=None)
 _DEPTH: contextvars.ContextVar[int] = contextvars.ContextVar("lrcore_depth", default=0)
+# Nodes built so far in the document being read: bounds alias bombs (YAML anchors that
+# repeat a subtree) before they are built, not after.
+_COUNT: contextvars.ContextVar[list | None] = contextvars.ContextVar("lrcore_count",
+                                                                    default=None)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -221,6 +225,16 @@ def _did_you_mean(word: str, options: list[str]) -> str:
 
 def node_from_dict(data: Any, path: str) -> Node:
     """Build a node from a mapping, naming ``path`` in every error."""
+    counter = _COUNT.get()
+    if counter is None:
+        token = _COUNT.set([0])
+        try:
+            return node_from_dict(data, path)
+        finally:
+            _COUNT.reset(token)
+    counter[0] += 1
+    if counter[0] > MAX_NODES:
+        raise SpecError(path, f"a spec must have at most {MAX_NODES} nodes", "more")
     depth = _DEPTH.get()
     if depth >= MAX_DEPTH:
         raise SpecError(path, f"nesting must be at most {MAX_DEPTH} levels deep", "...")
@@ -281,15 +295,17 @@ def walk(node: Node, limit: int = MAX_NODES) -> Iterator[Node]:
 FLOAT32_MAX = 3.4028234663852886e38
 
 
-def check_growth(path: str, start: float, log_factor: float, count: int) -> None:
+def check_growth(path: str, start: float, log_factor: float, count: int,
+                 value: float) -> None:
     """Raise if ``start * exp(log_factor * count)`` leaves the float32 range: a growing
-    schedule must not overflow anywhere in ``[0, 2**31 - 1]``."""
+    schedule must not overflow anywhere in ``[0, 2**31 - 1]``. ``value`` is the factor
+    as written, for the message."""
     import math
 
     if start > 0 and log_factor > 0 and math.log(start) + log_factor * count >= math.log(
             FLOAT32_MAX):
         raise SpecError(path, "grows past the float32 range before step 2**31 - 1; "
-                        "use a factor <= 1 or set a bound")
+                        "use a factor <= 1 or set a bound", value)
 
 
 def check_increasing(path: str, values: tuple, strict: bool = True) -> None:

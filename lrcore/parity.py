@@ -50,7 +50,10 @@ class ParityError(AssertionError):
 
 
 def _installed(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
+    # a regular package, not a namespace package that happens to share the name (a
+    # folder called `torch` on sys.path, say)
+    spec = importlib.util.find_spec(module)
+    return spec is not None and spec.origin is not None
 
 
 def available_backends() -> list[str]:

@@ -93,7 +93,7 @@ def _cycle_table(p: int, m: float, path: str):
     i, b = 0, 0.0
     while math.ceil(b) <= MAX_STEP:
         b_next = p * (m ** (i + 1) - 1) / (m - 1)
-        if abs(b_next - round(b_next)) <= 1e-9 * max(1.0, b_next):
+        if abs(b_next - round(b_next)) <= 8 * math.ulp(b_next):  # float64 rounding only
             b_next = float(round(b_next))
         starts.append(math.ceil(b))
         next_start.append(b_next)

@@ -49,7 +49,7 @@ class Exponential(Node):
                                 "growth: it is the ceiling", self.bound)
         elif isinstance(self.every, int) and isinstance(self.begin, int):
             check_growth(f"{path}.rate", self.start, math.log(self.rate) / self.every,
-                         MAX_STEP - self.begin)
+                         MAX_STEP - self.begin, self.rate)
 
     def build(self, ops):
         s, n, b = ops.const(self.start), self.every, self.begin

@@ -27,7 +27,7 @@ class InverseSqrt(Node):
 
     >>> import lrcore
     >>> s = lrcore.inverse_sqrt(peak=1.0, warmup=4)
-    >>> lrcore.evaluate(s, [0, 2, 4, 12]).tolist()
+    >>> lrcore.evaluate(s, [0, 2, 4, 16]).tolist()
     [0.0, 0.5, 1.0, 0.5]
     """
 

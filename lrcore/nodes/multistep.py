@@ -32,7 +32,8 @@ class MultiStep(Node):
 
     def check(self, path):
         check_increasing(f"{path}.milestones", self.milestones)
-        check_growth(f"{path}.factor", self.start, math.log(self.factor), len(self.milestones))
+        check_growth(f"{path}.factor", self.start, math.log(self.factor), len(self.milestones),
+                     self.factor)
 
     def build(self, ops):
         values = [self.start * self.factor**i for i in range(len(self.milestones) + 1)]

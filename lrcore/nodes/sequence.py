@@ -45,7 +45,7 @@ class Sequence(Node):
         for i, phase in enumerate(self.phases):
             p = f"{path}.phases[{i}]"
             d = ctx.steps(phase.duration, f"{p}.duration") if phase.duration is not None else None
-            if d is None and i == last and own is not None:
+            if d is None and i == last and own is not None and (own > start or phase.bounded):
                 d = own - start
                 if d < 1:
                     raise SpecError(f"{p}.duration", f"has no steps left: the phases before "

@@ -31,7 +31,7 @@ class Step(Node):
     def check(self, path):
         if isinstance(self.every, int):
             check_growth(f"{path}.factor", self.start, math.log(self.factor),
-                         MAX_STEP // self.every)
+                         MAX_STEP // self.every, self.factor)
 
     def build(self, ops):
         s, k, n = ops.const(self.start), ops.const(math.log(self.factor)), self.every
