@@ -60,7 +60,8 @@ class KerasOps(Ops):
     sqrt = staticmethod(K.sqrt)
 
     def power(self, x: Any, y: Any) -> Any:
-        return K.power(x, K.cast(y, self.floatx))
+        # convert, not cast: a cast of a Python float goes through float32 on TensorFlow
+        return K.power(x, K.convert_to_tensor(y, dtype=self.floatx))
 
     def floordiv(self, t: Any, n: int) -> Any:
         return K.floor_divide(t, n)
@@ -124,7 +125,10 @@ class LrcoreSchedule(keras.optimizers.schedules.LearningRateSchedule):
             raise SpecError("gradient_accumulation_steps", "must be an integer >= 1",
                             gradient_accumulation_steps)
         self.gradient_accumulation_steps = gradient_accumulation_steps
-        self.spec.resolve()  # validate now
+        # compiled formulas by (floatx, int dtype, backend): built here, outside any trace,
+        # so a traced __call__ (tf.function, jax.jit, torch.compile) only does a lookup
+        self._fns: dict[tuple[str, str, str], Any] = {}
+        self._formula(keras.config.floatx(), _int_dtype())  # validates the spec now
         # reduce-on-plateau: the rule's state lives here in float64 Python values (and in
         # get_config, so model.save keeps it); the scale the graph reads is a
         # non-trainable variable, assigned by report()
@@ -139,14 +143,20 @@ class LrcoreSchedule(keras.optimizers.schedules.LearningRateSchedule):
             raise SpecError("plateau_state", "needs a spec whose outermost node is plateau",
                             self.spec.schedule.type)
 
+    def _formula(self, floatx: str, intx: str):
+        key = (floatx, intx, keras.backend.backend())
+        fn = self._fns.get(key)
+        if fn is None:
+            fn = self._fns[key] = compile_spec(self.spec, KerasOps(floatx, intx))
+        return fn
+
     def __call__(self, step: Any) -> Any:
-        intx = _int_dtype()
-        ops = KerasOps(keras.config.floatx(), intx)
+        floatx, intx = keras.config.floatx(), _int_dtype()
         t = K.cast(step, intx)
         if self.gradient_accumulation_steps and self.gradient_accumulation_steps > 1:
             t = K.floor_divide(t, self.gradient_accumulation_steps)
-        lr = compile_spec(self.spec, ops)(t)
-        return lr if self.scale is None else lr * K.cast(self.scale, ops.floatx)
+        lr = self._formula(floatx, intx)(t)
+        return lr if self.scale is None else lr * K.cast(self.scale, floatx)
 
     def report(self, metric: Any, step: int) -> bool:
         """Report a monitored metric at optimizer step ``step`` (updates applied so

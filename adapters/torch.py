@@ -122,12 +122,18 @@ class LrcoreScheduler(LambdaLR):
         self._apply(self.get_lr())
 
     def step(self, metrics: Any = None) -> None:  # type: ignore[override]
-        """Advance one step (or epoch). ``step(metrics)`` first reports ``metrics``, as
-        torch's ``ReduceLROnPlateau.step(metrics)`` does once per epoch; a loop that
-        steps per batch reports with :meth:`report` instead."""
+        """Advance one step (or epoch). ``step(metrics)`` then reports ``metrics`` at the
+        new step, as torch's ``ReduceLROnPlateau.step(metrics)`` does once per epoch: the
+        rule sees the step the metric was measured after. A loop that steps per batch
+        reports with :meth:`report` instead."""
+        if metrics is not None:
+            if self.plateau is None:
+                raise SpecError("metrics", "need a spec whose outermost node is plateau",
+                                self.spec.schedule.type)
+            check_metric(metrics)  # fail before moving, so a NaN changes nothing
+        super().step()
         if metrics is not None:
             self.report(metrics)
-        super().step()
 
     def _apply(self, values: list[float]) -> None:
         for group, lr in zip(self.optimizer.param_groups, values):

@@ -41,6 +41,9 @@ class Exponential(Node):
 
     def check(self, path):
         if self.bound is not None:
+            if self.rate == 1 and self.bound > self.start:
+                raise SpecError(f"{path}.bound", f"must be <= start ({self.start:g}) with "
+                                "rate 1: it is a ceiling that is never reached", self.bound)
             if self.rate < 1 and self.bound > self.start:
                 raise SpecError(f"{path}.bound", f"must be <= start ({self.start:g}) for a "
                                 "decay: it is the floor the rate decays to", self.bound)
@@ -66,8 +69,9 @@ class Exponential(Node):
             # stop the exponent at the bound (so a growth never overflows on the way),
             # then clip the rate itself so the bound is met exactly
             bound = ops.const(self.bound)
-            if self.rate > 1:
-                top = ops.const(math.log(self.bound / self.start)) if self.start > 0 else 0.0
+            if self.rate >= 1:  # a ceiling, as optax (rate == 1: min(start, bound))
+                top = (ops.const(math.log(self.bound / self.start))
+                       if self.start > 0 and self.bound > 0 else 0.0)
                 decay = lambda u: ops.minimum(s * ops.exp(ops.minimum(arg(u), top)), bound)  # noqa: E731
             else:
                 decay = lambda u: ops.maximum(s * ops.exp(arg(u)), bound)  # noqa: E731

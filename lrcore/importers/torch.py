@@ -1,0 +1,505 @@
+"""Read a live torch learning-rate scheduler back into an lrcore spec.
+
+``lrcore.from_torch(scheduler)`` looks at the scheduler's class, its parameters, the
+base learning rates (``scheduler.base_lrs``) and returns an :class:`lrcore.Schedule`
+whose curve is the one torch draws: ``evaluate(spec, k)`` is the learning rate of
+param group ``group`` after ``k`` calls of ``scheduler.step()`` from construction.
+Recursive schedulers are read as their closed form (``_get_closed_form_lr``), which
+their recursion only approximates (it drifts by rounding, about ``k`` ulp after ``k``
+steps).
+
+Supported (exact classes; a subclass may change ``get_lr`` and is refused):
+
+============================  =============================================================
+torch                         spec
+============================  =============================================================
+StepLR                        ``step`` (``every = step_size``, ``factor = gamma``)
+MultiStepLR                   ``multistep``; repeated milestones or one at 0:
+                              ``piecewise_constant`` (torch counts repeats)
+ExponentialLR                 ``exponential`` (``rate = gamma``)
+CosineAnnealingLR             ``cosine`` with ``periodic: true``: past ``T_max`` torch's
+                              curve goes back up (Keras and optax hold ``eta_min``)
+LinearLR, ConstantLR          ``linear``, ``piecewise_constant``
+PolynomialLR                  ``polynomial`` to 0
+CyclicLR                      ``cyclic`` (three modes; integer step sizes)
+OneCycleLR                    ``onecycle`` (cos/linear, ``three_phase``): peak at
+                              ``floor(pct_start * total) - 1``, the floor held from
+                              ``total - 1`` on
+CosineAnnealingWarmRestarts   ``cosine_restarts`` (``repeat`` of a ``cosine`` when
+                              ``eta_min > base``, ``T_mult = 1``)
+MultiplicativeLR              ``step`` with ``every = 1`` — only for a factor written as a
+                              literal, ``lambda epoch: 0.95`` (see below)
+SequentialLR                  ``sequence`` (each scheduler on local time, switching *at*
+                              each milestone)
+ChainedScheduler              product of the multiplicative schedulers above (``scale``)
+LrcoreScheduler               its own spec (``lrcore.to_torch``'s ``LambdaLR``)
+LambdaLR from transformers    ``lrcore.presets.hf`` (``get_scheduler``'s lambdas)
+============================  =============================================================
+
+Anything else raises :class:`~lrcore.SpecError` naming the class.
+
+Choices where torch leaves room:
+
+* **Where it stands now.** The spec describes the whole curve from step 0 (the rate at
+  construction), whatever ``last_epoch`` is now: the schedule, not its state. The
+  current position is ``scheduler.last_epoch``; ``origin="now"`` returns the rest of
+  the curve instead (a ``shift`` by ``last_epoch``): then ``evaluate(spec, 0)`` is the
+  rate the optimizer holds now, and ``evaluate(spec, j)`` the rate after ``j`` more
+  ``scheduler.step()`` calls.
+* **Several param groups.** ``group=i`` (default 0) picks whose base rate (and, for
+  ``CyclicLR``/``OneCycleLR``, whose bounds) the spec uses; call once per group.
+* **MultiplicativeLR.** Its ``lr_lambda`` is arbitrary code. A factor is accepted only
+  when the function's body is a single numeric literal (``lambda epoch: 0.95``, checked
+  on its bytecode): probing the function at a few steps cannot prove it returns the same
+  value at every other step, and a closure or global can change later. Any other callable
+  is refused with a ``SpecError`` (write the spec with ``lrcore.step`` instead).
+* **Not modelled.** Momentum cycling (``CyclicLR``/``OneCycleLR`` ``cycle_momentum``) is
+  not a learning rate and is ignored; ``CyclicLR`` with a custom ``scale_fn`` and
+  ``ReduceLROnPlateau`` (metric driven) are refused.
+* **Composites.** ``SequentialLR`` holds non-composite schedulers (torch cannot restart
+  a nested ``SequentialLR``/``ChainedScheduler`` at a milestone: it calls their
+  ``get_lr``); a ``MultiplicativeLR`` may only come first (later it would continue from
+  the previous scheduler's last rate). ``ChainedScheduler`` multiplies the schedulers
+  whose ``get_lr`` multiplies the current rate by a ratio: ``StepLR``, ``MultiStepLR``,
+  ``ExponentialLR``, ``LinearLR``, ``ConstantLR``, ``PolynomialLR``,
+  ``MultiplicativeLR``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dis
+import functools
+import math
+import types
+from collections.abc import Iterator
+from typing import Any
+
+from torch.optim import lr_scheduler as L
+
+from ..adapters.torch import LrcoreScheduler
+from ..document import Schedule
+from ..errors import SpecError
+from ..node import Node
+from ..nodes.constant import Constant
+from ..nodes.cosine import Cosine
+from ..nodes.cosine_restarts import CosineRestarts
+from ..nodes.cyclic import Cyclic
+from ..nodes.exponential import Exponential
+from ..nodes.linear import Linear
+from ..nodes.multistep import MultiStep
+from ..nodes.onecycle import OneCycle
+from ..nodes.piecewise_constant import PiecewiseConstant
+from ..nodes.polynomial import Polynomial
+from ..nodes.repeat import Repeat
+from ..nodes.scale import Scale
+from ..nodes.shift import Shift
+from ..nodes.step import Step
+from ..presets.optax import chain
+
+__all__ = ["SUPPORTED", "from_torch"]
+
+SUPPORTED = ("StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR",
+             "ConstantLR", "PolynomialLR", "CyclicLR", "OneCycleLR",
+             "CosineAnnealingWarmRestarts", "MultiplicativeLR", "SequentialLR",
+             "ChainedScheduler", "LrcoreScheduler", "LambdaLR (transformers)")
+_CHAINABLE = ("StepLR", "MultiStepLR", "ExponentialLR", "LinearLR", "ConstantLR",
+              "PolynomialLR", "MultiplicativeLR")
+
+
+def from_torch(scheduler: Any, *, group: int = 0, origin: str = "start") -> Schedule:
+    """The spec of a torch scheduler's learning-rate curve for param group ``group``.
+
+    ``origin="start"`` (default): the curve from the scheduler's step 0, so
+    ``evaluate(spec, k)`` is the rate after ``k`` calls of ``scheduler.step()``.
+    ``origin="now"``: the curve from where the scheduler stands (``last_epoch``).
+
+    >>> import torch, lrcore  # doctest: +SKIP
+    >>> opt = torch.optim.SGD(model.parameters(), lr=0.1)  # doctest: +SKIP
+    >>> spec = lrcore.from_torch(torch.optim.lr_scheduler.StepLR(opt, 30))  # doctest: +SKIP
+    >>> lrcore.to_optax(spec)  # the same curve in optax  # doctest: +SKIP
+    """
+    if not isinstance(scheduler, L.LRScheduler):
+        raise SpecError("scheduler", "must be a torch learning-rate scheduler "
+                        "(torch.optim.lr_scheduler.*)", type(scheduler).__name__)
+    if origin not in ("start", "now"):
+        raise SpecError("origin", "must be 'start' or 'now'", origin)
+    n = len(scheduler.optimizer.param_groups)
+    if isinstance(group, bool) or not isinstance(group, int) or not 0 <= group < n:
+        raise SpecError("group", f"must be a param group index in [0, {n - 1}]", group)
+    if type(scheduler) is LrcoreScheduler:
+        spec, per = _own_spec(scheduler, group, nested=False)
+        node, extra = spec.schedule, {k: getattr(spec, k) for k in
+                                      ("steps_per_epoch", "total_steps", "name")}
+        description = spec.description
+    else:
+        node, per, extra = _curve(scheduler, group, "scheduler"), 1, {}
+        description = f"torch {_describe(scheduler)}, param group {group}"
+    if origin == "now":
+        k = _position(scheduler) * per
+        if k > 0:
+            node = Shift(schedule=node, offset=k)
+        description = f"{description or 'lrcore spec'}, from step {k}"
+    return Schedule(schedule=node, description=description, **extra)
+
+
+# ---- dispatch ----------------------------------------------------------------------------
+
+def _name(s: Any) -> str:
+    return type(s).__name__
+
+
+def _describe(s: Any) -> str:
+    """``Class(arg=value, ...)`` from the constructor arguments the scheduler keeps."""
+    import inspect
+
+    try:
+        names = list(inspect.signature(type(s).__init__).parameters)[1:]
+    except (TypeError, ValueError):  # pragma: no cover - builtins without a signature
+        names = []
+    params = [f"{k}={getattr(s, k)!r}" for k in names
+              if k not in ("optimizer", "last_epoch", "verbose", "cycle_momentum")
+              and isinstance(getattr(s, k, None), (int, float, str, bool))]
+    return f"{_name(s)}({', '.join(params)})"
+
+
+def _unsupported(s: Any, path: str, reason: str) -> SpecError:
+    return SpecError(path, f"{_name(s)} is not supported: {reason}; from_torch reads "
+                     + ", ".join(SUPPORTED), _describe(s))
+
+
+@contextlib.contextmanager
+def _named(s: Any, path: str) -> Iterator[None]:
+    """Errors from building a node name the torch scheduler they came from."""
+    try:
+        yield
+    except SpecError as err:
+        raise SpecError(f"{path} ({_name(s)})", f"cannot be expressed: {err}") from None
+
+
+def _real(x: Any) -> float:
+    return float(x.item()) if hasattr(x, "item") else float(x)
+
+
+def _base(s: Any, group: int) -> float:
+    return _real(s.base_lrs[group])
+
+
+def _curve(s: Any, group: int, path: str, base: float | None = None,
+           chained: bool = False) -> Node:
+    """The node for scheduler ``s``; ``base`` overrides the base rate (1.0 gives the
+    multiplier curve a ChainedScheduler multiplies in); ``chained``: it sits in a
+    ChainedScheduler."""
+    name = _name(s)
+    if type(s) is LrcoreScheduler:
+        if chained:
+            raise _unsupported(s, path, "in a ChainedScheduler it sets the rate outright "
+                               "instead of multiplying it")
+        spec, _ = _own_spec(s, group, nested=True)
+        return spec.resolve().schedule
+    if type(s) is not getattr(L, name, None):
+        raise _unsupported(s, path, "lrcore reads torch's own scheduler classes only (a "
+                           "subclass may compute its rate differently)")
+    builder = _BUILDERS.get(name)
+    if builder is None:
+        raise _unsupported(s, path, _REFUSED.get(name, "lrcore has no mapping for it"))
+    if chained and name not in _CHAINABLE:
+        raise _unsupported(s, path, "in a ChainedScheduler only schedulers that multiply "
+                           "the current rate by a ratio compose: " + ", ".join(_CHAINABLE))
+    if name in ("SequentialLR", "ChainedScheduler"):  # they name their own parts
+        return builder(s, group, path, base)
+    start = _base(s, group) if base is None else base
+    if name == "LambdaLR":
+        return builder(s, group, path, start)
+    with _named(s, path):
+        return builder(s, group, path, start)
+
+
+_REFUSED = {
+    "ReduceLROnPlateau": "it reacts to reported metrics, not to the step",
+    "LambdaLR": "lrcore cannot read a formula out of an arbitrary Python function (it "
+                "reads lrcore's own LrcoreScheduler and transformers' get_scheduler "
+                "lambdas); write the curve as a spec",
+}
+
+
+# ---- the schedulers ------------------------------------------------------------------------
+
+def _geometric(base: float, factor: float, every: int) -> Node:
+    if factor == 0.0:  # the rate drops to 0 at the first multiple and stays there
+        return PiecewiseConstant(values=[base, 0.0], boundaries=[every])
+    return Step(start=base, factor=factor, every=every)
+
+
+def _step_lr(s, group, path, base):
+    return _geometric(base, float(s.gamma), int(s.step_size))
+
+
+def _multistep_lr(s, group, path, base):
+    counts = dict(s.milestones)  # torch keeps a Counter: a repeated milestone counts twice
+    for m in counts:
+        if m < 0:
+            raise SpecError(f"{path}.milestones", "must be >= 0 (torch's recursive and "
+                            "closed forms disagree on negative milestones)", m)
+    gamma = float(s.gamma)
+    if all(c == 1 for c in counts.values()) and 0 not in counts and gamma != 0.0:
+        return MultiStep(start=base, factor=gamma, milestones=sorted(counts))
+    values, bounds, drops = [base], [], 0
+    for m in sorted(counts):
+        drops += counts[m]
+        value = base * gamma**drops  # torch's closed form: base * gamma ** bisect_right
+        if m == 0:
+            values[0] = value
+        else:
+            bounds.append(m)
+            values.append(value)
+    return PiecewiseConstant(values=values, boundaries=bounds) if bounds else \
+        Constant(value=values[0])
+
+
+def _exponential_lr(s, group, path, base):
+    return Exponential(start=base, rate=float(s.gamma))
+
+
+def _cosine_annealing_lr(s, group, path, base):
+    # torch's closed form eta_min + (base - eta_min)(1 + cos(pi t / T_max)) / 2 for all t
+    return Cosine(start=base, end=float(s.eta_min), duration=int(s.T_max), periodic=True)
+
+
+def _linear_lr(s, group, path, base):
+    if s.total_iters < 1:
+        raise SpecError(f"{path}.total_iters", "must be >= 1 (torch's closed form divides "
+                        "by it)", s.total_iters)
+    return Linear(start=base * s.start_factor, end=base * s.end_factor,
+                  duration=int(s.total_iters))
+
+
+def _constant_lr(s, group, path, base):
+    if s.total_iters < 1:
+        raise SpecError(f"{path}.total_iters", "must be >= 1 (with 0, torch's recursive "
+                        "form keeps the factor forever and its closed form never applies "
+                        "it)", s.total_iters)
+    if s.factor == 1.0:
+        return Constant(value=base)
+    return PiecewiseConstant(values=[base * s.factor, base], boundaries=[int(s.total_iters)])
+
+
+def _polynomial_lr(s, group, path, base):
+    return Polynomial(start=base, end=0.0, power=float(s.power), duration=int(s.total_iters))
+
+
+def _cyclic_lr(s, group, path, base):
+    if s._scale_fn_custom is not None:
+        raise SpecError(f"{path}.scale_fn", "a custom scale_fn is Python code lrcore cannot "
+                        "read; use mode='triangular', 'triangular2' or 'exp_range'",
+                        getattr(s._scale_fn_custom, "__name__", "callable"))
+    total, ratio = float(s.total_size), float(s.step_ratio)
+    up = round(ratio * total)
+    down = total - up
+    if up < 1 or down < 1 or down != int(down) or up / total != ratio:
+        raise SpecError(f"{path}.step_size_up", "step_size_up and step_size_down must be "
+                        "whole numbers of steps >= 1", {"total_size": total, "ratio": ratio})
+    down = int(down)
+    kwargs = {"gamma": float(s.gamma)} if s.mode == "exp_range" else {}
+    return Cyclic(low=base, high=_real(s.max_lrs[group]), up=up,
+                  down=None if down == up else down, mode=s.mode, **kwargs)
+
+
+def _shortest(approx: float, exact) -> float:
+    """The shortest decimal ``x`` with ``exact(x)`` true (the number the user wrote,
+    recovered from torch's derived values), else ``approx``."""
+    for digits in range(1, 18):
+        x = float(f"{approx:.{digits}g}")
+        if exact(x):
+            return x
+    return approx
+
+
+def _one_cycle_lr(s, group, path, base):
+    if getattr(s, "_anneal_func_type", None) not in ("cos", "linear"):
+        raise SpecError(f"{path}.anneal_strategy", "must be 'cos' or 'linear'",
+                        getattr(s, "_anneal_func_type", None))
+    pg = s.optimizer.param_groups[group]
+    peak, initial, floor = _real(pg["max_lr"]), _real(pg["initial_lr"]), _real(pg["min_lr"])
+    total = int(s.total_steps)
+    ends = [float(p["end_step"]) for p in s._schedule_phases]
+    three = len(ends) == 3
+    # torch keeps pct_start, div_factor and final_div_factor only through what it derived
+    # from them: recover the numbers that reproduce those derived values bit for bit.
+    pct = _shortest((ends[0] + 1) / total,
+                    lambda p: float(p * total) - 1 == ends[0]
+                    and (not three or float(2 * p * total) - 2 == ends[1]))
+    div = _shortest(peak / initial, lambda d: peak / d == initial)
+    final_div = _shortest(initial / floor, lambda f: (peak / div) / f == floor) \
+        if floor > 0 else math.inf
+    if not math.isfinite(final_div):
+        raise SpecError(f"{path}.final_div_factor", "must give a positive final rate", floor)
+    node = OneCycle(peak=peak, pct_start=pct, div_factor=div, final_div_factor=final_div,
+                    anneal=s._anneal_func_type, three_phase=three, duration=total)
+    _, node_ends, _ = node._phases()
+    if node_ends != ends:  # pragma: no cover - the search above makes them equal
+        raise SpecError(f"{path}.pct_start", f"phase ends {node_ends} differ from torch's "
+                        f"{ends}", pct)
+    return node
+
+
+def _warm_restarts(s, group, path, base):
+    eta_min, t0, mult = float(s.eta_min), int(s.T_0), int(s.T_mult)
+    if eta_min <= base:
+        return CosineRestarts(start=base, end=eta_min, period=t0, period_mult=float(mult))
+    if mult == 1:
+        return Repeat(schedule=Cosine(start=base, end=eta_min, duration=t0), period=t0)
+    raise SpecError(f"{path}.eta_min", f"must be <= the base rate ({base:g}) when "
+                    "T_mult > 1 (lrcore's cosine_restarts decays from start to end)", eta_min)
+
+
+def _literal_factor(fn: Any) -> float | None:
+    """The number a function returns when its whole body is ``return <literal>``."""
+    if not isinstance(fn, types.FunctionType) or fn.__code__.co_freevars:
+        return None
+    ops = [i for i in dis.get_instructions(fn) if i.opname not in ("RESUME", "NOP", "CACHE")]
+    if len(ops) == 1 and ops[0].opname == "RETURN_CONST":
+        value = ops[0].argval
+    elif len(ops) == 2 and ops[0].opname == "LOAD_CONST" and ops[1].opname == "RETURN_VALUE":
+        value = ops[0].argval
+    else:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def _multiplicative_lr(s, group, path, base):
+    fn = s.lr_lambdas[group]
+    factor = _literal_factor(fn)
+    if factor is None:
+        raise SpecError(f"{path}.lr_lambda", "must return a numeric literal "
+                        "(lambda epoch: 0.95): lrcore cannot prove that any other function "
+                        "returns the same factor at every step", getattr(
+                            fn, "__qualname__", type(fn).__name__))
+    # t = 0: the base rate (the initial step leaves it); every step after multiplies
+    return _geometric(base, factor, 1)
+
+
+def _sequential_lr(s, group, path, base):
+    children, milestones = list(s._schedulers), [int(m) for m in s._milestones]
+    for i, m in enumerate(milestones):
+        if m < 0 or (i and m < milestones[i - 1]):
+            raise SpecError(f"{path}.milestones[{i}]", "must be >= 0 and non-decreasing", m)
+    parts, prev = [], 0
+    for i, child in enumerate(children):
+        p = f"{path}.schedulers[{i}]"
+        if _name(child) in ("SequentialLR", "ChainedScheduler"):
+            raise _unsupported(child, p, "torch restarts a SequentialLR's schedulers by "
+                               "calling their get_lr, which composites do not have")
+        if _name(child) == "MultiplicativeLR" and i > 0:
+            raise _unsupported(child, p, "after a milestone it multiplies the previous "
+                               "scheduler's last rate, which no spec of its own can hold")
+        node = _curve(child, group, p)
+        if i < len(milestones):
+            parts.append((node, milestones[i] - prev))
+            prev = milestones[i]
+        else:
+            parts.append((node, None))
+    return chain(parts)
+
+
+def _chained_scheduler(s, group, path, base):
+    # each child multiplies the current rate by its own ratio: the rate is the first
+    # child's curve times every other child's multiplier curve (its curve from 1.0)
+    node = None
+    for i, child in enumerate(s._schedulers):
+        p = f"{path}.schedulers[{i}]"
+        start = base if i == 0 else 1.0
+        if _name(child) == "ChainedScheduler":
+            factor = _chained_scheduler(child, group, p, start)
+        else:
+            factor = _curve(child, group, p, base=start, chained=True)
+        node = factor if node is None else Scale(schedule=node, by=factor)
+    return node
+
+
+def _own_spec(s: Any, group: int, nested: bool) -> tuple[Schedule, int]:
+    """An LrcoreScheduler's document, times its group scale; and its steps per call."""
+    fn = s.lr_lambdas[group]
+    spec = s.spec
+    if fn.per != 1 and nested:
+        raise SpecError("scheduler", "an LrcoreScheduler stepped per epoch cannot sit in a "
+                        "SequentialLR counted in its steps; build the whole curve as one "
+                        "spec", fn.per)
+    if fn.scale != 1.0:
+        import dataclasses
+
+        spec = dataclasses.replace(spec, schedule=Scale(schedule=spec.schedule, by=fn.scale))
+    return spec, fn.per
+
+
+# transformers' get_scheduler builds a LambdaLR over functools.partial(<one of these>)
+_HF_LAMBDAS = {
+    "_get_constant_lambda": "constant",
+    "_get_constant_schedule_with_warmup_lr_lambda": "constant_with_warmup",
+    "_get_linear_schedule_with_warmup_lr_lambda": "linear",
+    "_get_cosine_schedule_with_warmup_lr_lambda": "cosine",
+    "_get_cosine_with_hard_restarts_schedule_with_warmup_lr_lambda": "cosine_with_restarts",
+    "_get_polynomial_decay_schedule_with_warmup_lr_lambda": "polynomial",
+    "_get_inverse_sqrt_schedule_lr_lambda": "inverse_sqrt",
+    "_get_cosine_with_min_lr_schedule_with_warmup_lr_rate_lambda":
+        "cosine_warmup_with_min_lr",
+    "_get_wsd_scheduler_lambda": "warmup_stable_decay",
+}
+
+
+def _lambda_lr(s, group, path, base):
+    fn = s.lr_lambdas[group]
+    func, kwargs = fn, {}
+    if isinstance(fn, functools.partial):
+        if fn.args:
+            func = None
+        else:
+            func, kwargs = fn.func, dict(fn.keywords)
+    module = getattr(func, "__module__", "")
+    name = _HF_LAMBDAS.get(getattr(func, "__name__", ""))
+    if module != "transformers.optimization" or name is None:
+        raise _unsupported(s, path, _REFUSED["LambdaLR"])
+    from ..presets.hf import hf
+
+    w = kwargs.pop("num_warmup_steps", None)
+    n = kwargs.pop("num_training_steps", None)
+    lr = base
+    if name == "cosine" and kwargs.get("min_lr_rate", 0.0) != 0.0:
+        name = "cosine_with_min_lr"
+    elif name == "cosine":
+        kwargs.pop("min_lr_rate", None)
+    if name == "polynomial":  # transformers divides by the optimizer's default lr
+        lr = float(kwargs.pop("lr_init"))
+    node = hf(name, lr, w, n, **kwargs).schedule
+    return node if lr == base else Scale(schedule=node, by=base / lr)
+
+
+_BUILDERS = {
+    "StepLR": _step_lr,
+    "MultiStepLR": _multistep_lr,
+    "ExponentialLR": _exponential_lr,
+    "CosineAnnealingLR": _cosine_annealing_lr,
+    "LinearLR": _linear_lr,
+    "ConstantLR": _constant_lr,
+    "PolynomialLR": _polynomial_lr,
+    "CyclicLR": _cyclic_lr,
+    "OneCycleLR": _one_cycle_lr,
+    "CosineAnnealingWarmRestarts": _warm_restarts,
+    "MultiplicativeLR": _multiplicative_lr,
+    "SequentialLR": _sequential_lr,
+    "ChainedScheduler": _chained_scheduler,
+    "LambdaLR": _lambda_lr,
+}
+
+
+def _position(s: Any) -> int:
+    """How many times ``step()`` has been called since construction."""
+    if _name(s) == "ChainedScheduler":
+        steps = {_position(c) for c in s._schedulers}
+        if len(steps) != 1:
+            raise SpecError("scheduler", "its schedulers stand at different steps",
+                            sorted(steps))
+        return steps.pop()
+    return int(s.last_epoch)
