@@ -1,0 +1,176 @@
+"""``lrcore.presets.hf``: transformers' schedulers by name, against transformers.
+
+Oracle: ``transformers.get_scheduler(name, optimizer, ...)``, a torch ``LambdaLR``
+driven like a training loop: the rate in the param group after ``k`` calls of
+``scheduler.step()`` (float64), at rtol 1e-12 / atol 1e-15 x peak, for three
+(warmup, training steps) settings per scheduler and every step to 1.5 x the run.
+"""
+
+from __future__ import annotations
+
+import importlib
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+import lrcore
+from lrcore import SpecError
+
+torch = pytest.importorskip("torch")
+transformers = pytest.importorskip("transformers")
+
+from importer_helpers import FLOAT64, assert_close  # noqa: E402
+
+LR = 3e-4
+# (warmup, training steps) for each horizon; warmup 0 somewhere, and a run whose decay
+# phase is one step
+SETTINGS = {"short": (3, 13), "medium": (20, 220), "long": (0, 1200)}
+
+# name -> kwargs for transformers' scheduler_specific_kwargs; several sets per name
+CASES = {
+    "linear": [{}],
+    "cosine": [{}, {"num_cycles": 1.0}, {"num_cycles": 0.25}],
+    "cosine_with_restarts": [{}, {"num_cycles": 2}, {"num_cycles": 5}],
+    "polynomial": [{}, {"lr_end": 2e-5, "power": 2.0}, {"lr_end": 1e-6, "power": 0.5}],
+    "constant": [{}],
+    "constant_with_warmup": [{}],
+    "inverse_sqrt": [{}, {"timescale": 37}],
+    "cosine_with_min_lr": [{"min_lr": 1e-5}, {"min_lr_rate": 0.1, "num_cycles": 1.0}],
+    "cosine_warmup_with_min_lr": [{"min_lr": 1e-5}, {"min_lr_rate": 0.2, "warmup_lr_rate": 0.3}],
+    "warmup_stable_decay": [
+        {"num_decay_steps": 10, "min_lr_ratio": 0.1},
+        {"num_decay_steps": 5, "num_stable_steps": 4, "warmup_type": "cosine",
+         "decay_type": "1-sqrt", "min_lr_ratio": 0.05},
+        {"num_decay_steps": 10, "warmup_type": "1-sqrt", "decay_type": "linear"},
+        {"num_decay_steps": 10, "decay_type": "cosine", "num_cycles": 2.5, "min_lr_ratio": 0.2},
+    ],
+}
+
+
+def scaled(kwargs, w, n):
+    """Scale step-valued kwargs with the setting (decay/stable steps fit in the run)."""
+    out = dict(kwargs)
+    for key in ("num_decay_steps", "num_stable_steps"):
+        if key in out:
+            out[key] = max(1, out[key] * (n - w) // 40)
+    return out
+
+
+def native(name, w, n, kwargs, steps):
+    opt = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=LR)
+    with warnings.catch_warnings():
+        # transformers warns when num_stable_steps and num_training_steps are both given
+        warnings.filterwarnings("ignore", "Both num_training_steps and num_stable_steps",
+                                UserWarning)
+        sched = transformers.get_scheduler(name, opt, num_warmup_steps=w,
+                                           num_training_steps=n,
+                                           scheduler_specific_kwargs=kwargs)
+    out = np.empty(steps)
+    for k in range(steps):
+        out[k] = opt.param_groups[0]["lr"]
+        opt.step()
+        sched.step()
+    return out
+
+
+PARAMS = [(name, i, setting) for name, sets in CASES.items() for i in range(len(sets))
+          for setting in SETTINGS]
+
+
+def _fits(name, kwargs, w, n):
+    """Whether lrcore expresses this case exactly (whole cosine half-periods/cycles)."""
+    span = max(1, n - w)
+    if name in ("cosine", "cosine_with_min_lr", "cosine_warmup_with_min_lr"):
+        c = kwargs.get("num_cycles", 0.5)
+        return math.isclose(span / (2 * c), round(span / (2 * c)))
+    if name == "cosine_with_restarts":
+        c = kwargs.get("num_cycles", 1)
+        return span == 1 or math.isclose(span / c, round(span / c))
+    if name == "warmup_stable_decay" and kwargs.get("decay_type") == "cosine":
+        c = kwargs.get("num_cycles", 0.5)
+        k = kwargs["num_decay_steps"]
+        return c == 0.5 or math.isclose(k / (2 * c), round(k / (2 * c)))
+    return True
+
+
+@pytest.mark.parametrize("name,index,setting", PARAMS,
+                         ids=[f"{n}-{i}-{s}" for n, i, s in PARAMS])
+def test_curve_matches_transformers(name, index, setting):
+    w, n = SETTINGS[setting]
+    kwargs = scaled(CASES[name][index], w, n)
+    steps = int(1.5 * n) + 5
+    if not _fits(name, kwargs, w, n):
+        with pytest.raises(SpecError, match="num_cycles"):
+            lrcore.presets.hf(name, LR, w, n, **kwargs)
+        return
+    spec = lrcore.presets.hf(name, LR, w, n, **kwargs)
+    t = np.arange(steps)
+    assert_close(lrcore.evaluate(spec, t), native(name, w, n, kwargs, steps), FLOAT64,
+                 steps=t, what=f"{name} {kwargs} W={w} N={n}")
+
+
+def test_every_step_function_scheduler_is_covered():
+    """Every transformers scheduler type is either a preset or refused as stateful."""
+    names = {t.value for t in transformers.SchedulerType}
+    presets = importlib.import_module("lrcore.presets.hf").NAMES
+    assert names == set(presets) | {"reduce_lr_on_plateau", "greedy"}
+
+
+def test_cosine_turns_periodic_past_the_run():
+    """transformers' cosine keeps going past num_training_steps: written out by hand."""
+    w, n = 10, 110
+    spec = lrcore.presets.hf("cosine", 1.0, w, n)
+    t = np.arange(0, 400)
+    hand = [k / w if k < w else 0.5 * (1 + math.cos(math.pi * (k - w) / (n - w))) for k in t]
+    assert_close(lrcore.evaluate(spec, t), hand, FLOAT64, steps=t)
+
+
+def test_restart_steps_are_exact():
+    """At every restart step the spec gives the full rate; transformers' float modulo
+    lands there too for these settings (all steps compared above)."""
+    w, n, c = 4, 64, 3
+    spec = lrcore.presets.hf("cosine_with_restarts", 1.0, w, n, num_cycles=c)
+    restarts = [w + k * (n - w) // c for k in range(c)]
+    assert lrcore.evaluate(spec, restarts).tolist() == [1.0] * c
+    assert lrcore.evaluate(spec, [n, n + 1, 10**6]).tolist() == [0.0, 0.0, 0.0]
+
+
+def test_schedulertype_enum_is_accepted():
+    spec = lrcore.presets.hf(transformers.SchedulerType.LINEAR, LR, 2, 10)
+    assert spec == lrcore.presets.hf("linear", LR, 2, 10)
+
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: lrcore.presets.hf("reduce_lr_on_plateau", LR), r"driven by reported metrics"),
+    (lambda: lrcore.presets.hf("greedy", LR), r"driven by reported metrics"),
+    (lambda: lrcore.presets.hf("cosine_annealing", LR, 1, 10), r"name: must be a "
+                                                               r"transformers scheduler"),
+    (lambda: lrcore.presets.hf("linear", LR, 1), r"num_training_steps: is required"),
+    (lambda: lrcore.presets.hf("inverse_sqrt", LR), r"num_warmup_steps: is required"),
+    (lambda: lrcore.presets.hf("cosine", LR, 1, 10, cycles=2),
+     r"cosine.cycles: is not an argument of cosine \(known: num_cycles\)"),
+    (lambda: lrcore.presets.hf("cosine", LR, 0, 100, num_cycles=1.5),
+     r"num_cycles: gives a half-period of 33.3333 steps"),
+    (lambda: lrcore.presets.hf("cosine_with_restarts", LR, 0, 100, num_cycles=3),
+     r"num_cycles: gives cycles of 33.3333 steps"),
+    (lambda: lrcore.presets.hf("cosine_with_min_lr", LR, 1, 10),
+     r"needs min_lr or min_lr_rate"),
+    (lambda: lrcore.presets.hf("cosine_with_min_lr", LR, 1, 10, min_lr=0.1, min_lr_rate=0.1),
+     r"takes min_lr or min_lr_rate, not both"),
+    (lambda: lrcore.presets.hf("polynomial", LR, 1, 10, lr_end=LR),
+     r"lr_end: must be smaller than the initial lr"),
+    (lambda: lrcore.presets.hf("polynomial", LR, 10, 10),
+     r"num_training_steps: must differ from num_warmup_steps"),
+    (lambda: lrcore.presets.hf("warmup_stable_decay", LR, 5, 10),
+     r"num_decay_steps: is required"),
+    (lambda: lrcore.presets.hf("warmup_stable_decay", LR, 5, 10, num_decay_steps=8),
+     r"num_stable_steps: comes out negative"),
+    (lambda: lrcore.presets.hf("warmup_stable_decay", LR, 5, 30, num_decay_steps=8,
+                               decay_type="exp"), r"decay_type: must be"),
+    (lambda: lrcore.presets.hf("linear", LR, -1, 10), r"num_warmup_steps: must be >= 0"),
+])
+def test_errors(call, match):
+    with pytest.raises(SpecError, match=match):
+        call()

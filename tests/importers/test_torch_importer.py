@@ -1,0 +1,432 @@
+"""``lrcore.from_torch``: every supported scheduler against torch itself.
+
+Oracle: the learning rate torch puts in the param group after ``k`` calls of
+``scheduler.step()`` (driven like a training loop: ``optimizer.step()`` first), at
+float64 rtol 1e-12 / atol 1e-15 x peak, over three horizons and every step up to twice
+the horizon. Far steps (10**4 .. 2**31 - 1) use torch's closed form
+(``_get_closed_form_lr``) where it is exact, and a formula written out here (integer
+position in the period) where torch's float position ``pi * k / T`` loses digits.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import pickle
+
+import numpy as np
+import pytest
+
+import lrcore
+from lrcore import SpecError
+
+torch = pytest.importorskip("torch")
+L = torch.optim.lr_scheduler
+
+from importer_helpers import FLOAT32, FLOAT64, assert_close  # noqa: E402
+
+BASE = 0.1
+HORIZONS = (12, 100, 600)
+FAR = (10**4, 10**6, 2**31 - 1)
+
+
+def optimizer(lrs=(BASE,), momentum=0.9):
+    params = [torch.nn.Parameter(torch.zeros(1)) for _ in lrs]
+    return torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(params, lrs)],
+                           lr=lrs[0], momentum=momentum)
+
+
+def drive(scheduler, n, group=0):
+    """Rates of ``group`` after 0, 1, ..., n - 1 calls of ``scheduler.step()``."""
+    out = np.empty(n)
+    opt = scheduler.optimizer
+    for k in range(n):
+        out[k] = opt.param_groups[group]["lr"]
+        opt.step()
+        scheduler.step()
+    return out
+
+
+def closed_form(scheduler, steps, group=0):
+    """torch's own closed form at arbitrary steps (no stepping)."""
+    saved = scheduler.last_epoch
+    out = []
+    for k in steps:
+        scheduler.last_epoch = int(k)
+        out.append(float(scheduler._get_closed_form_lr()[group]))
+    scheduler.last_epoch = saved
+    return np.asarray(out)
+
+
+# (name, factory(optimizer, H), steps to drive for horizon H). Each factory gives every
+# parameter a non-default, non-zero value that scales with the horizon.
+CASES = {
+    "StepLR": (lambda o, h: L.StepLR(o, step_size=max(h // 5, 1), gamma=0.5), 2),
+    "MultiStepLR": (lambda o, h: L.MultiStepLR(o, milestones=[h // 3, 2 * h // 3],
+                                               gamma=0.2), 2),
+    "MultiStepLR-repeated": (lambda o, h: L.MultiStepLR(
+        o, milestones=[h // 4, h // 2, h // 2, 3 * h // 4], gamma=0.3), 2),
+    "ExponentialLR": (lambda o, h: L.ExponentialLR(o, gamma=0.5 ** (4 / h)), 2),
+    "CosineAnnealingLR": (lambda o, h: L.CosineAnnealingLR(o, T_max=h, eta_min=0.003), 3),
+    "CosineAnnealingLR-rising": (lambda o, h: L.CosineAnnealingLR(o, T_max=h // 2 + 1,
+                                                                  eta_min=0.25), 3),
+    "LinearLR": (lambda o, h: L.LinearLR(o, start_factor=0.1, end_factor=0.8,
+                                         total_iters=h), 2),
+    "ConstantLR": (lambda o, h: L.ConstantLR(o, factor=0.25, total_iters=h // 3), 2),
+    "PolynomialLR": (lambda o, h: L.PolynomialLR(o, total_iters=h, power=1.7), 2),
+    "CyclicLR-triangular": (lambda o, h: L.CyclicLR(o, 0.01, 0.2, step_size_up=h // 6 + 1,
+                                                    step_size_down=h // 4 + 1), 3),
+    "CyclicLR-triangular2": (lambda o, h: L.CyclicLR(o, 0.02, 0.3, step_size_up=h // 5 + 1,
+                                                     mode="triangular2"), 3),
+    "CyclicLR-exp_range": (lambda o, h: L.CyclicLR(o, 0.01, 0.2, step_size_up=h // 7 + 1,
+                                                   step_size_down=h // 5 + 1,
+                                                   mode="exp_range",
+                                                   gamma=0.5 ** (1 / h)), 3),
+    "OneCycleLR-cos": (lambda o, h: L.OneCycleLR(o, max_lr=0.5, total_steps=h,
+                                                 pct_start=0.3), 1),
+    "OneCycleLR-linear": (lambda o, h: L.OneCycleLR(o, max_lr=0.4, total_steps=h + 3,
+                                                    pct_start=0.45, anneal_strategy="linear",
+                                                    div_factor=7.0, final_div_factor=30.0),
+                          1),
+    "OneCycleLR-three-phase": (lambda o, h: L.OneCycleLR(
+        o, max_lr=0.3, total_steps=h, pct_start=0.25, three_phase=True, div_factor=12.0,
+        final_div_factor=250.0), 1),
+    "CosineAnnealingWarmRestarts": (lambda o, h: L.CosineAnnealingWarmRestarts(
+        o, T_0=h // 8 + 1, T_mult=2, eta_min=0.004), 3),
+    "CosineAnnealingWarmRestarts-eta-above": (lambda o, h: L.CosineAnnealingWarmRestarts(
+        o, T_0=h // 3 + 1, eta_min=0.15), 3),
+    "MultiplicativeLR": (lambda o, h: L.MultiplicativeLR(o, lr_lambda=lambda epoch: 0.97), 2),
+    "SequentialLR-warmup-cosine": (lambda o, h: L.SequentialLR(
+        o, [L.LinearLR(o, start_factor=0.05, total_iters=h // 5 + 1),
+            L.CosineAnnealingLR(o, T_max=h, eta_min=0.002)], milestones=[h // 5 + 1]), 2),
+    "SequentialLR-three": (lambda o, h: L.SequentialLR(
+        o, [L.ConstantLR(o, factor=0.5, total_iters=h // 10 + 1),
+            L.ExponentialLR(o, gamma=0.9),
+            L.CyclicLR(o, 0.01, 0.05, step_size_up=h // 6 + 1, cycle_momentum=False)],
+        milestones=[h // 4, h // 2]), 2),
+    "SequentialLR-multiplicative-first": (lambda o, h: L.SequentialLR(
+        o, [L.MultiplicativeLR(o, lambda e: 0.9), L.StepLR(o, step_size=h // 6 + 1,
+                                                             gamma=0.7)],
+        milestones=[h // 3]), 2),
+    "ChainedScheduler": (lambda o, h: L.ChainedScheduler(
+        [L.ConstantLR(o, factor=0.1, total_iters=h // 4 + 1),
+         L.ExponentialLR(o, gamma=0.5 ** (3 / h))]), 2),
+    "ChainedScheduler-four": (lambda o, h: L.ChainedScheduler(
+        [L.LinearLR(o, start_factor=0.2, total_iters=h // 4 + 1),
+         L.StepLR(o, step_size=h // 5 + 1, gamma=0.6),
+         L.PolynomialLR(o, total_iters=h, power=2.0),
+         L.MultiplicativeLR(o, lambda e: 0.99)]), 2),
+}
+
+
+# torch's CosineAnnealingLR multiplies the previous rate by a ratio of cosines at every
+# step. With eta_min above the base rate (a rising wave) that recursion drifts from the
+# closed form: for T_max = 301 it leaves rtol 1e-12 at step 425 and reaches 5.8e-12
+# relative at step 1806 (measured). There the oracle is torch's closed form
+# (_get_closed_form_lr, what step(epoch) uses); the recursion is compared up to T_max.
+# Every other case below stays within 1e-12 of its recursion over the whole run.
+DRIFTING = {"CosineAnnealingLR-rising"}
+
+
+@pytest.mark.parametrize("horizon", HORIZONS)
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_curve_matches_torch(name, horizon):
+    """The spec draws the rates torch sets, step by step, at float64 tolerance."""
+    make, span = CASES[name]
+    n = span * horizon + (0 if span == 1 else 9)
+    spec = lrcore.from_torch(make(optimizer(), horizon))
+    native = make(optimizer(), horizon)
+    stepped = drive(native, n)
+    t = np.arange(n)
+    got = lrcore.evaluate(spec, t)
+    if name in DRIFTING:
+        assert_close(got, closed_form(native, t), FLOAT64, steps=t, what=f"{name} closed")
+        t = t[: native.T_max + 1]
+        got, stepped = got[t], stepped[t]
+    assert_close(got, stepped, FLOAT64, steps=t, what=name)
+
+
+@pytest.mark.parametrize("horizon", HORIZONS)
+@pytest.mark.parametrize("name", ["StepLR", "MultiStepLR", "MultiStepLR-repeated",
+                                  "ExponentialLR", "LinearLR", "ConstantLR", "PolynomialLR"])
+def test_far_steps_match_torch_closed_form(name, horizon):
+    """At steps no loop reaches, torch's closed form is the oracle (these closed forms
+    are exact: integer step counts and powers)."""
+    make, _ = CASES[name]
+    s = make(optimizer(), horizon)
+    spec = lrcore.from_torch(s)
+    t = np.asarray(FAR + (horizon - 1, horizon, horizon + 1))
+    assert_close(lrcore.evaluate(spec, t), closed_form(s, t), FLOAT64, steps=t, what=name)
+
+
+def test_periodic_far_steps_against_exact_position():
+    """Past its T_max, CosineAnnealingLR's closed form keeps going as a wave. torch
+    evaluates ``cos(pi * k / T)`` with a float position, which at k = 2**31 - 1 is off by
+    about 1e-8 (measured 9.4e-9 for T = 100); the formula here reduces k modulo 2T in
+    integers first, and the spec must match it at rtol 1e-12."""
+    T, eta = 100, 0.003
+    s = L.CosineAnnealingLR(optimizer(), T_max=T, eta_min=eta)
+    spec = lrcore.from_torch(s)
+    ks = [10**4 + 37, 10**6 + 1, 2**31 - 1, 2**31 - 2]
+    exact = [eta + (BASE - eta) * (1 + math.cos(math.pi * (k % (2 * T)) / T)) / 2 for k in ks]
+    assert_close(lrcore.evaluate(spec, ks), exact, FLOAT64, steps=ks, what="cosine far")
+    torch_far = closed_form(s, [2**31 - 1])[0]
+    assert abs(torch_far - exact[2]) > 1e-12 * exact[2]  # torch's own float error there
+
+
+def test_cyclic_far_steps_against_exact_position():
+    """CyclicLR far away: position ``k mod (up + down)`` in integers (torch's float
+    ``1 + k / total - cycle`` loses digits at 2**31 - 1)."""
+    up, down = 7, 12
+    s = L.CyclicLR(optimizer(), 0.01, 0.2, step_size_up=up, step_size_down=down,
+                   mode="triangular")
+    spec = lrcore.from_torch(s)
+    ks = [10**6 + 3, 2**31 - 1, 2**31 - 8]
+
+    def exact(k):
+        q = k % (up + down)
+        phi = q / up if q <= up else (up + down - q) / down
+        return 0.01 + (0.2 - 0.01) * phi
+
+    assert_close(lrcore.evaluate(spec, ks), [exact(k) for k in ks], FLOAT64, steps=ks,
+                 what="cyclic far")
+
+
+def test_warm_restarts_far_steps_against_restart_loop():
+    """SGDR far away: the cycle found by walking restarts in a loop (integer lengths
+    T_0 T_mult^i), as torch's step() does one step at a time."""
+    t0, mult, eta = 3, 2, 0.004
+    spec = lrcore.from_torch(L.CosineAnnealingWarmRestarts(optimizer(), T_0=t0, T_mult=mult,
+                                                           eta_min=eta))
+
+    def exact(k):
+        start, length = 0, t0
+        while k >= start + length:
+            start, length = start + length, length * mult
+        return eta + (BASE - eta) * (1 + math.cos(math.pi * (k - start) / length)) / 2
+
+    ks = [3 * (2**15 - 1) - 1, 3 * (2**15 - 1), 10**6, 2**31 - 1]
+    assert_close(lrcore.evaluate(spec, ks), [exact(k) for k in ks], FLOAT64, steps=ks,
+                 what="sgdr far")
+
+
+@pytest.mark.parametrize("name", ["StepLR", "CosineAnnealingLR", "OneCycleLR-three-phase",
+                                  "CyclicLR-exp_range", "SequentialLR-three",
+                                  "ChainedScheduler-four", "CosineAnnealingWarmRestarts"])
+def test_round_trip_through_to_torch(name):
+    """torch scheduler -> spec -> lrcore.to_torch: the new scheduler sets the same rates."""
+    make, span = CASES[name]
+    h = 100
+    n = span * h + (0 if span == 1 else 9)
+    native = drive(make(optimizer(), h), n)
+    spec = lrcore.from_torch(make(optimizer(), h))
+    again = drive(lrcore.to_torch(spec, optimizer()), n)
+    assert_close(again, native, FLOAT64, what=f"{name} round trip")
+    # the document survives YAML
+    assert lrcore.load(lrcore.dumps(spec)) == spec
+
+
+# ---- where the scheduler stands now ---------------------------------------------------
+
+@pytest.mark.parametrize("name", ["StepLR", "CosineAnnealingLR", "CyclicLR-triangular2",
+                                  "OneCycleLR-cos", "CosineAnnealingWarmRestarts",
+                                  "SequentialLR-warmup-cosine", "ChainedScheduler"])
+def test_origin_now_continues_from_the_current_step(name):
+    """After k steps, ``origin="now"`` gives the rate held now at step 0 and the rates of
+    the following steps after; ``origin="start"`` still gives the whole curve."""
+    make, _ = CASES[name]
+    h, k, more = 100, 37, 50
+    s = make(optimizer(), h)
+    drive(s, k)
+    full = lrcore.from_torch(make(optimizer(), h))
+    assert lrcore.from_torch(s) == full  # the schedule, not its state
+    now = lrcore.from_torch(s, origin="now")
+    rest = drive(s, more)
+    t = np.arange(more)
+    assert_close(lrcore.evaluate(now, t), rest, FLOAT64, steps=t, what=f"{name} now")
+    assert_close(lrcore.evaluate(full, t + k), rest, FLOAT64, steps=t + k,
+                 what=f"{name} start")
+
+
+# ---- several param groups --------------------------------------------------------------
+
+@pytest.mark.parametrize("make", [
+    lambda o: L.StepLR(o, step_size=9, gamma=0.4),
+    lambda o: L.CyclicLR(o, base_lr=[0.01, 0.02], max_lr=[0.1, 0.5], step_size_up=5),
+    lambda o: L.OneCycleLR(o, max_lr=[0.3, 0.9], total_steps=60, pct_start=0.2),
+    lambda o: L.SequentialLR(o, [L.LinearLR(o, 0.2, total_iters=6),
+                                 L.ExponentialLR(o, gamma=0.95)], milestones=[6]),
+], ids=["StepLR", "CyclicLR", "OneCycleLR", "SequentialLR"])
+def test_group_picks_that_groups_curve(make):
+    """``group=i`` reads param group i's base rate (and CyclicLR/OneCycleLR bounds)."""
+    n = 60
+    for group in (0, 1):
+        native = drive(make(optimizer((0.1, 0.25))), n, group=group)
+        spec = lrcore.from_torch(make(optimizer((0.1, 0.25))), group=group)
+        assert_close(lrcore.evaluate(spec, np.arange(n)), native, FLOAT64,
+                     what=f"group {group}")
+
+
+# ---- lrcore's own scheduler and transformers' lambdas -------------------------------------
+
+def test_lrcore_scheduler_returns_its_spec():
+    """An LrcoreScheduler gives back its document; a group scale multiplies it."""
+    spec = lrcore.load({"lrcore": 1, "name": "mine", "steps_per_epoch": 10, "schedule": {
+        "type": "sequence", "phases": [
+            {"type": "linear", "start": 0.0, "end": 0.2, "duration": "2ep"},
+            {"type": "cosine", "start": 0.2, "end": 0.01, "duration": 80}]}})
+    s = lrcore.to_torch(spec, optimizer((0.1, 0.1)), group_scale=[1.0, 0.5])
+    assert lrcore.from_torch(s) == s.spec
+    assert lrcore.from_torch(s).name == "mine"
+    n = 120
+    for group, scale in ((0, 1.0), (1, 0.5)):
+        got = lrcore.evaluate(lrcore.from_torch(s, group=group), np.arange(n))
+        hand = [scale * (0.2 * k / 20 if k < 20 else 0.01 + (0.2 - 0.01) * (
+            1 + math.cos(math.pi * min(k - 20, 80) / 80)) / 2) for k in range(n)]
+        assert_close(got, hand, FLOAT64, what=f"group {group}")
+    # where it stands now
+    drive(s, 25)
+    now = lrcore.from_torch(s, group=1, origin="now")
+    assert now.steps_per_epoch == 10
+    assert_close(lrcore.evaluate(now, np.arange(30)), drive(s, 30, group=1), FLOAT64)
+    # inside a SequentialLR it is one more phase
+    o = optimizer()
+    seq = L.SequentialLR(o, [L.ConstantLR(o, factor=0.5, total_iters=100),
+                             lrcore.to_torch(spec, o)], milestones=[5])
+    native = drive(seq, 80)
+    assert_close(lrcore.evaluate(lrcore.from_torch(seq), np.arange(80)), native, FLOAT64)
+
+
+@pytest.mark.parametrize("name,w,n,kwargs", [
+    ("linear", 10, 100, {}),
+    ("cosine", 7, 127, {"num_cycles": 1.5}),
+    ("cosine_with_restarts", 10, 70, {"num_cycles": 3}),
+    ("polynomial", 5, 60, {"lr_end": 1e-3, "power": 2.0}),
+    ("constant_with_warmup", 12, None, {}),
+    ("inverse_sqrt", 9, None, {"timescale": 40}),
+    ("cosine_with_min_lr", 10, 90, {"min_lr_rate": 0.1}),
+    ("cosine_warmup_with_min_lr", 10, 90, {"min_lr": 0.004, "warmup_lr_rate": 0.3}),
+    ("warmup_stable_decay", 10, 100, {"num_decay_steps": 30, "min_lr_ratio": 0.05,
+                                      "decay_type": "1-sqrt"}),
+])
+def test_transformers_lambdas(name, w, n, kwargs):
+    """A LambdaLR made by transformers.get_scheduler is read back (same curve)."""
+    transformers = pytest.importorskip("transformers")
+    make = lambda o: transformers.get_scheduler(  # noqa: E731
+        name, o, num_warmup_steps=w, num_training_steps=n, scheduler_specific_kwargs=kwargs)
+    steps = 2 * (n or 60)
+    native = drive(make(optimizer((0.1, 0.3))), steps, group=1)
+    spec = lrcore.from_torch(make(optimizer((0.1, 0.3))), group=1)
+    assert_close(lrcore.evaluate(spec, np.arange(steps)), native, FLOAT64, what=name)
+
+
+# ---- cross trip -----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("kwargs", [
+    {"max_lr": 0.5, "total_steps": 1000, "pct_start": 0.3},
+    {"max_lr": 0.2, "total_steps": 333, "pct_start": 0.4, "anneal_strategy": "linear",
+     "div_factor": 8.0, "final_div_factor": 50.0},
+    {"max_lr": 0.3, "total_steps": 500, "pct_start": 0.25, "three_phase": True},
+])
+def test_onecycle_cross_trip_to_optax_and_keras(kwargs):
+    """torch OneCycleLR -> spec -> optax and Keras: both draw torch's curve (float32 at
+    the float32 tolerance, optax with x64 at float64's)."""
+    jax = pytest.importorskip("jax")
+    keras = pytest.importorskip("keras")
+    total = kwargs["total_steps"]
+    native = drive(L.OneCycleLR(optimizer(), **kwargs), total)
+    spec = lrcore.from_torch(L.OneCycleLR(optimizer(), **kwargs))
+    t = np.arange(total)
+    opt32 = np.asarray(lrcore.to_optax(spec)(t), dtype=np.float64)
+    assert_close(opt32, native, FLOAT32, steps=t, what="optax float32")
+    with jax.enable_x64(True):
+        opt64 = np.asarray(lrcore.to_optax(spec)(t), dtype=np.float64)
+    assert_close(opt64, native, FLOAT64, steps=t, what="optax x64")
+    ker = np.asarray(keras.ops.convert_to_numpy(lrcore.to_keras(spec)(t)), dtype=np.float64)
+    assert_close(ker, native, FLOAT32, steps=t, what=f"keras-{keras.backend.backend()}")
+
+
+# ---- MultiplicativeLR: only literal factors ----------------------------------------------------
+
+def _doc_factor(epoch):
+    """A def whose body is a literal is as good as a lambda."""
+    return 0.9
+
+
+def test_multiplicative_literal_def_is_read():
+    native = drive(L.MultiplicativeLR(optimizer(), _doc_factor), 40)
+    spec = lrcore.from_torch(L.MultiplicativeLR(optimizer(), _doc_factor))
+    assert_close(lrcore.evaluate(spec, np.arange(40)), native, FLOAT64)
+    assert_close(lrcore.evaluate(spec, np.arange(40)), [BASE * 0.9**k for k in range(40)])
+
+
+def test_multiplicative_folded_literal_is_read():
+    """The compiler folds ``19 / 20`` into the literal 0.95: a literal body too."""
+    spec = lrcore.from_torch(L.MultiplicativeLR(optimizer(), lambda epoch: 19 / 20))
+    assert_close(lrcore.evaluate(spec, np.arange(30)), [BASE * 0.95**k for k in range(30)])
+
+
+GAMMA = 0.9
+
+
+def _closure(factor):
+    return lambda epoch: factor
+
+
+@pytest.mark.parametrize("fn", [lambda epoch: GAMMA, _closure(0.95),
+                                lambda epoch: 0.9 if epoch < 10 else 1.0,
+                                lambda epoch: 0.9 + 0 * epoch],
+                         ids=["global", "closure", "branch", "uses-epoch"])
+def test_multiplicative_refuses_anything_but_a_literal(fn):
+    """Probing the function could not prove it constant: the body must be a literal."""
+    s = L.MultiplicativeLR(optimizer(), fn)
+    with pytest.raises(SpecError, match=r"lr_lambda: must return a numeric literal .*cannot "
+                                        r"prove"):
+        lrcore.from_torch(s)
+
+
+# ---- refusals ---------------------------------------------------------------------------------
+
+class MyStep(L.StepLR):
+    pass
+
+
+@pytest.mark.parametrize("make,match", [
+    (lambda o: L.ReduceLROnPlateau(o), r"ReduceLROnPlateau is not supported: it reacts to "
+                                       r"reported metrics"),
+    (lambda o: L.LambdaLR(o, lambda k: 0.5**k), r"LambdaLR is not supported: lrcore cannot "
+                                                r"read a formula"),
+    (lambda o: MyStep(o, 3), r"MyStep is not supported: lrcore reads torch's own"),
+    (lambda o: L.CyclicLR(o, 0.01, 0.1, step_size_up=4, scale_fn=lambda x: 1.0),
+     r"custom scale_fn"),
+    (lambda o: L.CyclicLR(o, 0.01, 0.1, step_size_up=2.5), r"whole numbers of steps"),
+    (lambda o: L.ChainedScheduler([L.ConstantLR(o, 0.5, 3), L.CosineAnnealingLR(o, 10)]),
+     r"CosineAnnealingLR is not supported: in a ChainedScheduler only"),
+    (lambda o: L.SequentialLR(o, [L.ConstantLR(o, 0.5, 3), L.MultiplicativeLR(
+        o, lambda e: 0.9)], milestones=[3]), r"multiplies the previous scheduler's last"),
+    (lambda o: L.SequentialLR(o, [L.ConstantLR(o, 0.5, 3), L.ChainedScheduler(
+        [L.ExponentialLR(o, 0.9)])], milestones=[3]), r"ChainedScheduler is not supported"),
+    (lambda o: L.ConstantLR(o, 0.5, total_iters=0), r"total_iters: must be >= 1"),
+    (lambda o: L.CosineAnnealingWarmRestarts(o, 4, T_mult=2, eta_min=0.5),
+     r"eta_min: must be <= the base rate"),
+])
+def test_unsupported_schedulers_are_named(make, match):
+    with pytest.raises(SpecError, match=match):
+        lrcore.from_torch(make(optimizer()))
+
+
+def test_bad_arguments():
+    s = L.StepLR(optimizer(), 3)
+    with pytest.raises(SpecError, match=r"group: must be a param group index in \[0, 0\]"):
+        lrcore.from_torch(s, group=1)
+    with pytest.raises(SpecError, match=r"origin: must be 'start' or 'now'"):
+        lrcore.from_torch(s, origin="end")
+    with pytest.raises(SpecError, match="must be a torch learning-rate scheduler"):
+        lrcore.from_torch(optimizer())
+
+
+def test_spec_is_plain_data():
+    """The returned spec holds no torch object: it pickles and dumps."""
+    spec = lrcore.from_torch(CASES["SequentialLR-three"][0](optimizer(), 100))
+    assert pickle.loads(pickle.dumps(spec)) == spec
+    assert lrcore.Schedule.from_dict(json.loads(lrcore.dumps(spec, "json"))) == spec
