@@ -102,8 +102,12 @@ class LrcoreScheduler(LambdaLR):
         return Schedule.from_dict(self.lr_lambdas[0].document)
 
     def get_lr(self) -> list[float]:
-        scale = self.plateau["scale"] if self.plateau is not None else 1.0
-        return [fn(self.last_epoch) * scale for fn in self.lr_lambdas]
+        # every multiplier holds the same spec: evaluate it once, scale per group
+        first = self.lr_lambdas[0]
+        lr = first._formula()(self.last_epoch * first.per)
+        if self.plateau is not None:
+            lr = lr * self.plateau["scale"]
+        return [lr * fn.scale if fn.scale != 1.0 else lr for fn in self.lr_lambdas]
 
     def report(self, metric: Any) -> None:
         """Report a monitored metric (reduce-on-plateau specs): the rule runs at the

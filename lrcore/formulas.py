@@ -1,29 +1,34 @@
 """Cancellation-free building blocks shared by several families.
 
-Each returns the pair ``(w, v)`` of interpolation weights with ``w + v == 1`` in exact
-arithmetic, both computed to full relative precision, so that a family can write its
-rate as ``start * w + end * v``: a sum of two non-negative terms, accurate to a few ulp
-in float32 wherever the curve is, whether it rises or falls (the naive
-``end + (start - end) * w`` loses all digits of a rising curve near its start, and
-``1 - t / D`` loses them near the end of a falling one).
+A curve from ``a`` to ``b`` is written as ``low + height * x`` with ``low = min(a, b)``,
+``height = |a - b| >= 0`` (folded in float64) and a weight ``x`` in ``[0, 1]`` computed
+from an exact integer distance: the distance to the end ``D - t`` for a falling curve,
+to the start ``t`` for a rising one. Both terms are non-negative, so float32 keeps a few
+ulp wherever the curve is, rising or falling (the naive ``a + (b - a) * t / D`` loses all
+digits of a falling curve near a zero end, ``end + (start - end) * w`` those of a rising
+one near its start). Each builder runs once at compile time and returns ``t -> rate``.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
-__all__ = ["cosine_weights", "linear_weights", "power_weights"]
+__all__ = ["cosine_curve", "linear_curve", "power_mix", "power_weights"]
 
 # Floor for a log argument in a branch that is never taken when it matters (see below).
 _TINY = 1e-30
 
 
-def linear_weights(ops: Any, t: Any, d: int) -> tuple[Any, Any]:
-    """``((D - t) / D, t / D)`` for integer ``0 <= t <= D``: the distance to the end is
-    an exact integer, so neither weight suffers cancellation; ``D / D`` is exactly 1."""
+def linear_curve(ops: Any, d: int, a: float, b: float) -> Callable[[Any], Any]:
+    """``t -> a + (b - a) t / D`` on integer ``0 <= t <= D``."""
     fd = ops.const(float(d))
-    return ops.to_float(d - t) / fd, ops.to_float(t) / fd
+    if a >= b:  # falling: the weight is the exact distance to the end
+        low, height = ops.const(b), ops.const(a - b)
+        return lambda t: low + height * (ops.to_float(d - t) / fd)
+    low, height = ops.const(a), ops.const(b - a)
+    return lambda t: low + height * (ops.to_float(t) / fd)
 
 
 def power_weights(ops: Any, base: Any, comp: Any, p: float) -> tuple[Any, Any]:
@@ -43,15 +48,57 @@ def power_weights(ops: Any, base: Any, comp: Any, p: float) -> tuple[Any, Any]:
     return w, v
 
 
-def cosine_weights(ops: Any, t: Any, d: int, p: float = 1.0) -> tuple[Any, Any]:
-    """Half-cosine weights on integer ``0 <= t <= D``:
-    ``w = ((1 + cos(pi t / D)) / 2) ** p`` and ``v = 1 - w``.
+def power_mix(ops: Any, a: float, b: float, p: float) -> Callable[[Any, Any], Any]:
+    """``(base, comp) -> a * base**p + b * (1 - base**p)`` for ``base`` falling from 1
+    to 0 and ``comp = 1 - base`` (both accurate): falling curves need only ``base**p``;
+    rising ones the complement, from :func:`power_weights`."""
+    if a >= b:
+        low, height = ops.const(b), ops.const(a - b)
+        if p == 1.0:
+            return lambda base, comp: low + height * base
+        exponent = ops.const(p)
+        return lambda base, comp: low + height * ops.power(base, exponent)
+    low, height = ops.const(a), ops.const(b - a)
+    return lambda base, comp: low + height * power_weights(ops, base, comp, p)[1]
+
+
+def cosine_curve(ops: Any, d: int, a: float, b: float, p: float = 1.0) -> Callable[[Any], Any]:
+    """Half a cosine from ``a`` to ``b`` on integer ``0 <= t <= D``:
+    ``w = ((1 + cos(pi t / D)) / 2) ** p``, rate ``a w + b (1 - w)``.
 
     ``(1 + cos(pi x)) / 2 == sin(pi (D - t) / (2 D)) ** 2`` and
-    ``(1 - cos(pi x)) / 2 == sin(pi t / (2 D)) ** 2``: both sines take a small, exact
-    integer distance, so neither weight cancels at either end.
+    ``(1 - cos(pi x)) / 2 == sin(pi t / (2 D)) ** 2``: each sine takes a small, exact
+    integer distance, so a falling curve needs one sine (of the distance to the end), a
+    rising one one sine (of the distance to the start), and neither cancels.
     """
     h = ops.const(math.pi / (2.0 * d))
-    s_end = ops.sin(h * ops.to_float(d - t))
-    s_start = ops.sin(h * ops.to_float(t))
-    return power_weights(ops, s_end * s_end, s_start * s_start, p)
+    if p == 1.0:
+        if a >= b:
+            low, height = ops.const(b), ops.const(a - b)
+
+            def falling(t):
+                s = ops.sin(h * ops.to_float(d - t))
+                return low + height * (s * s)
+
+            return falling
+        low, height = ops.const(a), ops.const(b - a)
+
+        def rising(t):
+            s = ops.sin(h * ops.to_float(t))
+            return low + height * (s * s)
+
+        return rising
+    mix = power_mix(ops, a, b, p)
+    if a >= b:  # only base = cos^2 is needed
+        def falling_p(t):
+            s = ops.sin(h * ops.to_float(d - t))
+            return mix(s * s, None)
+
+        return falling_p
+
+    def rising_p(t):
+        s_end = ops.sin(h * ops.to_float(d - t))
+        s_start = ops.sin(h * ops.to_float(t))
+        return mix(s_end * s_end, s_start * s_start)
+
+    return rising_p

@@ -19,8 +19,10 @@ with :meth:`Ops.const`.
 from __future__ import annotations
 
 import bisect
+import contextlib
+import contextvars
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -30,6 +32,27 @@ from .fields import MAX_STEP
 __all__ = ["NumpyOps", "Ops", "PythonOps"]
 
 Branch = Callable[[Any], Any]
+
+# The largest local step the formula being built will ever be called with (build time).
+# A sequence's phase k never sees a step past D_k - 1, a repeat's child none past P - 1:
+# select() drops branches that start later, and the clamps that only guard them.
+_HORIZON: contextvars.ContextVar[int] = contextvars.ContextVar("lrcore_horizon",
+                                                               default=MAX_STEP)
+
+
+def horizon() -> int:
+    """The largest step the formula now being built will be called with."""
+    return _HORIZON.get()
+
+
+@contextlib.contextmanager
+def within(last: int) -> Iterator[None]:
+    """Build a child formula that is only ever called with steps in ``[0, last]``."""
+    token = _HORIZON.set(min(max(int(last), 0), MAX_STEP))
+    try:
+        yield
+    finally:
+        _HORIZON.reset(token)
 
 
 class Ops:
@@ -75,13 +98,21 @@ class Ops:
         bounds, branches = _prune(bounds, branches)
         if not bounds:
             return branches[0]
-        edges = [0, *bounds, MAX_STEP + 1]
+        edges = [0, *bounds]
+        n = len(branches)
+
+        def clipped(k: int, t: Any) -> Any:
+            # steps are >= 0 and <= horizon already: clamp only inner edges
+            if k > 0:
+                t = self.maximum(t, edges[k])
+            if k < n - 1:
+                t = self.minimum(t, edges[k + 1] - 1)
+            return t
 
         def selected(t: Any) -> Any:
-            out = branches[-1](self.clip_int(t, edges[-2], MAX_STEP))
-            for k in range(len(bounds) - 1, -1, -1):
-                piece = branches[k](self.clip_int(t, edges[k], edges[k + 1] - 1))
-                out = self.where(t < bounds[k], piece, out)
+            out = branches[-1](clipped(n - 1, t))
+            for k in range(n - 2, -1, -1):
+                out = self.where(t < bounds[k], branches[k](clipped(k, t)), out)
             return out
 
         return selected
@@ -99,14 +130,16 @@ class Ops:
 
 
 def _prune(bounds: Sequence[int], branches: Sequence[Branch]) -> tuple[list, list]:
-    """Drop branches whose range is empty (bounds that do not increase)."""
+    """Drop branches whose range is empty (bounds that do not increase) or lies past the
+    horizon of the formula being built."""
     assert len(branches) == len(bounds) + 1
+    last = horizon()
     keep_b, keep_f, low = [], [branches[0]], 0
     for b, f in zip(bounds, branches[1:]):
         if b <= low:  # the previous branch's range [low, b) is empty: replace it
             keep_f[-1] = f
             continue
-        if b > MAX_STEP:  # later branches are out of the domain
+        if b > last:  # this branch and all later ones start past the horizon
             break
         keep_b.append(b)
         keep_f.append(f)
@@ -208,11 +241,11 @@ class PythonOps(Ops):
     def where(c: bool, a: Any, b: Any) -> Any:
         return a if c else b
 
-    def full(self, t: Any, x: float) -> float:
-        return float(x)
+    to_float = staticmethod(float)
 
-    def to_float(self, t: Any) -> float:
-        return float(t)
+    @staticmethod
+    def full(t: Any, x: float) -> float:
+        return x
 
     def select(self, bounds: Sequence[int], branches: Sequence[Branch]) -> Branch:
         bounds, branches = _prune(bounds, branches)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..fields import POSITIVE, RATE, Bool, param
-from ..formulas import cosine_weights
+from ..formulas import cosine_curve
 from ..node import Node
 
 
@@ -38,12 +38,8 @@ class Cosine(Node):
     periodic: bool = param(Bool(), False, doc="continue the wave past D (torch)")
 
     def build(self, ops):
-        d, s, e, p = self.duration, ops.const(self.start), ops.const(self.end), self.exponent
-
-        def wave(t):
-            w, v = cosine_weights(ops, t, d, p)
-            return s * w + e * v
-
+        d = self.duration
+        wave = cosine_curve(ops, d, self.start, self.end, self.exponent)
         if self.periodic:
             return lambda t: wave(d - abs(d - ops.mod(t, 2 * d)))
         return ops.select([d], [wave, lambda t: ops.full(t, self.end)])

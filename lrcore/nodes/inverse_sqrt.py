@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..fields import RATE, Steps, param
-from ..formulas import linear_weights
+from ..formulas import linear_curve
 from ..node import Node
 
 
@@ -47,11 +47,7 @@ class InverseSqrt(Node):
         if w == 0:
             return decay
 
-        def warm(t):
-            _, v = linear_weights(ops, t, w)
-            return peak * v
-
-        return ops.select([w], [warm, decay])
+        return ops.select([w], [linear_curve(ops, w, 0.0, self.peak), decay])
 
     def breakpoints(self):
         return [self.warmup] if self.warmup else []

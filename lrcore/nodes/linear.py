@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..fields import RATE, param
-from ..formulas import linear_weights
+from ..formulas import linear_curve
 from ..node import Node
 
 
@@ -19,7 +19,8 @@ class Linear(Node):
     * ``start`` :math:`s`, ``end`` :math:`e` — rates at :math:`t = 0` and :math:`t = D`;
     * ``duration`` :math:`D` — steps (defaults to the enclosing span / ``total_steps``).
 
-    Written as two non-negative terms so neither a rising nor a falling line cancels.
+    Written as ``min(s, e)`` plus a non-negative height times an exact integer distance
+    (to the end when falling, to the start when rising), so neither way cancels.
 
     >>> import lrcore
     >>> lrcore.evaluate(lrcore.linear(start=0.0, end=1.0, duration=4), range(6)).tolist()
@@ -32,10 +33,5 @@ class Linear(Node):
     end: float = param(RATE, doc="rate at t = D, held afterwards")
 
     def build(self, ops):
-        d, s, e = self.duration, ops.const(self.start), ops.const(self.end)
-
-        def line(t):
-            w, v = linear_weights(ops, t, d)
-            return s * w + e * v
-
-        return ops.select([d], [line, lambda t: ops.full(t, self.end)])
+        line = linear_curve(ops, self.duration, self.start, self.end)
+        return ops.select([self.duration], [line, lambda t: ops.full(t, self.end)])

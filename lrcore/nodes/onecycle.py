@@ -83,25 +83,27 @@ class OneCycle(Node):
 
 
 def _phase(ops, s, e, a, b, anneal):
-    """One phase over the real interval [s, e]: distances to both ends are an exact
-    integer difference plus a fraction, so float32 keeps them to the last bit."""
+    """One phase from rate ``a`` to ``b`` over the real interval [s, e]. The distance to
+    the end (falling) or from the start (rising) is an exact integer difference plus a
+    fraction, so float32 keeps it to the last bit; the curve is the lower rate plus a
+    non-negative height times a weight of that distance."""
     s_int, e_int = math.floor(s), math.floor(e)
     s_frac, e_frac = ops.const(s - s_int), ops.const(e - e_int)
-    fa, fb = ops.const(a), ops.const(b)
+    falling = a >= b
+    low, height = ops.const(min(a, b)), ops.const(abs(a - b))
+
+    def distance(t):
+        if falling:
+            return ops.to_float(e_int - t) + e_frac
+        return ops.to_float(t - s_int) - s_frac
+
     if anneal == "cos":
         h = ops.const(math.pi / (2.0 * (e - s)))
 
         def cos_phase(t):
-            sa = ops.sin(h * (ops.to_float(e_int - t) + e_frac))
-            sb = ops.sin(h * (ops.to_float(t - s_int) - s_frac))
-            return fa * (sa * sa) + fb * (sb * sb)
+            x = ops.sin(h * distance(t))
+            return low + height * (x * x)
 
         return cos_phase
-    inv = ops.const(e - s)
-
-    def linear_phase(t):
-        to_end = ops.to_float(e_int - t) + e_frac
-        from_start = ops.to_float(t - s_int) - s_frac
-        return (fa * to_end + fb * from_start) / inv
-
-    return linear_phase
+    length = ops.const(e - s)
+    return lambda t: low + height * (distance(t) / length)

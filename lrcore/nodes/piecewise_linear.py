@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..fields import Points, param
-from ..formulas import linear_weights
+from ..formulas import linear_curve
 from ..node import Node, check_increasing
 
 
@@ -45,10 +45,5 @@ class PiecewiseLinear(Node):
 
 
 def _segment(ops, t0, length, y0, y1):
-    a, b = ops.const(y0), ops.const(y1)
-
-    def segment(t):
-        w, v = linear_weights(ops, t - t0, length)
-        return a * w + b * v
-
-    return segment
+    line = linear_curve(ops, length, y0, y1)
+    return lambda t: line(t - t0)

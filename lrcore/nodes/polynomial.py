@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..fields import POSITIVE, RATE, Bool, param
-from ..formulas import power_weights
+from ..formulas import power_mix
 from ..node import Node
 
 
@@ -35,13 +35,13 @@ class Polynomial(Node):
     cycle: bool = param(Bool(), False, doc="restart with D' = D * ceil(t / D) (Keras)")
 
     def build(self, ops):
-        d, s, e, p = self.duration, ops.const(self.start), ops.const(self.end), self.power
+        d = self.duration
         fd = ops.const(float(d))
+        mix = power_mix(ops, self.start, self.end, self.power)
 
         if not self.cycle:
             def decay(t):
-                w, v = power_weights(ops, ops.to_float(d - t) / fd, ops.to_float(t) / fd, p)
-                return s * w + e * v
+                return mix(ops.to_float(d - t) / fd, ops.to_float(t) / fd)
 
             return ops.select([d], [decay, lambda t: ops.full(t, self.end)])
 
@@ -49,7 +49,6 @@ class Polynomial(Node):
             c = ops.to_float(ops.floordiv(t - 1, d) + 1)
             span = fd * c
             left = ops.to_float(d - 1 - ops.mod(t - 1, d))
-            w, v = power_weights(ops, left / span, ops.to_float(t) / span, p)
-            return s * w + e * v
+            return mix(left / span, ops.to_float(t) / span)
 
         return ops.select([1], [lambda t: ops.full(t, self.start), cyclic])

@@ -7,6 +7,7 @@ import math
 
 from ..fields import Float, NodeField, Steps, param
 from ..node import Node
+from ..ops import horizon, within
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -34,7 +35,9 @@ class Repeat(Node):
         return values["period"]
 
     def build(self, ops):
-        f, p = self.schedule.build(ops), self.period
+        p = self.period
+        with within(min(horizon(), p - 1)):
+            f = self.schedule.build(ops)
         if self.decay == 1.0:
             return lambda t: f(ops.mod(t, p))
         k = ops.const(math.log(self.decay))

@@ -7,6 +7,7 @@ import dataclasses
 from ..errors import SpecError
 from ..fields import NodeList, param
 from ..node import Node
+from ..ops import horizon, within
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -65,8 +66,13 @@ class Sequence(Node):
         return out
 
     def build(self, ops):
-        starts = self.starts()
-        branches = [_local(phase.build(ops), s) for phase, s in zip(self.phases, starts)]
+        starts, last = self.starts(), horizon()
+        branches = []
+        for k, (phase, s) in enumerate(zip(self.phases, starts)):
+            # phase k sees local steps up to its length - 1 (the last: up to the horizon)
+            end = last - s if k == len(starts) - 1 else min(last - s, phase.duration - 1)
+            with within(end):
+                branches.append(_local(phase.build(ops), s))
         return ops.select(starts[1:], branches)
 
     def breakpoints(self):

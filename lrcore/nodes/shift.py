@@ -6,6 +6,7 @@ import dataclasses
 
 from ..fields import MAX_STEP, NodeField, Steps, param
 from ..node import Node
+from ..ops import horizon, within
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -29,7 +30,9 @@ class Shift(Node):
     offset: int | str = param(Steps(signed=True), doc="steps added to t (may be negative)")
 
     def build(self, ops):
-        f, k = self.schedule.build(ops), self.offset
+        k = self.offset
+        with within(min(horizon() + k, MAX_STEP) if k >= 0 else horizon()):
+            f = self.schedule.build(ops)
         return lambda t: f(ops.add_sat(t, k))
 
     def breakpoints(self):

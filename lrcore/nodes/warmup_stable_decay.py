@@ -6,7 +6,7 @@ import dataclasses
 
 from ..errors import SpecError
 from ..fields import RATE, Choice, Steps, param
-from ..formulas import cosine_weights, linear_weights
+from ..formulas import cosine_curve, linear_curve
 from ..node import Node
 
 
@@ -60,25 +60,20 @@ class WarmupStableDecay(Node):
 
     def build(self, ops):
         w, s, k = self._lengths()
-        start, peak, end = ops.const(self.start), ops.const(self.peak), ops.const(self.end)
-        fk = ops.const(float(k))
-
-        def warm(t):
-            a, b = linear_weights(ops, t, w)
-            return start * a + peak * b
-
+        peak, end = ops.const(self.peak), ops.const(self.end)
+        fk, one = ops.const(float(k)), ops.const(1.0)
+        warm = linear_curve(ops, w, self.start, self.peak) if w else None
         if self.decay_shape == "linear":
-            weights = lambda u: linear_weights(ops, u, k)  # noqa: E731
+            shape = linear_curve(ops, k, self.peak, self.end)
         elif self.decay_shape == "cosine":
-            weights = lambda u: cosine_weights(ops, u, k)  # noqa: E731
+            shape = cosine_curve(ops, k, self.peak, self.end)
         else:
-            def weights(u):
+            def shape(u):  # 1 - sqrt(x) == (1 - x) / (1 + sqrt(x)): no cancellation
                 root = ops.sqrt(ops.to_float(u) / fk)
-                return (ops.to_float(k - u) / fk) / (ops.const(1.0) + root), root
+                return peak * ((ops.to_float(k - u) / fk) / (one + root)) + end * root
 
         def dec(t):
-            a, b = weights(t - (w + s))
-            return peak * a + end * b
+            return shape(t - (w + s))
 
         return ops.select([w, w + s, w + s + k],
                           [warm, lambda t: ops.full(t, self.peak), dec,
