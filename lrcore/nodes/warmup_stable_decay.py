@@ -55,7 +55,8 @@ class WarmupStableDecay(Node):
         return w, s, k
 
     def check(self, path):
-        if all(isinstance(v, int) for v in (self.warmup, self.stable, self.duration)):
+        steps = (self.warmup, self.stable, self.duration if self.decay is None else self.decay)
+        if all(isinstance(v, int) for v in steps):  # strings resolve later; re-checked then
             self._lengths(path)
 
     def build(self, ops):
