@@ -46,7 +46,7 @@ class LrcoreLambda:
         return cached[1]
 
     def __call__(self, k: int) -> float:
-        return self._formula()(k * self.per) * self.scale
+        return float(self._formula()(k * self.per)) * self.scale
 
     def __getstate__(self) -> dict:
         return {k: v for k, v in self.__dict__.items() if k != "_compiled"}
@@ -104,7 +104,7 @@ class LrcoreScheduler(LambdaLR):
     def get_lr(self) -> list[float]:
         # every multiplier holds the same spec: evaluate it once, scale per group
         first = self.lr_lambdas[0]
-        lr = first._formula()(self.last_epoch * first.per)
+        lr = float(first._formula()(self.last_epoch * first.per))  # a plain float for torch
         if self.plateau is not None:
             lr = lr * self.plateau["scale"]
         return [lr * fn.scale if fn.scale != 1.0 else lr for fn in self.lr_lambdas]
@@ -121,8 +121,8 @@ class LrcoreScheduler(LambdaLR):
         state = self.plateau
         best, bad, cool, scale = report(self.spec.schedule, PYTHON, state["best"], state["bad"],
                                         state["cool"], state["scale"], value, inner_now)
-        self.plateau = {"best": best, "bad": bad, "cool": cool, "scale": scale,
-                        "reports": state["reports"] + 1}
+        self.plateau = {"best": float(best), "bad": int(bad), "cool": int(cool),
+                        "scale": float(scale), "reports": state["reports"] + 1}
         self._apply(self.get_lr())
 
     def step(self, metrics: Any = None) -> None:  # type: ignore[override]
