@@ -90,6 +90,10 @@ class Ops:
         return self.maximum(t, -k) + k
 
     # -- branching
+    def constant(self, x: float) -> Branch:
+        """A branch that is one rate everywhere (select can use it as a plain value)."""
+        return Constant(self, x)
+
     def select(self, bounds: Sequence[int], branches: Sequence[Branch]) -> Branch:
         """Build time: a function of ``t`` giving ``branches[k](t)`` where
         ``bounds[k-1] <= t < bounds[k]`` (integer bounds, ascending; one more branch
@@ -127,6 +131,18 @@ class Ops:
 
     def take(self, table: Any, i: Any) -> Any:
         raise NotImplementedError  # pragma: no cover
+
+
+class Constant:
+    """A constant branch: ``t -> full(t, value)``, with the value visible to select."""
+
+    __slots__ = ("ops", "value")
+
+    def __init__(self, ops: Ops, value: float) -> None:
+        self.ops, self.value = ops, value
+
+    def __call__(self, t: Any) -> Any:
+        return self.ops.full(t, self.value)
 
 
 def _prune(bounds: Sequence[int], branches: Sequence[Branch]) -> tuple[list, list]:
@@ -254,6 +270,12 @@ class PythonOps(Ops):
         bounds, branches = _prune(bounds, branches)
         if not bounds:
             return branches[0]
+        if all(isinstance(b, Constant) for b in branches):  # a lookup, no call per branch
+            values = [b.value for b in branches]
+            if len(bounds) == 1:
+                (b0,), (v0, v1) = bounds, values
+                return lambda t: v0 if t < b0 else v1
+            return lambda t: values[bisect.bisect_right(bounds, t)]
         if len(bounds) == 1:
             (b,), (first, second) = bounds, branches
             return lambda t: first(t) if t < b else second(t)

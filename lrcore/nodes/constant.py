@@ -26,4 +26,4 @@ class Constant(Node):
 
     def build(self, ops):
         v = self.value
-        return lambda t: ops.full(t, v)
+        return ops.constant(v)

@@ -42,4 +42,4 @@ class Cosine(Node):
         wave = cosine_curve(ops, d, self.start, self.end, self.exponent)
         if self.periodic:
             return lambda t: wave(d - abs(d - ops.mod(t, 2 * d)))
-        return ops.select([d], [wave, lambda t: ops.full(t, self.end)])
+        return ops.select([d], [wave, ops.constant(self.end)])

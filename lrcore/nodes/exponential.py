@@ -77,4 +77,4 @@ class Exponential(Node):
                 decay = lambda u: ops.maximum(s * ops.exp(arg(u)), bound)  # noqa: E731
         if b == 0:
             return decay
-        return ops.select([b], [lambda t: ops.full(t, self.start), lambda t: decay(t - b)])
+        return ops.select([b], [ops.constant(self.start), lambda t: decay(t - b)])

@@ -34,4 +34,4 @@ class Linear(Node):
 
     def build(self, ops):
         line = linear_curve(ops, self.duration, self.start, self.end)
-        return ops.select([self.duration], [line, lambda t: ops.full(t, self.end)])
+        return ops.select([self.duration], [line, ops.constant(self.end)])

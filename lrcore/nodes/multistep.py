@@ -37,11 +37,8 @@ class MultiStep(Node):
 
     def build(self, ops):
         values = [self.start * self.factor**i for i in range(len(self.milestones) + 1)]
-        return ops.select(list(self.milestones), [_const(ops, v) for v in values])
+        return ops.select(list(self.milestones), [ops.constant(v) for v in values])
 
     def breakpoints(self):
         return list(self.milestones)
 
-
-def _const(ops, v):
-    return lambda t: ops.full(t, v)

@@ -74,7 +74,7 @@ class OneCycle(Node):
         branches = [_phase(ops, s, e, values[i], values[i + 1], self.anneal)
                     for i, (s, e) in enumerate(zip(starts, ends))]
         bounds = [math.floor(e) + 1 for e in ends[:-1]] + [self.duration]
-        branches.append(lambda t: ops.full(t, values[-1]))
+        branches.append(ops.constant(values[-1]))
         return ops.select(bounds, branches)
 
     def breakpoints(self):

@@ -38,7 +38,7 @@ class PiecewiseConstant(Node):
 
     def build(self, ops):
         return ops.select(list(self.boundaries),
-                          [(lambda v: lambda t: ops.full(t, v))(v) for v in self.values])
+                          [ops.constant(v) for v in self.values])
 
     def breakpoints(self):
         return list(self.boundaries)

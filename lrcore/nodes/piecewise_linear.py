@@ -33,11 +33,11 @@ class PiecewiseLinear(Node):
     def build(self, ops):
         steps = [s for s, _ in self.points]
         rates = [r for _, r in self.points]
-        branches = [lambda t: ops.full(t, rates[0])]
+        branches = [ops.constant(rates[0])]
         for i in range(len(steps) - 1):
             branches.append(_segment(ops, steps[i], steps[i + 1] - steps[i], rates[i],
                                      rates[i + 1]))
-        branches.append(lambda t: ops.full(t, rates[-1]))
+        branches.append(ops.constant(rates[-1]))
         return ops.select(steps, branches)
 
     def breakpoints(self):

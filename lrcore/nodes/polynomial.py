@@ -43,7 +43,7 @@ class Polynomial(Node):
             def decay(t):
                 return mix(ops.to_float(d - t) / fd, ops.to_float(t) / fd)
 
-            return ops.select([d], [decay, lambda t: ops.full(t, self.end)])
+            return ops.select([d], [decay, ops.constant(self.end)])
 
         def cyclic(t):  # t >= 1: D' = D * c with c = ceil(t / D); D' - t exact
             c = ops.to_float(ops.floordiv(t - 1, d) + 1)
@@ -51,4 +51,4 @@ class Polynomial(Node):
             left = ops.to_float(d - 1 - ops.mod(t - 1, d))
             return mix(left / span, ops.to_float(t) / span)
 
-        return ops.select([1], [lambda t: ops.full(t, self.start), cyclic])
+        return ops.select([1], [ops.constant(self.start), cyclic])

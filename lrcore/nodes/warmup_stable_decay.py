@@ -77,8 +77,8 @@ class WarmupStableDecay(Node):
             return shape(t - (w + s))
 
         return ops.select([w, w + s, w + s + k],
-                          [warm, lambda t: ops.full(t, self.peak), dec,
-                           lambda t: ops.full(t, self.end)])
+                          [warm, ops.constant(self.peak), dec,
+                           ops.constant(self.end)])
 
     def breakpoints(self):
         w, s, k = self._lengths()
