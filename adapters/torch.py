@@ -19,7 +19,7 @@ from lrcore.evaluate import compile_spec
 from lrcore.nodes.plateau import check_metric, initial_state, report
 from lrcore.ops import PythonOps
 
-__all__ = ["LrcoreLambda", "LrcoreScheduler", "to_torch"]
+__all__ = ["LrcoreLambda", "LrcorePlateauScheduler", "LrcoreScheduler", "to_torch"]
 
 PYTHON = PythonOps()
 
@@ -126,18 +126,13 @@ class LrcoreScheduler(LambdaLR):
         self._apply(self.get_lr())
 
     def step(self, metrics: Any = None) -> None:  # type: ignore[override]
-        """Advance one step (or epoch). ``step(metrics)`` then reports ``metrics`` at the
-        new step, as torch's ``ReduceLROnPlateau.step(metrics)`` does once per epoch: the
-        rule sees the step the metric was measured after. A loop that steps per batch
-        reports with :meth:`report` instead."""
+        """Advance one step (or epoch). A metric is only for plateau specs (see
+        :class:`LrcorePlateauScheduler`); it is never taken as torch's deprecated
+        ``epoch`` argument."""
         if metrics is not None:
-            if self.plateau is None:
-                raise SpecError("metrics", "need a spec whose outermost node is plateau",
-                                self.spec.schedule.type)
-            check_metric(metrics)  # fail before moving, so a NaN changes nothing
-        super().step()
-        if metrics is not None:
-            self.report(metrics)
+            raise SpecError("metrics", "need a spec whose outermost node is plateau",
+                            self.spec.schedule.type)
+        LambdaLR.step(self)
 
     def _apply(self, values: list[float]) -> None:
         for group, lr in zip(self.optimizer.param_groups, values):
@@ -162,6 +157,26 @@ class LrcoreScheduler(LambdaLR):
         self._apply(self.get_lr())
 
 
+class LrcorePlateauScheduler(LrcoreScheduler):
+    """:class:`LrcoreScheduler` for a spec whose root is ``plateau``: ``step(metrics)``
+    reports, as torch's ``ReduceLROnPlateau.step(metrics)`` does. (A separate class so
+    plain schedules keep torch's own, cheaper ``step``.)"""
+
+    def step(self, metrics: Any = None) -> None:  # type: ignore[override]
+        """Advance one step (or epoch). ``step(metrics)`` then reports ``metrics`` at the
+        new step, as torch's ``ReduceLROnPlateau.step(metrics)`` does once per epoch: the
+        rule sees the step the metric was measured after. A loop that steps per batch
+        reports with :meth:`report` instead."""
+        if metrics is not None:
+            if self.plateau is None:
+                raise SpecError("metrics", "need a spec whose outermost node is plateau",
+                                self.spec.schedule.type)
+            check_metric(metrics)  # fail before moving, so a NaN changes nothing
+        LambdaLR.step(self)
+        if metrics is not None:
+            self.report(metrics)
+
+
 def to_torch(spec: Any, optimizer: torch.optim.Optimizer, *,
              group_scale: list[float] | None = None, step_unit: str = "step",
              steps_per_epoch: int | None = None, total_steps: int | str | None = None,
@@ -173,6 +188,8 @@ def to_torch(spec: Any, optimizer: torch.optim.Optimizer, *,
     ``evaluate(spec, k * steps_per_epoch)``). Call ``optimizer.step()`` then
     ``scheduler.step()``, as torch documents.
     """
-    return LrcoreScheduler(optimizer, spec, group_scale=group_scale, step_unit=step_unit,
-                           steps_per_epoch=steps_per_epoch, total_steps=total_steps,
-                           last_epoch=last_epoch)
+    schedule = as_schedule(spec)
+    cls = LrcorePlateauScheduler if schedule.schedule.type == "plateau" else LrcoreScheduler
+    return cls(optimizer, schedule, group_scale=group_scale, step_unit=step_unit,
+               steps_per_epoch=steps_per_epoch, total_steps=total_steps,
+               last_epoch=last_epoch)
