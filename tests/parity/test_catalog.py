@@ -171,9 +171,12 @@ def _summary(outcome: Outcome) -> dict[str, Any]:
         name, worst = max(rows, key=lambda nr: nr[1].ulps)
         used = max(r.abs_err / (r.rtol * abs(r.reference) + r.atol * outcome.reports[n].peak)
                    for n, r in rows)
+        exact = worst.ulps == 0  # then no spec or step is "the worst"
         out["backends"][backend] = {
-            "dtype": worst.dtype, "worst_ulps": round(worst.ulps, 2), "spec": name,
-            "step": worst.worst_step, "reference": worst.reference, "value": worst.value,
+            "dtype": worst.dtype, "worst_ulps": round(worst.ulps, 2),
+            "spec": None if exact else name, "step": None if exact else worst.worst_step,
+            "reference": None if exact else worst.reference,
+            "value": None if exact else worst.value,
             "max_share_of_tolerance": round(used, 4), "specs_checked": len(rows),
             "errors": errors,
         }
