@@ -178,24 +178,46 @@ def _yaml_loader() -> type:
         pass
 
     def mapping(loader: Loader, node: yaml.MappingNode) -> dict:
-        loader.flatten_mapping(node)
-        out: dict = {}
-        for key_node, value_node in node.value:
+        # duplicates among the keys written here are errors; keys merged in with `<<`
+        # are overridden by explicit ones, as YAML specifies
+        seen: set = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
             key = loader.construct_object(key_node, deep=True)
             try:
-                duplicate = key in out
+                duplicate = key in seen
             except TypeError:
                 raise SpecError(f"line {key_node.start_mark.line + 1}", "mapping keys must "
                                 "be plain values", str(key)) from None
             if duplicate:
                 raise SpecError(f"line {key_node.start_mark.line + 1}", "duplicate key", key)
-            out[key] = loader.construct_object(value_node, deep=True)
+            seen.add(key)
+        loader.flatten_mapping(node)
+        out: dict = {}
+        for key_node, value_node in node.value:
+            out[loader.construct_object(key_node, deep=True)] = \
+                loader.construct_object(value_node, deep=True)
         return out
 
     Loader.add_implicit_resolver("tag:yaml.org,2002:float", _YAML_FLOAT,
                                  list("-+0123456789."))
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
     return Loader
+
+
+@functools.lru_cache(maxsize=1)
+def _yaml_dumper() -> type:
+    """SafeDumper that knows the loader's YAML 1.2 floats, so a string such as "1e3" is
+    quoted and loads back as a string."""
+    import yaml
+
+    class Dumper(yaml.SafeDumper):
+        pass
+
+    Dumper.add_implicit_resolver("tag:yaml.org,2002:float", _YAML_FLOAT,
+                                 list("-+0123456789."))
+    return Dumper
 
 
 def _json_pairs(pairs: list) -> dict:
@@ -224,6 +246,12 @@ def parse(text: str, fmt: str = "yaml", origin: str = "spec") -> Any:
     except json.JSONDecodeError as err:
         raise SpecError(f"{origin}:{err.lineno}:{err.colno}", f"is not valid JSON "
                         f"({err.msg})") from None
+    except (ValueError, TypeError, AttributeError, IndexError, KeyError, OverflowError) as err:
+        # a constructor choking on a tagged or oversized scalar (!!int abc, !!timestamp x,
+        # a 5000-digit integer): bad input like any other
+        what = "JSON" if fmt == "json" else "YAML"
+        raise SpecError(origin, f"is not valid {what} ({type(err).__name__}: "
+                        f"{str(err)[:80]})") from None
     except yaml.YAMLError as err:
         if "nesting depth" in str(err):  # libyaml's own depth guard: same message as ours
             raise SpecError(origin, "is nested too deeply to read", "...") from None
@@ -260,16 +288,23 @@ def load(source: Any) -> Schedule:
 def _load_file(path: Path) -> Schedule:
     origin = str(path)
     try:
-        if path.stat().st_size > MAX_BYTES:
-            raise SpecError(origin, f"must be at most {MAX_BYTES} bytes",
-                            f"{path.stat().st_size} bytes")
-        text = path.read_text(encoding="utf-8")
+        if path.is_dir():
+            raise IsADirectoryError
+        with open(path, "rb") as handle:  # read at most the limit: /dev/zero, FIFOs
+            raw = handle.read(MAX_BYTES + 1)
+        if len(raw) > MAX_BYTES:
+            raise SpecError(origin, f"must be at most {MAX_BYTES} bytes", "more")
+        text = raw.decode("utf-8")
+    except SpecError:
+        raise
+    except UnicodeDecodeError:
+        raise SpecError(origin, "is not UTF-8 text") from None
+    except ValueError:  # an embedded NUL byte in the path
+        raise SpecError(repr(origin), "is not a valid path") from None
     except FileNotFoundError:
         raise SpecError(origin, "file not found") from None
     except IsADirectoryError:
         raise SpecError(origin, "is a directory, not a spec file") from None
-    except UnicodeDecodeError:
-        raise SpecError(origin, "is not UTF-8 text") from None
     except OSError as err:
         raise SpecError(origin, f"cannot be read ({err.strerror})") from None
     fmt = "json" if path.suffix.lower() == ".json" else "yaml"
@@ -287,7 +322,8 @@ def dumps(spec: Any, fmt: str = "yaml") -> str:
     if fmt == "yaml":
         import yaml
 
-        return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=88)
+        return yaml.dump(data, Dumper=_yaml_dumper(), sort_keys=False,
+                         default_flow_style=None, width=88)
     raise SpecError("format", "must be 'yaml' or 'json'", fmt)
 
 

@@ -38,9 +38,10 @@ MAX_STEP = 2**31 - 1
 #: Longest list a spec may hold (boundaries, points, phases); bounds memory and time.
 MAX_LIST = 10_000
 
-_DURATION = re.compile(r"^\s*([0-9]+(?:\.[0-9]+)?)\s*(ep|%)\s*$")
+_DURATION = re.compile(r"^\s*([0-9]{1,12}(?:\.[0-9]{1,12})?)\s*(ep|%)\s*$")
 # the same, not zero (for the JSON Schema of positive durations)
-_DURATION_POSITIVE = re.compile(r"^\s*(?=[0-9.]*[1-9])([0-9]+(?:\.[0-9]+)?)\s*(ep|%)\s*$")
+_DURATION_POSITIVE = re.compile(
+    r"^\s*(?=[0-9.]*[1-9])([0-9]{1,12}(?:\.[0-9]{1,12})?)\s*(ep|%)\s*$")
 
 
 def param(kind: Kind, default: Any = dataclasses.MISSING, doc: str = "") -> Any:
@@ -113,8 +114,12 @@ class Float(Kind):
         return out
 
 
-RATE = Float(ge=0.0, what="a learning rate (a finite number >= 0)")
-POSITIVE = Float(gt=0.0, what="a positive number")
+#: Largest finite float32: every rate must be representable on a float32 backend.
+FLOAT32_MAX = 3.4028234663852886e38
+RATE = Float(ge=0.0, le=FLOAT32_MAX, what="a learning rate (a finite number >= 0)")
+POSITIVE = Float(gt=0.0, le=FLOAT32_MAX, what="a positive number")
+#: Exponents (powers of a weight in [0, 1]): beyond 1e4 every step after 0 is the end value.
+EXPONENT = Float(gt=0.0, le=1e4, what="a number in (0, 1e4]")
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..fields import POSITIVE, RATE, Bool, param
+from ..fields import EXPONENT, RATE, Bool, param
 from ..formulas import cosine_curve
 from ..node import Node
 
@@ -34,7 +34,7 @@ class Cosine(Node):
     bounded = True
     start: float = param(RATE, doc="rate at t = 0")
     end: float = param(RATE, 0.0, doc="rate at t = D")
-    exponent: float = param(POSITIVE, 1.0, doc="power of the cosine term (optax)")
+    exponent: float = param(EXPONENT, 1.0, doc="power of the cosine term (optax)")
     periodic: bool = param(Bool(), False, doc="continue the wave past D (torch)")
 
     def build(self, ops):

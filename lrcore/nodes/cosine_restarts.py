@@ -92,7 +92,11 @@ def _cycle_table(p: int, m: float, path: str):
     starts, next_start, hs = [], [], []
     i, b = 0, 0.0
     while math.ceil(b) <= MAX_STEP:
-        b_next = p * (m ** (i + 1) - 1) / (m - 1)
+        try:
+            b_next = p * (m ** (i + 1) - 1) / (m - 1)
+        except OverflowError:  # the next cycle starts far past the domain
+            b_next = math.inf
+        b_next = min(b_next, float(2**62))
         if abs(b_next - round(b_next)) <= 8 * math.ulp(b_next):  # float64 rounding only
             b_next = float(round(b_next))
         starts.append(math.ceil(b))

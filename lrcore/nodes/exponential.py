@@ -50,6 +50,10 @@ class Exponential(Node):
             if self.rate > 1 and self.bound < self.start:
                 raise SpecError(f"{path}.bound", f"must be >= start ({self.start:g}) for a "
                                 "growth: it is the ceiling", self.bound)
+            if self.rate > 1 and self.start > 0 and self.bound / self.start > 1e30:
+                raise SpecError(f"{path}.bound", "must be at most 1e30 times start (the "
+                                "growth factor must stay inside float32's exp range)",
+                                self.bound)
         elif isinstance(self.every, int) and isinstance(self.begin, int):
             check_growth(f"{path}.rate", self.start, math.log(self.rate) / self.every,
                          MAX_STEP - self.begin, self.rate)

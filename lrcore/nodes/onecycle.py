@@ -66,6 +66,11 @@ class OneCycle(Node):
         return starts, ends, values
 
     def check(self, path):
+        from ..fields import FLOAT32_MAX
+
+        if self.peak / self.div_factor > FLOAT32_MAX:
+            raise SpecError(f"{path}.div_factor", "makes the initial rate peak / div_factor "
+                            "overflow float32", self.div_factor)
         if isinstance(self.duration, int):
             self._phases(path)
 

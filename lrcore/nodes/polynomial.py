@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..fields import POSITIVE, RATE, Bool, param
+from ..fields import EXPONENT, RATE, Bool, param
 from ..formulas import power_mix
 from ..node import Node
 
@@ -31,7 +31,7 @@ class Polynomial(Node):
     bounded = True
     start: float = param(RATE, doc="rate at t = 0")
     end: float = param(RATE, 0.0, doc="rate at t = D")
-    power: float = param(POSITIVE, 1.0, doc="exponent p")
+    power: float = param(EXPONENT, 1.0, doc="exponent p")
     cycle: bool = param(Bool(), False, doc="restart with D' = D * ceil(t / D) (Keras)")
 
     def build(self, ops):
