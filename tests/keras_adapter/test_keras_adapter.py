@@ -19,6 +19,8 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
+from rates import F32, assert_rates  # noqa: E402 - tests/ is on sys.path (conftest)
+
 import lrcore  # noqa: E402
 from lrcore import SpecError  # noqa: E402
 
@@ -42,22 +44,9 @@ pytestmark = [
         "'dtypes.py:UserWarning"),
 ]
 
-F32 = {"rtol": 2e-6, "atol": 1e-9}
 INT32_MAX = 2**31 - 1
 
 
-def assert_rates(actual, expected, *, rtol: float, atol: float, peak: float | None = None):
-    """``|a - r| <= rtol |r| + atol * peak`` at every step (DESIGN.md), worst step named."""
-    a = np.asarray(actual, dtype=np.float64)
-    r = np.asarray(expected, dtype=np.float64)
-    assert a.shape == r.shape, (a.shape, r.shape)
-    assert np.all(np.isfinite(a)), f"non-finite rate at index {np.argmax(~np.isfinite(a))}"
-    peak = float(np.max(np.abs(r))) if peak is None else peak
-    err = np.abs(a - r)
-    excess = err - (rtol * np.abs(r) + atol * peak)
-    i = int(np.argmax(excess))
-    assert excess[i] <= 0, (f"index {i}: got {a[i]!r}, want {r[i]!r} "
-                            f"(error {err[i]:.3g}, relative {err[i] / max(abs(r[i]), 1e-300):.3g})")
 
 
 def _np(x) -> np.ndarray:

@@ -18,27 +18,14 @@ jax = pytest.importorskip("jax")
 jnp = pytest.importorskip("jax.numpy")
 optax = pytest.importorskip("optax")
 
+from rates import F32, F64, assert_rates  # noqa: E402 - tests/ is on sys.path (conftest)
+
 import lrcore  # noqa: E402
 from lrcore import SpecError  # noqa: E402
 
-F32 = {"rtol": 2e-6, "atol": 1e-9}
-F64 = {"rtol": 1e-12, "atol": 1e-15}
 INT32_MAX = 2**31 - 1
 
 
-def assert_rates(actual, expected, *, rtol: float, atol: float, peak: float | None = None):
-    """``|a - r| <= rtol |r| + atol * peak`` at every step (DESIGN.md, parity), with the
-    worst step named on failure. ``atol`` is relative to the curve's peak."""
-    a = np.asarray(actual, dtype=np.float64)
-    r = np.asarray(expected, dtype=np.float64)
-    assert a.shape == r.shape, (a.shape, r.shape)
-    assert np.all(np.isfinite(a)), f"non-finite rate at index {np.argmax(~np.isfinite(a))}"
-    peak = float(np.max(np.abs(r))) if peak is None else peak
-    err = np.abs(a - r)
-    excess = err - (rtol * np.abs(r) + atol * peak)
-    i = int(np.argmax(excess))
-    assert excess[i] <= 0, (f"index {i}: got {a[i]!r}, want {r[i]!r} "
-                            f"(error {err[i]:.3g}, relative {err[i] / max(abs(r[i]), 1e-300):.3g})")
 
 
 def _specs():

@@ -30,6 +30,7 @@ jax = pytest.importorskip("jax")
 jnp = pytest.importorskip("jax.numpy")
 optax = pytest.importorskip("optax")
 from optax.contrib import reduce_on_plateau  # noqa: E402
+from rates import F32, F64, assert_rates  # noqa: E402 - tests/ is on sys.path (conftest)
 
 import lrcore  # noqa: E402
 from lrcore import SpecError  # noqa: E402
@@ -40,20 +41,8 @@ from lrcore.adapters.optax import (  # noqa: E402
 )
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-F32 = {"rtol": 2e-6, "atol": 1e-9}
-F64 = {"rtol": 1e-12, "atol": 1e-15}
 
 
-def assert_rates(actual, expected, *, rtol: float, atol: float) -> None:
-    """``|a - r| <= rtol |r| + atol * peak`` everywhere, the worst index named."""
-    a = np.asarray(actual, dtype=np.float64)
-    r = np.asarray(expected, dtype=np.float64)
-    assert a.shape == r.shape, (a.shape, r.shape)
-    assert np.all(np.isfinite(a))
-    err = np.abs(a - r)
-    excess = err - (rtol * np.abs(r) + atol * float(np.max(np.abs(r))))
-    i = int(np.argmax(excess))
-    assert excess[i] <= 0, f"index {i}: got {a[i]!r}, want {r[i]!r} (error {err[i]:.3g})"
 
 
 def _warm_cos_spec(**plateau):

@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+from rates import assert_rates  # noqa: E402 - tests/ is on sys.path (conftest)
 from torch.optim.lr_scheduler import ReduceLROnPlateau  # noqa: E402
 
 import lrcore  # noqa: E402
@@ -33,15 +34,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 RTOL, ATOL = 1e-12, 1e-15  # float64 (DESIGN.md); atol is relative to the curve's peak
 
 
-def assert_rates(actual, expected, rtol: float = RTOL, atol: float = ATOL) -> None:
-    """``|a - r| <= rtol |r| + atol * peak`` everywhere, the worst index named."""
-    a = np.asarray(actual, dtype=np.float64)
-    r = np.asarray(expected, dtype=np.float64)
-    assert a.shape == r.shape, (a.shape, r.shape)
-    err = np.abs(a - r)
-    excess = err - (rtol * np.abs(r) + atol * float(np.max(np.abs(r))))
-    i = int(np.argmax(excess))
-    assert excess[i] <= 0, f"index {i}: got {a[i]!r}, want {r[i]!r} (error {err[i]:.3g})"
 
 
 def _sgd(lr: float = 0.0):

@@ -22,12 +22,11 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
+from rates import F64, assert_rates  # noqa: E402 - tests/ is on sys.path (conftest)
 from torch.optim import lr_scheduler as sched  # noqa: E402
 
 import lrcore  # noqa: E402
 from lrcore import SpecError  # noqa: E402
-
-F64 = {"rtol": 1e-12, "atol": 1e-15}
 
 
 def assert_ulp(actual, expected, ulps: int = 1) -> None:
@@ -42,15 +41,6 @@ def assert_ulp(actual, expected, ulps: int = 1) -> None:
                            f"{bad[0]}: got {a[bad[0]]!r}, want {r[bad[0]]!r}")
 
 
-def assert_rates(actual, expected, *, rtol: float, atol: float) -> None:
-    """``|a - r| <= rtol |r| + atol * peak`` at every step (DESIGN.md), worst step named."""
-    a = np.asarray(actual, dtype=np.float64)
-    r = np.asarray(expected, dtype=np.float64)
-    assert a.shape == r.shape, (a.shape, r.shape)
-    err = np.abs(a - r)
-    excess = err - (rtol * np.abs(r) + atol * float(np.max(np.abs(r))))
-    i = int(np.argmax(excess))
-    assert excess[i] <= 0, f"index {i}: got {a[i]!r}, want {r[i]!r} (error {err[i]:.3g})"
 
 
 def _optimizer(lr: float = 0.5, groups: int = 1, kind: str = "sgd"):
