@@ -9,6 +9,7 @@ Nothing is clamped or guessed: a value is accepted as written or rejected.
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import math
 import re
@@ -49,17 +50,19 @@ def param(kind: Kind, default: Any = dataclasses.MISSING, doc: str = "") -> Any:
     return dataclasses.field(default=default, metadata={"kind": kind, "doc": doc})
 
 
-class Kind:
+class Kind(abc.ABC):
     """Base class: ``coerce`` checks a raw value; ``dump`` writes it back; ``schema``."""
 
+    @abc.abstractmethod
     def coerce(self, value: Any, path: str) -> Any:
-        raise NotImplementedError  # pragma: no cover - abstract
+        ...
 
     def dump(self, value: Any) -> Any:
         return value
 
+    @abc.abstractmethod
     def schema(self) -> dict:
-        raise NotImplementedError  # pragma: no cover - abstract
+        ...
 
 
 def _is_real(value: Any) -> bool:

@@ -201,7 +201,7 @@ class Node:
     def build(self, ops: Any) -> Callable[[Any], Any]:
         """The node's formula: a function of integer local time ``t >= 0`` (an integer
         array or scalar of the ops backend) to the rate, in ``ops``' float dtype."""
-        raise NotImplementedError  # pragma: no cover - every registered node overrides
+        raise TypeError(f"{type(self).__name__} defines no formula")  # pragma: no cover
 
     def breakpoints(self) -> list[int]:
         """Local steps where the curve breaks or kinks (for grids, plots and ``show``)."""

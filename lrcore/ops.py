@@ -18,6 +18,7 @@ with :meth:`Ops.const`.
 
 from __future__ import annotations
 
+import abc
 import bisect
 import contextlib
 import contextvars
@@ -55,7 +56,7 @@ def within(last: int) -> Iterator[None]:
         _HORIZON.reset(token)
 
 
-class Ops:
+class Ops(abc.ABC):
     """Base class. Subclasses provide the elementwise functions; ``select`` is generic."""
 
     name = "ops"
@@ -63,15 +64,17 @@ class Ops:
     dtype: Any = np.float64
 
     # -- construction and conversion
+    @abc.abstractmethod
     def const(self, x: float) -> Any:
-        raise NotImplementedError  # pragma: no cover
+        ...
 
+    @abc.abstractmethod
     def full(self, t: Any, x: float) -> Any:
         """An array shaped like the step ``t`` holding ``x``."""
-        raise NotImplementedError  # pragma: no cover
 
+    @abc.abstractmethod
     def to_float(self, t: Any) -> Any:
-        raise NotImplementedError  # pragma: no cover
+        ...
 
     # -- integer helpers on steps (exact)
     def clip_int(self, t: Any, lo: int, hi: int) -> Any:
@@ -121,16 +124,17 @@ class Ops:
 
         return selected
 
+    @abc.abstractmethod
     def table(self, values: Sequence[float] | Sequence[int], integer: bool = False) -> Any:
         """A constant lookup table (float dtype, or the step's int dtype)."""
-        raise NotImplementedError  # pragma: no cover
 
+    @abc.abstractmethod
     def searchsorted(self, table: Any, t: Any) -> Any:
         """Number of entries ``<= t`` of an ascending integer table, minus one."""
-        raise NotImplementedError  # pragma: no cover
 
+    @abc.abstractmethod
     def take(self, table: Any, i: Any) -> Any:
-        raise NotImplementedError  # pragma: no cover
+        ...
 
 
 class Constant:
