@@ -75,9 +75,6 @@ import types
 from collections.abc import Iterator
 from typing import Any
 
-from torch.optim import lr_scheduler as L
-
-from ..adapters.torch import LrcoreScheduler
 from ..document import Schedule
 from ..errors import SpecError
 from ..node import Node
@@ -107,6 +104,17 @@ _CHAINABLE = ("StepLR", "MultiStepLR", "ExponentialLR", "LinearLR", "ConstantLR"
               "PolynomialLR", "MultiplicativeLR")
 
 
+@functools.lru_cache(maxsize=1)
+def _torch():
+    """torch's scheduler module and lrcore's scheduler class, imported on first use, so
+    nothing under lrcore/ imports a framework when it is loaded."""
+    from torch.optim import lr_scheduler
+
+    from ..adapters.torch import LrcoreScheduler
+
+    return lr_scheduler, LrcoreScheduler
+
+
 def from_torch(scheduler: Any, *, group: int = 0, origin: str = "start") -> Schedule:
     """The spec of a torch scheduler's learning-rate curve for param group ``group``.
 
@@ -119,6 +127,7 @@ def from_torch(scheduler: Any, *, group: int = 0, origin: str = "start") -> Sche
     >>> spec = lrcore.from_torch(torch.optim.lr_scheduler.StepLR(opt, 30))  # doctest: +SKIP
     >>> lrcore.to_optax(spec)  # the same curve in optax  # doctest: +SKIP
     """
+    L, LrcoreScheduler = _torch()
     if not isinstance(scheduler, L.LRScheduler):
         raise SpecError("scheduler", "must be a torch learning-rate scheduler "
                         "(torch.optim.lr_scheduler.*)", type(scheduler).__name__)
@@ -127,7 +136,7 @@ def from_torch(scheduler: Any, *, group: int = 0, origin: str = "start") -> Sche
     n = len(scheduler.optimizer.param_groups)
     if isinstance(group, bool) or not isinstance(group, int) or not 0 <= group < n:
         raise SpecError("group", f"must be a param group index in [0, {n - 1}]", group)
-    if type(scheduler) is LrcoreScheduler:
+    if isinstance(scheduler, LrcoreScheduler):  # incl. its plateau subclass
         spec, per = _own_spec(scheduler, group, nested=False)
         node, extra = spec.schedule, {k: getattr(spec, k) for k in
                                       ("steps_per_epoch", "total_steps", "name")}
@@ -191,7 +200,8 @@ def _curve(s: Any, group: int, path: str, base: float | None = None,
     multiplier curve a ChainedScheduler multiplies in); ``chained``: it sits in a
     ChainedScheduler."""
     name = _name(s)
-    if type(s) is LrcoreScheduler:
+    L, LrcoreScheduler = _torch()
+    if isinstance(s, LrcoreScheduler):
         if chained:
             raise _unsupported(s, path, "in a ChainedScheduler it sets the rate outright "
                                "instead of multiplying it")
