@@ -1,4 +1,5 @@
-"""The parity comparison every adapter test uses (DESIGN.md): one place, not six copies.
+"""Helpers every adapter test shares: the parity comparison (DESIGN.md) and the plateau
+spec the three frameworks' plateau tests drive — one place, not several copies.
 
 Importable from any test folder: pytest puts ``tests/`` on ``sys.path`` for the
 top-level ``conftest.py``.
@@ -7,6 +8,8 @@ top-level ``conftest.py``.
 from __future__ import annotations
 
 import numpy as np
+
+import lrcore
 
 F64 = {"rtol": 1e-12, "atol": 1e-15}
 F32 = {"rtol": 2e-6, "atol": 1e-9}
@@ -26,3 +29,15 @@ def assert_rates(actual, expected, *, rtol: float = F64["rtol"], atol: float = F
     i = int(np.argmax(excess))
     assert excess[i] <= 0, (f"index {i}: got {a[i]!r}, want {r[i]!r} "
                             f"(error {err[i]:.3g}, relative {err[i] / max(abs(r[i]), 1e-300):.3g})")
+
+
+def warm_cos_spec(**plateau):
+    """Warmup + cosine inside a plateau node (torch's defaults changed where noted);
+    keyword arguments override the plateau parameters."""
+    inner = lrcore.sequence(phases=[
+        lrcore.linear(start=1e-4, end=0.08, duration=12),
+        lrcore.cosine(start=0.08, end=2e-4, duration=108),
+    ])
+    kw = dict(factor=0.5, patience=2, threshold=0.01, cooldown=1, min_lr=1e-3)
+    kw.update(plateau)
+    return lrcore.plateau(schedule=inner, **kw)

@@ -28,7 +28,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from rates import F32, assert_rates  # noqa: E402 - tests/ is on sys.path (conftest)
+from rates import F32, assert_rates, warm_cos_spec  # noqa: E402 - tests/ is on sys.path (conftest)
 
 import lrcore  # noqa: E402
 from lrcore import SpecError  # noqa: E402
@@ -51,14 +51,6 @@ def _schedule_of(model) -> LrcoreSchedule:
     return sched
 
 
-def _warm_cos_spec(**plateau):
-    inner = lrcore.sequence(phases=[
-        lrcore.linear(start=1e-4, end=0.08, duration=12),
-        lrcore.cosine(start=0.08, end=2e-4, duration=108),
-    ])
-    kw = dict(factor=0.5, patience=2, threshold=0.01, cooldown=1, min_lr=1e-3)
-    kw.update(plateau)
-    return lrcore.plateau(schedule=inner, **kw)
 
 
 class Script(keras.callbacks.Callback):
@@ -192,7 +184,7 @@ def test_same_cuts_as_keras_reduce_lr_on_plateau(mode, patience, cooldown):
 
 def test_keras_callback_refuses_a_schedule():
     """Why PlateauCallback exists: Keras's own callback cannot cut a schedule."""
-    sched = lrcore.to_keras(_warm_cos_spec())
+    sched = lrcore.to_keras(warm_cos_spec())
     cb = keras.callbacks.ReduceLROnPlateau(monitor="metric", mode="min", patience=0)
     with pytest.raises(TypeError, match="LearningRateSchedule"):
         _drive(cb, _compiled(sched), [1.0, 1.0, 1.0])
@@ -204,7 +196,7 @@ def test_fit_follows_the_reference():
     """``fit`` with ``PlateauCallback``: the schedule's rate at every update is
     ``evaluate(spec, step, reports=<the reports the callback made>)``, the reports are
     made at ``epoch * steps_per_epoch``, and the rate was cut."""
-    spec = _warm_cos_spec()
+    spec = warm_cos_spec()
     metrics = _float32_safe_metrics()
     epochs, spe = 24, 4
     sched = lrcore.to_keras(spec)
@@ -257,7 +249,7 @@ def test_save_load_mid_patience_window_then_fit_again(tmp_path, where):
     """``model.save`` after an epoch inside a patience window (or a cooldown),
     ``load_model``, a new PlateauCallback on the loaded schedule, ``fit`` on: the same
     reports, rates, plateau state and weights as one uninterrupted ``fit``."""
-    spec = _warm_cos_spec(patience=3, cooldown=2, threshold=0.02)
+    spec = warm_cos_spec(patience=3, cooldown=2, threshold=0.02)
     metrics = [0.9, 0.8, 0.81, 0.805, 0.79, 0.82, 0.83, 0.84, 0.85, 0.7, 0.71, 0.72,
                0.705, 0.74, 0.75, 0.76, 0.77, 0.78, 0.8, 0.8]
     epochs, spe = len(metrics), 4
@@ -304,7 +296,7 @@ def test_save_load_mid_patience_window_then_fit_again(tmp_path, where):
 def test_config_keeps_the_plateau_state():
     """``get_config`` carries the state; ``keras.saving`` round-trips the schedule
     mid-run, and the copy continues exactly like the original."""
-    spec = _warm_cos_spec(patience=1)
+    spec = warm_cos_spec(patience=1)
     sched = lrcore.to_keras(spec)
     for step, m in [(4, 0.5), (8, 0.5), (12, 0.5), (16, 0.4)]:
         sched.report(m, step)
@@ -345,7 +337,7 @@ def test_report_needs_a_plateau_schedule():
 
 
 def test_missing_monitor_is_an_error():
-    sched = lrcore.to_keras(_warm_cos_spec())
+    sched = lrcore.to_keras(warm_cos_spec())
     cb = PlateauCallback(sched, monitor="val_acc")
     cb.set_model(_compiled(sched))
     with pytest.raises(SpecError, match=r"monitor: is not among the logged metrics "
@@ -354,7 +346,7 @@ def test_missing_monitor_is_an_error():
 
 
 def test_nan_metric_is_an_error_and_changes_nothing():
-    sched = lrcore.to_keras(_warm_cos_spec(patience=0))
+    sched = lrcore.to_keras(warm_cos_spec(patience=0))
     sched.report(0.5, 4)
     before = sched.plateau
     with pytest.raises(SpecError, match="metric: must not be NaN"):

@@ -30,7 +30,7 @@ jax = pytest.importorskip("jax")
 jnp = pytest.importorskip("jax.numpy")
 optax = pytest.importorskip("optax")
 from optax.contrib import reduce_on_plateau  # noqa: E402
-from rates import F32, F64, assert_rates  # noqa: E402 - tests/ is on sys.path (conftest)
+from rates import F32, F64, assert_rates, warm_cos_spec  # noqa: E402 - tests/ is on sys.path (conftest)
 
 import lrcore  # noqa: E402
 from lrcore import SpecError  # noqa: E402
@@ -45,14 +45,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 
-def _warm_cos_spec(**plateau):
-    inner = lrcore.sequence(phases=[
-        lrcore.linear(start=1e-4, end=0.08, duration=12),
-        lrcore.cosine(start=0.08, end=2e-4, duration=108),
-    ])
-    kw = dict(factor=0.5, patience=2, threshold=0.01, cooldown=1, min_lr=1e-3)
-    kw.update(plateau)
-    return lrcore.plateau(schedule=inner, **kw)
 
 
 def _metrics(n: int = 30) -> list[float]:
@@ -151,7 +143,7 @@ def test_report_into_a_chain_follows_the_reference(x64, jit):
     """Gradients of ones through ``chain(identity, scale_by_plateau_schedule)``: each
     update is ``-lr``; a report after every 4 updates (``report(opt_state, m)``); the
     rates are ``evaluate(spec, k, reports)`` at the dtype's tolerance, and cut."""
-    spec = _warm_cos_spec()
+    spec = warm_cos_spec()
     metrics = _metrics()
     _float32_safe(metrics, 0.01)
     with jax.enable_x64(x64):
@@ -180,7 +172,7 @@ def test_report_into_a_chain_follows_the_reference(x64, jit):
 def test_update_with_value_reports_before_the_update(x64):
     """``update(g, state, value=m)`` (optax.contrib's way, under jit): the report is
     made at the current count, so update k + 1 uses ``evaluate(spec, k, reports)``."""
-    spec = _warm_cos_spec(patience=1, cooldown=0)
+    spec = warm_cos_spec(patience=1, cooldown=0)
     metrics = _metrics(40)
     _float32_safe(metrics, 0.01)
     with jax.enable_x64(x64):
@@ -273,7 +265,7 @@ def test_resume_mid_patience_window(fmt):
     and plateau state as the uninterrupted run, bit for bit."""
     save, load = {"numpy": (_save_numpy, _load_numpy),
                   "pickle": (_save_pickle, _load_pickle)}[fmt]
-    spec = _warm_cos_spec(patience=3, cooldown=2, threshold=0.02)
+    spec = warm_cos_spec(patience=3, cooldown=2, threshold=0.02)
     epochs = 24
     tx = optax.chain(optax.trace(decay=0.9), scale_by_plateau_schedule(spec))
     full = {"rates": [], "reports": [], "states": []}
@@ -313,7 +305,7 @@ def test_needs_a_plateau_spec():
 
 
 def test_nan_metric_eagerly_is_a_spec_error():
-    tx = _chain(_warm_cos_spec())
+    tx = _chain(warm_cos_spec())
     state = tx.init(None)
     with pytest.raises(SpecError, match="metric: must not be NaN"):
         report(state, float("nan"))
@@ -327,7 +319,7 @@ def test_nan_metric_eagerly_is_a_spec_error():
 def test_nan_metric_under_jit_is_a_runtime_error(how):
     """Under jit the metric is a tracer: the NaN surfaces when the step runs, as jax's
     runtime error carrying lrcore's message (never a state poisoned with NaN)."""
-    tx = _chain(_warm_cos_spec())
+    tx = _chain(warm_cos_spec())
     state = tx.init(None)
     if how == "report":
         fn = jax.jit(report)
@@ -340,7 +332,7 @@ def test_nan_metric_under_jit_is_a_runtime_error(how):
 
 
 def test_report_needs_a_metric_number():
-    state = _chain(_warm_cos_spec()).init(None)
+    state = _chain(warm_cos_spec()).init(None)
     with pytest.raises(SpecError, match="metric: must be a number, got \"'low'\""):
         report(state, "low")
 

@@ -24,7 +24,7 @@ import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-from rates import assert_rates  # noqa: E402 - tests/ is on sys.path (conftest)
+from rates import assert_rates, warm_cos_spec  # noqa: E402 - tests/ is on sys.path (conftest)
 from torch.optim.lr_scheduler import ReduceLROnPlateau  # noqa: E402
 
 import lrcore  # noqa: E402
@@ -154,20 +154,12 @@ def test_min_lr_and_eps_stop_the_cuts_like_torch():
 
 # ---- against the reference, over a warmup + cosine ---------------------------------------
 
-def _warm_cos_spec(**plateau):
-    inner = lrcore.sequence(phases=[
-        lrcore.linear(start=1e-4, end=0.08, duration=12),
-        lrcore.cosine(start=0.08, end=2e-4, duration=108),
-    ])
-    kw = dict(factor=0.5, patience=2, threshold=0.01, cooldown=1, min_lr=1e-3)
-    kw.update(plateau)
-    return lrcore.plateau(schedule=inner, **kw)
 
 
 def test_rate_of_every_update_is_the_reference():
     """Per batch stepping, a report after every 4 updates: the lr of every update is
     ``evaluate(spec, k, reports=...)`` at rtol 1e-12, and the reports did cut it."""
-    spec = _warm_cos_spec()
+    spec = warm_cos_spec()
     rng = np.random.default_rng(3)
     metrics = (0.4 + 0.01 * rng.standard_normal(30)).tolist()
     opt = _sgd(5.0)
@@ -263,7 +255,7 @@ def test_resume_mid_patience_window(where):
     load) in the middle of a patience window (or of a cooldown), load them into a fresh
     model, optimizer and scheduler, continue: the same rates, plateau state and
     weights as the uninterrupted run."""
-    spec = _warm_cos_spec(patience=3, cooldown=2, threshold=0.02)
+    spec = warm_cos_spec(patience=3, cooldown=2, threshold=0.02)
     epochs = 24
     full = {"lrs": [], "reports": [], "states": []}
     model, opt, sched = _fresh(spec)
@@ -302,7 +294,7 @@ def test_resume_mid_patience_window(where):
 def test_plateau_state_in_state_dict_is_plain_data():
     """The plateau state travels in ``state_dict`` as plain data (JSON-able but for
     the infinite initial best)."""
-    spec = _warm_cos_spec()
+    spec = warm_cos_spec()
     opt = _sgd()
     sched = lrcore.to_torch(spec, opt)
     state = sched.state_dict()["plateau"]
@@ -333,7 +325,7 @@ def test_report_needs_a_plateau_spec():
                          ids=["float", "tensor"])
 def test_nan_metric_is_an_error_and_changes_nothing(call, nan):
     opt = _sgd()
-    sched = lrcore.to_torch(_warm_cos_spec(patience=0), opt)
+    sched = lrcore.to_torch(warm_cos_spec(patience=0), opt)
     sched.report(torch.tensor(0.5, dtype=torch.float64))  # a 0-d tensor is a metric
     before = (dict(sched.plateau), sched.last_epoch, opt.param_groups[0]["lr"])
     with pytest.raises(SpecError, match="metric: must not be NaN"):
