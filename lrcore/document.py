@@ -159,18 +159,34 @@ def as_schedule(spec: Any) -> Schedule:
 
 # ---- YAML and JSON --------------------------------------------------------------------
 
-_YAML_FLOAT = re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-                  |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-                  |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+# The YAML 1.2 core schema's scalars (https://yaml.org/spec/1.2.2/#1032-tag-resolution),
+# as JSON, ruamel.yaml, yaml-cpp and Go's yaml.v3 read them. PyYAML alone implements
+# YAML 1.1, where ``010`` is 8, ``1:30`` is 90, ``1_000`` is 1000, ``no`` is false,
+# ``2024-01-01`` is a date and ``1e-3`` is a string: the same config file would mean
+# different schedules to different tools.
+_YAML_INT = re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$")
+_YAML_FLOAT = re.compile(r"""^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
                   |[-+]?\.(?:inf|Inf|INF)
                   |\.(?:nan|NaN|NAN))$""", re.X)
+_YAML_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_YAML_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_CORE_SCHEMA = (("bool", _YAML_BOOL, "tTfF"), ("int", _YAML_INT, "-+0123456789"),
+                ("float", _YAML_FLOAT, "-+0123456789."), ("null", _YAML_NULL, ["~", "n", "N", ""]))
+
+
+def _construct_int(loader: Any, node: Any) -> int:
+    """A YAML 1.2 core integer: decimal (``010`` is 10), ``0o`` octal or ``0x`` hex."""
+    text = loader.construct_scalar(node)
+    sign, digits = (-1, text[1:]) if text[:1] == "-" else (1, text.lstrip("+"))
+    base = {"0o": 8, "0x": 16}.get(digits[:2], 10)
+    return sign * int(digits[2:] if base != 10 else digits, base)
 
 
 @functools.lru_cache(maxsize=1)
 def _yaml_loader() -> type:
-    """SafeLoader + YAML 1.2 floats (``1e-3`` is a number, not a string) + no duplicate
-    keys. Python tags stay unknown to it: loading never runs code. Built on first use,
-    so ``import lrcore`` does not pay for PyYAML."""
+    """SafeLoader reading the YAML 1.2 core schema (see ``_CORE_SCHEMA``; ``<<`` merge
+    keys kept) + no duplicate keys. Python tags stay unknown to it: loading never runs
+    code. Built on first use, so ``import lrcore`` does not pay for PyYAML."""
     import yaml
 
     # libyaml's parser when PyYAML has it (10x faster on big inputs); same safe constructor
@@ -200,23 +216,29 @@ def _yaml_loader() -> type:
                 loader.construct_object(value_node, deep=True)
         return out
 
-    Loader.add_implicit_resolver("tag:yaml.org,2002:float", _YAML_FLOAT,
-                                 list("-+0123456789."))
+    # YAML 1.1's implicit scalars out (merge `<<` stays), the 1.2 core schema's in
+    Loader.yaml_implicit_resolvers = {
+        first: [(tag, rx) for tag, rx in resolvers if tag == "tag:yaml.org,2002:merge"]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    for name, pattern, first in _CORE_SCHEMA:
+        Loader.add_implicit_resolver(f"tag:yaml.org,2002:{name}", pattern, list(first))
+    Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
     return Loader
 
 
 @functools.lru_cache(maxsize=1)
 def _yaml_dumper() -> type:
-    """SafeDumper that knows the loader's YAML 1.2 floats, so a string such as "1e3" is
-    quoted and loads back as a string."""
+    """SafeDumper that also knows the loader's YAML 1.2 scalars, so a string such as
+    "1e3" or "0o17" is quoted and loads back as a string. It keeps YAML 1.1's too, so
+    "no" or "010" are quoted for 1.1 readers (PyYAML) as well."""
     import yaml
 
     class Dumper(yaml.SafeDumper):
         pass
 
-    Dumper.add_implicit_resolver("tag:yaml.org,2002:float", _YAML_FLOAT,
-                                 list("-+0123456789."))
+    for name, pattern, first in _CORE_SCHEMA:
+        Dumper.add_implicit_resolver(f"tag:yaml.org,2002:{name}", pattern, list(first))
     return Dumper
 
 

@@ -151,6 +151,49 @@ def test_yaml_floats_are_yaml_1_2():
     assert (doc.schedule.start, doc.schedule.factor, doc.schedule.every) == (0.05, 0.1, 1000)
 
 
+# The YAML 1.2.2 spec's core schema examples (section 10.3.2) and the YAML 1.1 forms it
+# drops, written out: what each plain scalar must load as.
+CORE_SCHEMA = {
+    "0": 0, "-19": -19, "+12": 12, "010": 10, "0o14": 12, "0xC": 12, "0x1f": 31,
+    "1.": 1.0, "-1.5": -1.5, ".5": 0.5, "+12e03": 12000.0, "-2E+05": -200000.0,
+    "1e-3": 0.001, ".inf": math.inf, "-.Inf": -math.inf,
+    "true": True, "False": False, "TRUE": True, "null": None, "~": None,
+    # YAML 1.1 only: strings in 1.2
+    "1:30": "1:30", "1_000": "1_000", "0b11": "0b11", "yes": "yes", "off": "off",
+    "2024-01-01": "2024-01-01", "=": "=", "0o19": "0o19", "1_0.5": "1_0.5",
+}
+
+
+@pytest.mark.parametrize("text", sorted(CORE_SCHEMA))
+def test_yaml_plain_scalars_follow_the_1_2_core_schema(text):
+    """A config file means the same schedule to lrcore as to JSON, ruamel.yaml or Go's
+    yaml.v3: YAML 1.2 scalars, not PyYAML's YAML 1.1 ones (where ``010`` is 8, ``1:30``
+    is 90 and ``no`` is false)."""
+    got = lrcore.document.parse(f"key: {text}\n")["key"]
+    want = CORE_SCHEMA[text]
+    assert got == want and type(got) is type(want), (text, got)
+
+
+def test_yaml_1_1_integers_are_errors_in_integer_fields_not_other_numbers():
+    spec = "lrcore: 1\nschedule: {{type: step, start: 0.1, factor: 0.5, every: {}}}\n"
+    assert lrcore.load(spec.format("010")).schedule.every == 10
+    for text in ("1:30", "1_000", "0b11"):
+        with pytest.raises(SpecError, match=rf'^schedule\.every: must be a positive integer'
+                           rf'.*, got "{text}"$'):
+            lrcore.load(spec.format(text))
+
+
+def test_dumped_strings_that_look_like_scalars_load_back_as_strings():
+    """Strings a YAML 1.2 or a YAML 1.1 reader would take for a number, bool or null
+    are quoted on the way out."""
+    for text in [t for t, v in CORE_SCHEMA.items() if v is not None] + ["no", "1e3", "0o17"]:
+        doc = lrcore.load({"lrcore": 1, "name": text, "description": text,
+                           "schedule": {"type": "constant", "value": 0.1}})
+        dumped = lrcore.dumps(doc, "yaml")
+        assert lrcore.load(dumped).name == text, dumped
+        assert yaml.safe_load(dumped)["name"] == text, dumped  # a YAML 1.1 reader too
+
+
 def test_last_phase_length_is_total_minus_start():
     spec = {"lrcore": 1, "total_steps": 1000, "schedule": {"type": "sequence", "phases": [
         {"type": "linear", "start": 0.0, "end": 0.5, "duration": 120},
