@@ -15,7 +15,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from .errors import SpecError
+from .errors import SpecError, key_path
 from .fields import Int, Steps
 from .node import Context, Node, node_from_dict, walk
 
@@ -76,7 +76,7 @@ class Schedule:
                 hint = _did_you_mean(key, list(_DOC_KEYS)) if isinstance(key, str) else ""
                 extra = (" (a bare schedule? put it under 'schedule:' with 'lrcore: 1')"
                          if key == "type" else hint)
-                raise SpecError(str(key), "is not a document key" + extra + "; known: "
+                raise SpecError(key_path("", key), "is not a document key" + extra + "; known: "
                                 + ", ".join(_DOC_KEYS), data[key])
         if "lrcore" not in data:
             raise SpecError("lrcore", f"is required: the format version "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 __all__ = ["SpecError"]
@@ -82,3 +83,15 @@ def _rebuild(path: str, rule: str, value: Any, message: str) -> SpecError:
     err.path, err.rule, err.value = path, rule, value
     ValueError.__init__(err, message)
     return err
+
+
+_PLAIN_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def key_path(parent: str, key: Any) -> str:
+    """The path of mapping key ``key`` under ``parent``: ``parent.key`` for a plain name,
+    ``parent[<key as JSON>]`` for anything else (``[""]``, ``["a b"]``, ``[1]``), so an
+    empty, spaced or non-string key is still visible in the message."""
+    if isinstance(key, str) and _PLAIN_KEY.fullmatch(key):
+        return f"{parent}.{key}" if parent else key
+    return f"{parent}[{_show(key)}]"

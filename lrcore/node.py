@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator
 from fractions import Fraction
 from typing import Any, ClassVar
 
-from .errors import SpecError
+from .errors import SpecError, key_path
 from .fields import _DURATION, MAX_STEP, NodeField, NodeList, Points, Steps, StepsList, param
 
 __all__ = ["Context", "Node", "REGISTRY", "node_from_dict"]
@@ -255,7 +255,7 @@ def node_from_dict(data: Any, path: str) -> Node:
             continue
         if not isinstance(key, str) or key not in names:
             hint = _did_you_mean(key, names) if isinstance(key, str) else ""
-            raise SpecError(f"{path}.{key}", f"is not a parameter of {kind}{hint}; "
+            raise SpecError(key_path(path, key), f"is not a parameter of {kind}{hint}; "
                             "known: " + ", ".join(names), data[key])
     for f in _node_fields(cls):
         if f.default is dataclasses.MISSING and f.name not in data:

@@ -58,6 +58,14 @@ AT_LOAD = [
     ("misspelled document key", doc(C, total_step=10),
      r"^total_step: is not a document key \(did you mean 'total_steps'\?\).*got 10$"),
     ("bare schedule", dict(C), r"^type: is not a document key \(a bare schedule\?"),
+    # keys a dotted path cannot show are written as JSON in brackets
+    ("empty document key", {"": 1, "lrcore": 1, "schedule": C},
+     r'^\[""\]: is not a document key; known: .*, got 1$'),
+    ("spaced parameter", doc({**C, "start value": 0.1}),
+     r'^schedule\["start value"\]: is not a parameter of constant '
+     r"\(did you mean 'value'\?\); .*got 0\.1$"),
+    ("integer parameter key", doc({**C, 3: 0.1}),
+     r"^schedule\[3\]: is not a parameter of constant; .*got 0\.1$"),
     # missing required keys
     ("missing start", doc({"type": "cosine", "duration": 5}),
      r"^schedule\.start: is required for cosine"),
