@@ -19,7 +19,8 @@ including the cases optax documents as fall-backs:
   convention; Keras ``PiecewiseConstantDecay`` switches one step later).
 * ``piecewise_interpolate_schedule`` interpolates between the accumulated values
   (``init * s_1 * ... * s_i``), as optax does.
-* ``join_schedules`` gives each schedule local time (``count - boundary``).
+* ``join_schedules`` gives each schedule local time (``count - boundary``) and the
+  curve it has on its own: a document is resolved on its own context first.
 
 Where optax accepts what lrcore cannot express, the builder raises
 :class:`~lrcore.SpecError` instead of guessing: negative or non-integral boundaries in
@@ -38,7 +39,7 @@ from typing import Any
 
 from ..document import Schedule
 from ..errors import SpecError
-from ..node import Node
+from ..node import Context, Node
 from ..nodes.constant import Constant
 from ..nodes.cosine import Cosine
 from ..nodes.exponential import Exponential
@@ -138,17 +139,44 @@ def _args(**kwargs: Any) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
 
 
-def _node(spec: Any, path: str) -> tuple[Node, dict]:
-    """The tree and the context of a schedule given to join_schedules."""
-    if isinstance(spec, Node):
-        return spec, {}
+def _resolved(spec: Any, path: str) -> tuple[Node, dict]:
+    """The tree of a schedule given to join_schedules, resolved on its own context (every
+    duration an integer, every omitted D filled in), and that context.
+
+    Resolving first is what keeps each schedule's own curve once it is a phase of the
+    join: left unresolved, a last phase that runs to the document's ``total_steps``
+    would run to the join boundary instead, and ``"Nep"``/``"N%"`` would resolve
+    against the joined document's context (or none).
+    """
     if isinstance(spec, Schedule):
-        ctx = {k: getattr(spec, k) for k in ("steps_per_epoch", "total_steps")
-               if getattr(spec, k) is not None}
-        return spec.schedule, ctx
+        try:
+            res = spec.resolve()
+        except SpecError as err:  # a cosine without a duration and no total_steps, ...
+            raise _under(err, path) from None
+        ctx = {k: getattr(res, k) for k in ("steps_per_epoch", "total_steps")
+               if getattr(res, k) is not None}
+        return res.schedule, ctx
+    if isinstance(spec, Node):
+        try:
+            return spec.resolve(Context(), None, path), {}
+        except SpecError as err:  # "3ep", "25%" or an omitted D: no context to resolve
+            raise _under(err, None, " (a bare node has no context: pass an "
+                         "lrcore.Schedule that holds its steps_per_epoch/total_steps)") \
+                from None
     raise SpecError(path, "must be an lrcore spec (an lrcore.Schedule or a node); an optax "
                     "function cannot be read back: build it with lrcore.presets.optax",
                     type(spec).__name__)
+
+
+def _under(err: SpecError, prefix: str | None, hint: str = "") -> SpecError:
+    """``err`` with its path under ``prefix`` (if any) and ``hint`` added to its rule."""
+    head = f"{err.path}: {err.rule}" if err.path else err.rule
+    tail = str(err)[len(head):]  # ", got <value>" or nothing
+    path = err.path if prefix is None else f"{prefix}.{err.path}" if err.path else prefix
+    new = SpecError.__new__(SpecError)
+    new.path, new.rule, new.value = path, err.rule + hint, err.value
+    ValueError.__init__(new, (f"{path}: " if path else "") + f"{err.rule}{hint}{tail}")
+    return new
 
 
 def phase(node: Node, length: int) -> Node:
@@ -465,8 +493,15 @@ def join_schedules(schedules, boundaries) -> OptaxSpec:
     ``boundaries[i-1]`` (0 for the first) on local time ``count - boundaries[i-1]``.
 
     Boundaries must be integers, ``>= 0`` and non-decreasing; an empty span (a first
-    boundary at 0, two equal boundaries) hides its schedule, as in optax. The specs'
-    contexts (``steps_per_epoch``, ``total_steps``) must agree and are kept.
+    boundary at 0, two equal boundaries) hides its schedule, as in optax.
+
+    Each schedule keeps the curve it has on its own: it is resolved on its own context
+    first (``"Nep"`` on its ``steps_per_epoch``, ``"N%"`` and a last phase without a
+    duration on its ``total_steps``), so a cosine that runs to its document's end still
+    ends there, not at the next boundary. A schedule that does not resolve on its own (a
+    bare node with ``"3ep"`` or a bounded family without ``duration``) raises
+    :class:`~lrcore.SpecError`. The context values the documents agree on are kept on
+    the result; those they disagree on are dropped (they no longer change any curve).
     """
     schedules = list(schedules)
     bounds = [_int(b, f"boundaries[{i}]") for i, b in enumerate(boundaries)]
@@ -480,14 +515,18 @@ def join_schedules(schedules, boundaries) -> OptaxSpec:
         if b < 0 or (i and b < bounds[i - 1]):
             raise SpecError(f"boundaries[{i}]", "must be >= 0 and >= the previous boundary",
                             b)
-    nodes, ctx = [], {}
+    nodes, ctxs = [], []
     for i, s in enumerate(schedules):
-        node, own = _node(s, f"schedules[{i}]")
-        for key, value in own.items():
-            if ctx.setdefault(key, value) != value:
-                raise SpecError(f"schedules[{i}].{key}", f"differs from another schedule's "
-                                f"({ctx[key]})", value)
+        node, own = _resolved(s, f"schedules[{i}]")
         nodes.append(node)
+        ctxs.append(own)
+    # each tree is resolved: a context no longer changes its curve. Keep what the
+    # documents agree on (for display and horizons), drop what they do not.
+    ctx = {}
+    for key in ("steps_per_epoch", "total_steps"):
+        values = {c[key] for c in ctxs if key in c}
+        if len(values) == 1:
+            ctx[key] = values.pop()
     return OptaxSpec(schedule=_join_nodes(nodes, bounds),
                      description=f"optax.join_schedules({len(nodes)} schedules, "
                      f"boundaries={bounds})", **ctx)
