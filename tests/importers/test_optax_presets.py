@@ -14,6 +14,7 @@ Oracle: optax's own schedule functions called with the same arguments.
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -189,6 +190,111 @@ def test_join_schedules_over_specs():
     joined = P.join_schedules([doc, lrcore.constant(value=0.2)], [5])
     assert joined.steps_per_epoch == 10
     assert lrcore.evaluate(joined, [4, 5]).tolist() == [0.1, 0.2]
+
+
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+
+# Specs whose curve depends on their document's context: a cosine that runs to
+# total_steps; warmup + hold + cosine to "30ep" (docs/warmup_cosine.yaml); "Nep" and
+# "N%" durations with a last phase that runs to the end.
+RUN_TO_TOTAL = {"lrcore": 1, "total_steps": 1000,
+                "schedule": {"type": "cosine", "start": 1e-3}}
+EPOCHS_AND_SHARES = {"lrcore": 1, "steps_per_epoch": 37, "total_steps": "12ep", "schedule": {
+    "type": "sequence", "phases": [
+        {"type": "linear", "start": 0.0, "end": 0.3, "duration": "2ep"},
+        {"type": "constant", "value": 0.3, "duration": "12.5%"},
+        {"type": "polynomial", "start": 0.3, "end": 0.02, "power": 2.0}]}}
+JOINS = {
+    "cosine-to-total": (lambda: [lrcore.load(RUN_TO_TOTAL), P.constant_schedule(1e-4)],
+                        [2000]),
+    "warmup-cosine-yaml": (lambda: [lrcore.load(DOCS / "warmup_cosine.yaml"),
+                                    P.constant_schedule(1e-4)], [5000]),
+    "epochs-and-shares": (lambda: [P.linear_schedule(0.01, 0.2, 50),
+                                   lrcore.load(EPOCHS_AND_SHARES),
+                                   P.constant_schedule(0.07)], [60, 700]),
+    "mixed": (lambda: [P.linear_schedule(0.01, 0.2, 50),
+                                   lrcore.load(EPOCHS_AND_SHARES),
+                                   lrcore.linear(start=0.05, end=0.01, duration=90),
+                                   lrcore.load(RUN_TO_TOTAL)], [60, 700, 800]),
+    # a boundary before the document's end cuts it there, as optax does
+    "cut-early": (lambda: [lrcore.load(EPOCHS_AND_SHARES), lrcore.load(RUN_TO_TOTAL)], [300]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(JOINS))
+def test_join_keeps_each_schedules_own_curve(name):
+    """Each schedule keeps the curve it has on its own, whatever its document's context
+    (a last phase that runs to total_steps, "Nep", "N%"). Two oracles: optax's own
+    join_schedules over lrcore.to_optax of each part (x64), and each part's own
+    lrcore.evaluate on local time."""
+    make, bounds = JOINS[name]
+    parts = make()
+    joined = P.join_schedules(parts, bounds)
+    t = np.concatenate([np.arange(bounds[-1] + 1500), FAR])
+    got = lrcore.evaluate(joined, t)
+    with jax.enable_x64(True):
+        natives = [lrcore.to_optax(p) for p in parts]
+        ref = native_values(optax.join_schedules(natives, bounds), t)
+    assert_close(got, ref, FLOAT64, steps=t, what=f"{name} vs optax.join_schedules")
+    starts = np.asarray([0, *bounds])
+    k = np.searchsorted(bounds, t, side="right")  # the part that runs at each step
+    own = np.empty(t.shape)
+    for i, part in enumerate(parts):
+        at = k == i
+        own[at] = lrcore.evaluate(part, t[at] - starts[i])
+    assert_close(got, own, FLOAT64, steps=t, what=f"{name} vs the parts' own curves")
+    assert lrcore.load(lrcore.dumps(joined)) == joined
+
+
+def test_join_of_the_reported_defect():
+    """The reported numbers: the cosine to total_steps 1000 is ~2.5e-9 at step 999 and
+    0 at 1500 once joined at 2000 (it was 5e-4 and 1.46e-4); warmup_cosine.yaml joined
+    at 5000 is at its floor 3e-5 from step 3000 (it was 1.4e-4 at 2999)."""
+    j = P.join_schedules([lrcore.load(RUN_TO_TOTAL), P.constant_schedule(1e-4)], [2000])
+    v = lrcore.evaluate(j, [999, 1000, 1500, 1999, 2000])
+    assert 2e-9 < v[0] < 3e-9 and v[1:4].tolist() == [0.0, 0.0, 0.0] and v[4] == 1e-4
+    doc = lrcore.load(DOCS / "warmup_cosine.yaml")
+    j = P.join_schedules([doc, P.constant_schedule(1e-4)], [5000])
+    assert lrcore.evaluate(j, [2999])[0] == pytest.approx(3e-5, rel=1e-5)
+    assert lrcore.evaluate(j, [3000, 4999, 5000]).tolist() == [3e-5, 3e-5, 1e-4]
+    # resolved on its own context: overriding the joined document's changes nothing
+    assert lrcore.evaluate(j, [2999, 4000], total_steps=9000).tolist() == \
+        lrcore.evaluate(j, [2999, 4000]).tolist()
+
+
+def test_join_contexts():
+    """Contexts the documents agree on are kept, those they disagree on are dropped
+    (every part is resolved on its own: they change no curve)."""
+    a = lrcore.load({"lrcore": 1, "steps_per_epoch": 10, "total_steps": "10ep",
+                     "schedule": {"type": "cosine", "start": 0.1}})
+    b = lrcore.load({"lrcore": 1, "steps_per_epoch": 10, "total_steps": 40,
+                     "schedule": {"type": "linear", "start": 0.2, "end": 0.0}})
+    joined = P.join_schedules([a, b], [150])
+    assert (joined.steps_per_epoch, joined.total_steps) == (10, None)
+    t = np.arange(300)
+    ref = np.where(t < 150, lrcore.evaluate(a, np.minimum(t, 149)),
+                   lrcore.evaluate(b, np.maximum(t - 150, 0)))
+    assert_close(lrcore.evaluate(joined, t), ref, FLOAT64, steps=t)
+    assert P.join_schedules([a, P.constant_schedule(0.1)], [5]).total_steps == 100
+
+
+@pytest.mark.parametrize("part,match", [
+    (lambda: lrcore.cosine(start=0.1),
+     r"schedules\[1\]\.duration: is required.*a bare node has no context"),
+    (lambda: lrcore.linear(start=0.1, end=0.0, duration="2ep"),
+     r"schedules\[1\]\.duration: epochs need steps_per_epoch.*bare node"),
+    (lambda: lrcore.load({"lrcore": 1, "schedule": {"type": "linear", "start": 0.1,
+                                                    "end": 0.0, "duration": "10%"}}),
+     r"schedules\[1\]\.schedule\.duration: a share of the run needs total_steps"),
+    (lambda: lrcore.load({"lrcore": 1, "total_steps": "3ep",
+                          "schedule": {"type": "constant", "value": 0.1}}),
+     r"schedules\[1\]\.total_steps: epochs need steps_per_epoch"),
+], ids=["bare-no-duration", "bare-epochs", "doc-share-no-total", "doc-total-in-epochs"])
+def test_join_refuses_a_schedule_without_a_curve_of_its_own(part, match):
+    """A schedule that does not resolve on its own context has no curve to keep: a
+    SpecError names it, rather than taking the joined document's context."""
+    with pytest.raises(SpecError, match=match):
+        P.join_schedules([P.constant_schedule(0.3), part()], [10])
 
 
 @pytest.mark.parametrize("call", [
