@@ -500,8 +500,8 @@ def join_schedules(schedules, boundaries) -> OptaxSpec:
     duration on its ``total_steps``), so a cosine that runs to its document's end still
     ends there, not at the next boundary. A schedule that does not resolve on its own (a
     bare node with ``"3ep"`` or a bounded family without ``duration``) raises
-    :class:`~lrcore.SpecError`. The context values the documents agree on are kept on
-    the result; those they disagree on are dropped (they no longer change any curve).
+    :class:`~lrcore.SpecError`. The result keeps a ``steps_per_epoch`` the documents
+    agree on and no ``total_steps`` (a part's run length is not the joined run's).
     """
     schedules = list(schedules)
     bounds = [_int(b, f"boundaries[{i}]") for i, b in enumerate(boundaries)]
@@ -520,13 +520,13 @@ def join_schedules(schedules, boundaries) -> OptaxSpec:
         node, own = _resolved(s, f"schedules[{i}]")
         nodes.append(node)
         ctxs.append(own)
-    # each tree is resolved: a context no longer changes its curve. Keep what the
-    # documents agree on (for display and horizons), drop what they do not.
+    # each tree is resolved: a context no longer changes its curve. A steps_per_epoch
+    # the documents agree on is kept (`lrcore show` prints epochs with it); a part's
+    # total_steps is its own run's length, not the joined run's, so it is dropped.
     ctx = {}
-    for key in ("steps_per_epoch", "total_steps"):
-        values = {c[key] for c in ctxs if key in c}
-        if len(values) == 1:
-            ctx[key] = values.pop()
+    values = {c["steps_per_epoch"] for c in ctxs if "steps_per_epoch" in c}
+    if len(values) == 1:
+        ctx["steps_per_epoch"] = values.pop()
     return OptaxSpec(schedule=_join_nodes(nodes, bounds),
                      description=f"optax.join_schedules({len(nodes)} schedules, "
                      f"boundaries={bounds})", **ctx)

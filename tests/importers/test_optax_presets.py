@@ -263,8 +263,9 @@ def test_join_of_the_reported_defect():
 
 
 def test_join_contexts():
-    """Contexts the documents agree on are kept, those they disagree on are dropped
-    (every part is resolved on its own: they change no curve)."""
+    """A steps_per_epoch the documents agree on is kept, one they disagree on dropped;
+    total_steps (a part's own run length) never is kept (every part is resolved on its
+    own: contexts change no curve)."""
     a = lrcore.load({"lrcore": 1, "steps_per_epoch": 10, "total_steps": "10ep",
                      "schedule": {"type": "cosine", "start": 0.1}})
     b = lrcore.load({"lrcore": 1, "steps_per_epoch": 10, "total_steps": 40,
@@ -275,7 +276,11 @@ def test_join_contexts():
     ref = np.where(t < 150, lrcore.evaluate(a, np.minimum(t, 149)),
                    lrcore.evaluate(b, np.maximum(t - 150, 0)))
     assert_close(lrcore.evaluate(joined, t), ref, FLOAT64, steps=t)
-    assert P.join_schedules([a, P.constant_schedule(0.1)], [5]).total_steps == 100
+    kept = P.join_schedules([a, P.constant_schedule(0.1)], [5])
+    assert (kept.steps_per_epoch, kept.total_steps) == (10, None)
+    c = lrcore.load({"lrcore": 1, "steps_per_epoch": 20, "schedule": {
+        "type": "constant", "value": 0.1, "duration": "1ep"}})
+    assert P.join_schedules([a, c], [5]).steps_per_epoch is None
 
 
 @pytest.mark.parametrize("part,match", [
