@@ -63,10 +63,10 @@ class KerasOps(Ops):
         # convert, not cast: a cast of a Python float goes through float32 on TensorFlow
         return K.power(x, K.convert_to_tensor(y, dtype=self.floatx))
 
-    def floordiv(self, t: Any, n: int) -> Any:
+    def _floordiv(self, t: Any, n: int) -> Any:
         return K.floor_divide(t, n)
 
-    def mod(self, t: Any, n: int) -> Any:
+    def _mod(self, t: Any, n: int) -> Any:
         return K.mod(t, n)
 
     def table(self, values, integer: bool = False) -> Any:

@@ -66,11 +66,11 @@ class JaxOps(Ops):
 
     # Steps are >= 0 and divisors > 0, so truncating division is floor division: one
     # HLO op each instead of jnp's ten-op sign correction.
-    def floordiv(self, t: Any, n: int) -> Any:
+    def _floordiv(self, t: Any, n: int) -> Any:
         t = jnp.asarray(t)
         return jax.lax.div(t, jnp.asarray(n, t.dtype))
 
-    def mod(self, t: Any, n: int) -> Any:
+    def _mod(self, t: Any, n: int) -> Any:
         t = jnp.asarray(t)
         return jax.lax.rem(t, jnp.asarray(n, t.dtype))
 

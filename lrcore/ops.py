@@ -81,9 +81,19 @@ class Ops(abc.ABC):
         return self.minimum(self.maximum(t, lo), hi)
 
     def floordiv(self, t: Any, n: int) -> Any:
-        return t // n
+        """``t // n`` for steps ``0 <= t <= horizon()``. A divisor past the horizon gives
+        0 without dividing: it need not fit the step's int32 (a periodic cosine's
+        ``2 D``, a cyclic ``up + down``)."""
+        return t - t if n > horizon() else self._floordiv(t, n)
 
     def mod(self, t: Any, n: int) -> Any:
+        """``t % n`` for steps ``0 <= t <= horizon()``; ``t`` itself for ``n`` past it."""
+        return t if n > horizon() else self._mod(t, n)
+
+    def _floordiv(self, t: Any, n: int) -> Any:
+        return t // n
+
+    def _mod(self, t: Any, n: int) -> Any:
         return t % n
 
     def add_sat(self, t: Any, k: int) -> Any:

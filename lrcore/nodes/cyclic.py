@@ -54,7 +54,8 @@ class Cyclic(Node):
         low, amp = ops.const(self.low), ops.const(self.high - self.low)
         fup, fdown = ops.const(float(up)), ops.const(float(down))
         phase = ops.select([up + 1], [lambda q: ops.to_float(q) / fup,
-                                      lambda q: ops.to_float(period - q) / fdown])
+                                      # period - q, kept in int32 (period may not be)
+                                      lambda q: ops.to_float(down - (q - up)) / fdown])
         if self.mode == "triangular":
             return lambda t: low + amp * phase(ops.mod(t, period))
         if self.mode == "triangular2":
