@@ -37,7 +37,8 @@ class BadInput(Exception):
 
 
 class _Group(click.Group):
-    """Turns SpecError/OSError/BadInput from any subcommand into ``error: ...``, exit 2."""
+    """Turns SpecError/OSError/BadInput from any subcommand into ``error: ...``, exit 2,
+    and any other exception (a bug) into one ``error: internal error ...`` line, exit 3."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -48,6 +49,16 @@ class _Group(click.Group):
         except (SpecError, BadInput, OSError) as err:
             click.echo(f"error: {_message(err)}", err=True)
             ctx.exit(2)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except Exception as err:  # noqa: BLE001 - a bug: one line and exit 3, not a traceback
+            if os.environ.get("LRCORE_TRACEBACK"):
+                raise
+            text = " ".join(str(err).split())[:300]
+            click.echo(f"error: internal error ({type(err).__name__}: {text}): a bug in "
+                       "lrcore or a framework, please report it with the spec; "
+                       "LRCORE_TRACEBACK=1 shows the traceback", err=True)
+            ctx.exit(3)
 
 
 def _message(err: BaseException) -> str:

@@ -327,6 +327,11 @@ def check_many(specs: Iterable[Any], backends: Sequence[str] | None = None,
     for b in backends:
         if b not in BACKENDS:
             raise SpecError("backends", "must be among " + ", ".join(BACKENDS), b)
+    for field, value in (("rtol", rtol), ("atol", atol)):
+        if value is not None and not (isinstance(value, (int, float, np.floating))
+                                      and not isinstance(value, bool) and 0 <= value <= 1):
+            raise SpecError(field, "must be a number in [0, 1] (None: the dtype's default)",
+                            value)
     if steps is None:
         grids = [grid(d) for d in docs]
     elif isinstance(steps, int):

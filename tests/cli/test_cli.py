@@ -12,6 +12,7 @@ import csv
 import io
 import json
 import math
+import os
 import re
 import subprocess
 import sys
@@ -293,6 +294,9 @@ def test_unreadable_inputs(tmp_path):
     spec = tmp_path / "ok.yaml"
     spec.write_text("lrcore: 1\nschedule: {type: constant, value: 0.1}\n")
     cases.append((["parity", str(spec), "--backends", "optx"], "--backends: must be among"))
+    for opt in ("--rtol", "--atol"):  # nan passes click's range check (comparisons are false)
+        cases.append((["parity", str(spec), "--backends", "python", opt, "nan"],
+                      f"{opt[2:]}: must be a number in [0, 1]"))
     cases.append((["plot", str(spec), "-o", str(tmp_path / "x.gif")], "must end in .png"))
     cases.append((["plot", str(spec), "-o", str(tmp_path / "no" / "x.png")],
                   "no such file or directory"))
@@ -337,3 +341,27 @@ def test_import_lrcore_loads_neither_click_nor_matplotlib():
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                        check=False)
     assert r.returncode == 0, r.stderr
+
+
+_BROKEN = """
+import sys
+import lrcore.cli
+def broken(doc, t):
+    raise ZeroDivisionError("simulated bug\\n  on two lines")
+lrcore.cli._evaluate = broken
+sys.exit(lrcore.cli.main(sys.argv[1:]))
+"""
+
+
+def test_an_internal_error_is_one_line_and_exit_3(specs):
+    """A bug (here a simulated one in the evaluation) is not bad input: exit 3 and one
+    line naming the exception; LRCORE_TRACEBACK=1 gives the traceback instead."""
+    args = [sys.executable, "-c", _BROKEN, "show", str(specs["wc"])]
+    r = subprocess.run(args, capture_output=True, text=True, check=False)
+    assert r.returncode == 3, (r.stdout, r.stderr)
+    assert r.stderr.startswith("error: internal error (ZeroDivisionError: simulated bug "
+                               "on two lines)"), r.stderr
+    assert len(r.stderr.splitlines()) == 1 and "Traceback" not in r.stderr
+    r = subprocess.run(args, capture_output=True, text=True, check=False,
+                       env=dict(os.environ, LRCORE_TRACEBACK="1"))
+    assert r.returncode == 1 and "Traceback" in r.stderr and "ZeroDivisionError" in r.stderr
