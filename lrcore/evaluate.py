@@ -31,23 +31,22 @@ def _compiled(spec: Schedule, ops: Ops, spe: int | None, total: int | str | None
     return spec.resolve(spe, total).schedule.build(ops)
 
 
-def _steps(steps: Any) -> np.ndarray:
+def _steps(steps: Any, path: str = "steps") -> np.ndarray:
     try:
         t = np.asarray(steps)
     except (TypeError, ValueError) as err:  # ragged lists and the like
-        raise SpecError("steps", f"must be an integer or an array of integers ({err})") from None
-    if t.dtype == bool or not (np.issubdtype(t.dtype, np.integer) or t.size == 0):
-        if np.issubdtype(t.dtype, np.floating) and t.size and np.all(np.isfinite(t)) \
-                and np.all(t == np.floor(t)):
-            t = t.astype(np.int64)  # 3.0 is step 3; 2.5 is not a step
-        else:
-            raise SpecError("steps", "must be integers (optimizer updates already applied)",
-                            steps if t.size < 8 else f"array of {t.dtype}")
-    t = t.astype(np.int64, copy=False)
+        raise SpecError(path, f"must be an integer or an array of integers ({err})") from None
+    integral = t.dtype != bool and np.issubdtype(t.dtype, np.integer)
+    if not (integral or t.size == 0 or (
+            np.issubdtype(t.dtype, np.floating) and np.all(np.isfinite(t))
+            and np.all(t == np.floor(t)))):  # 3.0 is step 3; 2.5 is not a step
+        raise SpecError(path, "must be integers (optimizer updates already applied)",
+                        steps if t.size < 8 else f"array of {t.dtype}")
+    # range first, in the input's own dtype: a cast would wrap 2**63 (uint64) to < 0
     if t.size and (t.min() < 0 or t.max() > MAX_STEP):
         bad = t.min() if t.min() < 0 else t.max()
-        raise SpecError("steps", "must be in [0, 2**31 - 1]", int(bad))
-    return t
+        raise SpecError(path, "must be in [0, 2**31 - 1]", int(bad))
+    return t.astype(np.int64, copy=False)
 
 
 def evaluate(spec: Any, steps: Any, *, steps_per_epoch: int | None = None,
@@ -122,12 +121,12 @@ def plateau_scales(spec: Schedule, inner: Callable, reports: Any):
             step, metric = item
         except (TypeError, ValueError):
             raise SpecError(f"reports[{i}]", "must be a (step, metric) pair", item) from None
-        step = int(_steps(step))
+        step = int(_steps(step, f"reports[{i}][0]"))
         if step < last:
             raise SpecError(f"reports[{i}]", f"must not go back in time (previous report at "
                             f"step {last})", step)
         last = step
-        metric = check_metric(metric)
+        metric = check_metric(metric, f"reports[{i}][1]")
         inner_now = float(inner(np.asarray([step]))[0])
         best, bad, cool, scale = report(node, py, best, bad, cool, scale, metric, inner_now)
         steps.append(step)

@@ -6,6 +6,8 @@ import dataclasses
 import math
 from typing import Any
 
+import numpy as np
+
 from ..errors import SpecError
 from ..fields import RATE, Choice, Float, Int, NodeField, param
 from ..node import Node
@@ -91,14 +93,18 @@ def initial_state(node: Plateau) -> PlateauState:
     return PlateauState(best=math.inf if node.mode == "min" else -math.inf)
 
 
-def check_metric(metric: Any) -> float:
-    """A reported metric as a float; NaN is an error (it can never improve)."""
+def check_metric(metric: Any, path: str = "metric") -> float:
+    """A reported metric as a float: a number, a numpy scalar or a one-element tensor.
+    A string or a bool is an error (``float("0.3")`` would hide a logging bug), and so is
+    NaN (it can never improve)."""
+    if isinstance(metric, (str, bytes, bool, np.bool_)):
+        raise SpecError(path, "must be a number", metric)
     try:
         value = float(metric)
     except (TypeError, ValueError):
-        raise SpecError("metric", "must be a number", repr(metric)) from None
+        raise SpecError(path, "must be a number", repr(metric)) from None
     if math.isnan(value):
-        raise SpecError("metric", "must not be NaN (a NaN metric can never improve; "
+        raise SpecError(path, "must not be NaN (a NaN metric can never improve; "
                         "check the loss)", value)
     return value
 

@@ -17,6 +17,7 @@ import sys
 import textwrap
 import time
 
+import numpy as np
 import pytest
 
 import lrcore
@@ -321,6 +322,11 @@ def test_bad_context_arguments():
 @pytest.mark.parametrize("steps,match", [
     (-1, r"^steps: must be in \[0, 2\*\*31 - 1\], got -1$"),
     ([0, 2**31], r"^steps: must be in \[0, 2\*\*31 - 1\], got 2147483648$"),
+    # the value as given, not wrapped by a cast to int64
+    ([2**63], r"^steps: must be in \[0, 2\*\*31 - 1\], got 9223372036854775808$"),
+    (np.asarray([2**64 - 1], np.uint64),
+     r"^steps: must be in \[0, 2\*\*31 - 1\], got 18446744073709551615$"),
+    ([3e9], r"^steps: must be in \[0, 2\*\*31 - 1\], got 3000000000$"),
     (2.5, r"^steps: must be integers \(optimizer updates already applied\), got 2\.5$"),
     ([True, False], r"^steps: must be integers"),
     ("3", r"^steps: must be integers"),

@@ -333,16 +333,20 @@ def test_reports_going_back_in_time():
 @pytest.mark.parametrize("nan", [math.nan, float("nan"), -math.nan])
 def test_nan_metric(nan):
     """A NaN metric can never improve: an error, not a silent cut."""
-    with pytest.raises(SpecError, match=r"metric: must not be NaN"):
+    with pytest.raises(SpecError, match=r"^reports\[1\]\[1\]: must not be NaN"):
         lrcore.evaluate(_plateau(patience=0), [0, 5], reports=[(1, 1.0), (2, nan)])
 
 
 @pytest.mark.parametrize("item, match", [
-    ((1, "low"), r"metric: must be a number, got \"'low'\""),
-    ((1, None), "metric: must be a number"),
-    ((1,), r"reports\[0\]: must be a \(step, metric\) pair"),
-    ((-1, 1.0), r"steps: must be in \[0, 2\*\*31 - 1\], got -1"),
-    ((1.5, 1.0), "steps: must be integers"),
+    ((1, "low"), r'^reports\[0\]\[1\]: must be a number, got "low"$'),
+    ((1, "0.3"), r'^reports\[0\]\[1\]: must be a number, got "0\.3"$'),  # not parsed
+    ((1, True), r"^reports\[0\]\[1\]: must be a number, got true$"),
+    ((1, None), r"^reports\[0\]\[1\]: must be a number"),
+    ((1,), r"^reports\[0\]: must be a \(step, metric\) pair"),
+    ((-1, 1.0), r"^reports\[0\]\[0\]: must be in \[0, 2\*\*31 - 1\], got -1$"),
+    ((2**63, 1.0), r"^reports\[0\]\[0\]: must be in \[0, 2\*\*31 - 1\], "
+                   r"got 9223372036854775808$"),
+    ((1.5, 1.0), r"^reports\[0\]\[0\]: must be integers"),
 ])
 def test_bad_reports(item, match):
     with pytest.raises(SpecError, match=match):

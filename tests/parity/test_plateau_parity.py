@@ -145,7 +145,8 @@ def test_nan_metric_is_a_clear_error_before_any_backend(monkeypatch, nan_at):
     spec, rule = SPECS["min-rel-cooldown-min_lr"]
     metrics = list(_sequences(**rule)["noisy"])
     metrics[nan_at] = float("nan")
-    with pytest.raises(SpecError, match=r"metric: must not be NaN \(a NaN metric can never "
+    with pytest.raises(SpecError, match=r"^reports\[\d+\]\[1\]: must not be NaN \(a NaN "
+                                        r"metric can never "
                                         r"improve; check the loss\), got NaN"):
         lp.check(spec, reports=_reports(metrics))
 

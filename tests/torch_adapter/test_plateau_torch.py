@@ -321,6 +321,20 @@ def test_report_needs_a_plateau_spec():
 
 
 @pytest.mark.parametrize("call", ["report", "step"])
+@pytest.mark.parametrize("bad", ["0.3", True], ids=["string", "bool"])
+def test_a_metric_that_is_not_a_number_is_an_error(call, bad):
+    """torch's ReduceLROnPlateau runs float(metrics), so "0.3" passes there; here a
+    string (a logging bug) or a bool is a SpecError and changes nothing (``step(None)``
+    is a plain step, as in torch)."""
+    opt = _sgd()
+    sched = lrcore.to_torch(warm_cos_spec(patience=0), opt)
+    before = (dict(sched.plateau), sched.last_epoch, opt.param_groups[0]["lr"])
+    with pytest.raises(SpecError, match="^metric: must be a number, got "):
+        getattr(sched, call)(bad)
+    assert (dict(sched.plateau), sched.last_epoch, opt.param_groups[0]["lr"]) == before
+
+
+@pytest.mark.parametrize("call", ["report", "step"])
 @pytest.mark.parametrize("nan", [float("nan"), torch.tensor(float("nan"))],
                          ids=["float", "tensor"])
 def test_nan_metric_is_an_error_and_changes_nothing(call, nan):
