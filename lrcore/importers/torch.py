@@ -30,7 +30,7 @@ CosineAnnealingWarmRestarts   ``cosine_restarts`` (``repeat`` of a ``cosine`` wh
 MultiplicativeLR              ``step`` with ``every = 1`` — only for a factor written as a
                               literal, ``lambda epoch: 0.95`` (see below)
 SequentialLR                  ``sequence`` (each scheduler on local time, switching *at*
-                              each milestone)
+                              each milestone; the first from the group's ``initial_lr``)
 ChainedScheduler              product of the multiplicative schedulers above (``scale``)
 LrcoreScheduler               its own spec (``lrcore.to_torch``'s ``LambdaLR``)
 LambdaLR from transformers    ``lrcore.presets.hf`` (``get_scheduler``'s lambdas)
@@ -46,6 +46,13 @@ Choices where torch leaves room:
   the curve instead (a ``shift`` by ``last_epoch``): then ``evaluate(spec, 0)`` is the
   rate the optimizer holds now, and ``evaluate(spec, j)`` the rate after ``j`` more
   ``scheduler.step()`` calls.
+* **A rate changed outside the scheduler** (``param_groups[i]["lr"] *= 0.5``, an
+  optimizer state loaded without the scheduler's, another scheduler built later on the
+  same optimizer): the group's ``lr`` differs from ``scheduler.get_last_lr()[i]``, and
+  ``from_torch`` raises a ``SpecError`` naming the group and both rates, for either
+  origin. torch's recursive schedulers continue from the changed rate and its closed
+  forms overwrite it at the next step: the scheduler no longer draws the spec's curve,
+  from step 0 or from now, and when the change happened is not recorded anywhere.
 * **Several param groups.** ``group=i`` (default 0) picks whose base rate (and, for
   ``CyclicLR``/``OneCycleLR``, whose bounds) the spec uses; call once per group.
 * **MultiplicativeLR.** Its ``lr_lambda`` is arbitrary code. A factor is accepted only
@@ -56,6 +63,21 @@ Choices where torch leaves room:
 * **Not modelled.** Momentum cycling (``CyclicLR``/``OneCycleLR`` ``cycle_momentum``) is
   not a learning rate and is ignored; ``CyclicLR`` with a custom ``scale_fn`` and
   ``ReduceLROnPlateau`` (metric driven) are refused.
+* **SequentialLR's first scheduler.** ``SequentialLR.__init__`` resets the rate to
+  the group's ``initial_lr`` and restarts its first scheduler from it; a ``OneCycleLR``
+  built after that scheduler has rewritten ``initial_lr`` to ``max_lr / div_factor``
+  (no other scheduler writes it). The recursive schedulers (the ``ChainedScheduler`` list
+  below) then run from that rate, read as their base; ``CosineAnnealingLR`` runs its
+  first ``T_max`` steps as a cosine from that rate and then torch's wave of its base
+  rate (its recursion adds a step of that wave at ``T_max + 1``); closed forms in
+  ``base_lrs`` (``LambdaLR``, ``CyclicLR``, ``CosineAnnealingWarmRestarts``) and
+  ``OneCycleLR`` (the group's values) are not affected. The later schedulers restart at
+  their milestone from their own ``base_lrs``, as read.
+* **Numbers.** Scheduler attributes must be real numbers (int, float, numpy scalars,
+  0-d tensors; not bools): torch stores constructor arguments as given, so
+  ``ExponentialLR(opt, gamma="0.9")`` builds and fails only at its first step. Step
+  counts must be whole (``StepLR(step_size=2.5)``: torch's recursion and closed form
+  disagree). Otherwise ``SpecError`` naming the attribute (``scheduler.gamma``).
 * **Composites.** ``SequentialLR`` holds non-composite schedulers (torch cannot restart
   a nested ``SequentialLR``/``ChainedScheduler`` at a milestone: it calls their
   ``get_lr``); a ``MultiplicativeLR`` may only come first (later it would continue from
@@ -71,6 +93,7 @@ import contextlib
 import dis
 import functools
 import math
+import numbers
 import types
 from collections.abc import Iterator
 from typing import Any
@@ -136,6 +159,7 @@ def from_torch(scheduler: Any, *, group: int = 0, origin: str = "start") -> Sche
     n = len(scheduler.optimizer.param_groups)
     if isinstance(group, bool) or not isinstance(group, int) or not 0 <= group < n:
         raise SpecError("group", f"must be a param group index in [0, {n - 1}]", group)
+    _check_rate_held(scheduler, group)
     if isinstance(scheduler, LrcoreScheduler):  # incl. its plateau subclass
         spec, per = _own_spec(scheduler, group, nested=False)
         node, extra = spec.schedule, {k: getattr(spec, k) for k in
@@ -150,6 +174,32 @@ def from_torch(scheduler: Any, *, group: int = 0, origin: str = "start") -> Sche
             node = Shift(schedule=node, offset=k)
         description = f"{description or 'lrcore spec'}, from step {k}"
     return Schedule(schedule=node, description=description, **extra)
+
+
+def _check_rate_held(s: Any, group: int) -> None:
+    """The optimizer must hold the rate the scheduler set last (``get_last_lr()``).
+
+    A rate changed outside the scheduler (``param_groups[i]["lr"] *= 0.5``, an optimizer
+    state loaded without the scheduler's, another scheduler built on the same optimizer)
+    is what torch's recursive schedulers continue from at the next step, and what a
+    closed form overwrites there: either way this scheduler no longer draws the spec's
+    curve, from step 0 or from now, and lrcore cannot tell when the change happened.
+    """
+    try:
+        last = s.get_last_lr()[group]
+    except (AttributeError, IndexError):  # pragma: no cover - every scheduler sets it
+        return
+    held = s.optimizer.param_groups[group]["lr"]
+    h, lst = _number(held), _number(last)
+    if h is None or lst is None or float(h) == float(lst):
+        return
+    raise SpecError(f"optimizer.param_groups[{group}].lr", f"was changed outside the "
+                    f"scheduler: {_name(s)} last set {float(lst)!r} (get_last_lr()[{group}]) "
+                    f"and the optimizer holds {float(h)!r}; torch continues from the changed "
+                    "rate (recursive schedulers) or overwrites it at the next step (closed "
+                    "forms), so no spec is this scheduler's curve. Restore it "
+                    f"(param_groups[{group}]['lr'] = scheduler.get_last_lr()[{group}]) or "
+                    "read a freshly built scheduler", float(h))
 
 
 # ---- dispatch ----------------------------------------------------------------------------
@@ -183,15 +233,50 @@ def _named(s: Any, path: str) -> Iterator[None]:
     try:
         yield
     except SpecError as err:
+        if err.path.startswith((f"{path}.", "optimizer.")):  # already names its source
+            raise
         raise SpecError(f"{path} ({_name(s)})", f"cannot be expressed: {err}") from None
 
 
-def _real(x: Any) -> float:
-    return float(x.item()) if hasattr(x, "item") else float(x)
+def _number(x: Any) -> float | int | None:
+    """``x`` as a Python number when it is a real number: int, float, a numpy scalar, or
+    a 0-d array or tensor holding one; ``None`` for anything else (a bool, a string)."""
+    if getattr(x, "ndim", None) == 0 and callable(getattr(x, "item", None)):
+        x = x.item()  # a 0-d tensor or array (numpy scalars give their Python number)
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        return None
+    return x
 
 
-def _base(s: Any, group: int) -> float:
-    return _real(s.base_lrs[group])
+def _real(x: Any, path: str) -> float:
+    """A scheduler attribute that must be a finite real number. torch stores constructor
+    arguments as given and only uses them at a later step, so ``ExponentialLR(opt,
+    gamma="0.9")`` builds: the string must not be read as a number here."""
+    n = _number(x)
+    if n is None:
+        raise SpecError(path, "must be a real number (int, float or a numpy scalar; not a "
+                        "bool or a string)", x if isinstance(x, (bool, str)) else repr(x))
+    value = float(n)
+    if not math.isfinite(value):
+        raise SpecError(path, "must be a finite number", value)
+    return value
+
+
+def _int(x: Any, path: str) -> int:
+    """A scheduler attribute that must be a whole number of steps (an integral float is
+    one: torch's recursion and closed form agree on it, unlike on ``2.5``)."""
+    n = _number(x)
+    if n is not None and isinstance(n, numbers.Integral):
+        return int(n)
+    value = _real(x, path)
+    if value != int(value):
+        raise SpecError(path, "must be a whole number of steps (torch's recursive and "
+                        "closed forms disagree on a fractional one)", value)
+    return int(value)
+
+
+def _base(s: Any, group: int, path: str) -> float:
+    return _real(s.base_lrs[group], f"{path}.base_lrs[{group}]")
 
 
 def _curve(s: Any, group: int, path: str, base: float | None = None,
@@ -218,7 +303,7 @@ def _curve(s: Any, group: int, path: str, base: float | None = None,
                            "the current rate by a ratio compose: " + ", ".join(_CHAINABLE))
     if name in ("SequentialLR", "ChainedScheduler"):  # they name their own parts
         return builder(s, group, path, base)
-    start = _base(s, group) if base is None else base
+    start = _base(s, group, path) if base is None else base
     if name == "LambdaLR":
         return builder(s, group, path, start)
     with _named(s, path):
@@ -242,16 +327,19 @@ def _geometric(base: float, factor: float, every: int) -> Node:
 
 
 def _step_lr(s, group, path, base):
-    return _geometric(base, float(s.gamma), int(s.step_size))
+    return _geometric(base, _real(s.gamma, f"{path}.gamma"),
+                      _int(s.step_size, f"{path}.step_size"))
 
 
 def _multistep_lr(s, group, path, base):
-    counts = dict(s.milestones)  # torch keeps a Counter: a repeated milestone counts twice
-    for m in counts:
-        if m < 0:
+    counts: dict[int, int] = {}  # torch keeps a Counter: a repeated milestone counts twice
+    for m, c in s.milestones.items():
+        step = _int(m, f"{path}.milestones")
+        if step < 0:
             raise SpecError(f"{path}.milestones", "must be >= 0 (torch's recursive and "
                             "closed forms disagree on negative milestones)", m)
-    gamma = float(s.gamma)
+        counts[step] = counts.get(step, 0) + c
+    gamma = _real(s.gamma, f"{path}.gamma")
     if all(c == 1 for c in counts.values()) and 0 not in counts and gamma != 0.0:
         return MultiStep(start=base, factor=gamma, milestones=sorted(counts))
     values, bounds, drops = [base], [], 0
@@ -268,34 +356,50 @@ def _multistep_lr(s, group, path, base):
 
 
 def _exponential_lr(s, group, path, base):
-    return Exponential(start=base, rate=float(s.gamma))
+    return Exponential(start=base, rate=_real(s.gamma, f"{path}.gamma"))
 
 
-def _cosine_annealing_lr(s, group, path, base):
-    # torch's closed form eta_min + (base - eta_min)(1 + cos(pi t / T_max)) / 2 for all t
-    return Cosine(start=base, end=float(s.eta_min), duration=int(s.T_max), periodic=True)
+def _cosine_annealing_lr(s, group, path, base, first=None):
+    """torch's closed form eta_min + (base - eta_min)(1 + cos(pi t / T_max)) / 2 for all
+    t. ``first``: the rate its recursion starts from when that is not its base rate (the
+    first scheduler of a SequentialLR after a OneCycleLR rewrote ``initial_lr``)."""
+    eta, d = _real(s.eta_min, f"{path}.eta_min"), _int(s.T_max, f"{path}.T_max")
+    wave = Cosine(start=base, end=eta, duration=d, periodic=True)
+    if first is None or first == base:
+        return wave
+    # torch multiplies the distance to eta_min by a ratio of cosines: from `first`, that
+    # telescopes to eta + (first - eta)(1 + cos(pi t / T)) / 2 down to eta_min at t = T.
+    # At t = T + 1 (mod 2 T) the ratio would divide by 0, and torch adds a step of the
+    # wave that base_lrs spans instead: from T on, the wave of the base rate, which at
+    # T + j is eta + (base - eta)(1 - cos(pi j / T)) / 2, a periodic cosine from eta up.
+    return chain([(Cosine(start=first, end=eta, duration=d), d),
+                  (Cosine(start=eta, end=base, duration=d, periodic=True), None)])
 
 
 def _linear_lr(s, group, path, base):
-    if s.total_iters < 1:
+    total = _int(s.total_iters, f"{path}.total_iters")
+    if total < 1:
         raise SpecError(f"{path}.total_iters", "must be >= 1 (torch's closed form divides "
-                        "by it)", s.total_iters)
-    return Linear(start=base * s.start_factor, end=base * s.end_factor,
-                  duration=int(s.total_iters))
+                        "by it)", total)
+    return Linear(start=base * _real(s.start_factor, f"{path}.start_factor"),
+                  end=base * _real(s.end_factor, f"{path}.end_factor"), duration=total)
 
 
 def _constant_lr(s, group, path, base):
-    if s.total_iters < 1:
+    total = _int(s.total_iters, f"{path}.total_iters")
+    if total < 1:
         raise SpecError(f"{path}.total_iters", "must be >= 1 (with 0, torch's recursive "
                         "form keeps the factor forever and its closed form never applies "
-                        "it)", s.total_iters)
-    if s.factor == 1.0:
+                        "it)", total)
+    factor = _real(s.factor, f"{path}.factor")
+    if factor == 1.0:
         return Constant(value=base)
-    return PiecewiseConstant(values=[base * s.factor, base], boundaries=[int(s.total_iters)])
+    return PiecewiseConstant(values=[base * factor, base], boundaries=[total])
 
 
 def _polynomial_lr(s, group, path, base):
-    return Polynomial(start=base, end=0.0, power=float(s.power), duration=int(s.total_iters))
+    return Polynomial(start=base, end=0.0, power=_real(s.power, f"{path}.power"),
+                      duration=_int(s.total_iters, f"{path}.total_iters"))
 
 
 def _cyclic_lr(s, group, path, base):
@@ -310,8 +414,8 @@ def _cyclic_lr(s, group, path, base):
         raise SpecError(f"{path}.step_size_up", "step_size_up and step_size_down must be "
                         "whole numbers of steps >= 1", {"total_size": total, "ratio": ratio})
     down = int(down)
-    kwargs = {"gamma": float(s.gamma)} if s.mode == "exp_range" else {}
-    return Cyclic(low=base, high=_real(s.max_lrs[group]), up=up,
+    kwargs = {"gamma": _real(s.gamma, f"{path}.gamma")} if s.mode == "exp_range" else {}
+    return Cyclic(low=base, high=_real(s.max_lrs[group], f"{path}.max_lr"), up=up,
                   down=None if down == up else down, mode=s.mode, **kwargs)
 
 
@@ -330,8 +434,10 @@ def _one_cycle_lr(s, group, path, base):
         raise SpecError(f"{path}.anneal_strategy", "must be 'cos' or 'linear'",
                         getattr(s, "_anneal_func_type", None))
     pg = s.optimizer.param_groups[group]
-    peak, initial, floor = _real(pg["max_lr"]), _real(pg["initial_lr"]), _real(pg["min_lr"])
-    total = int(s.total_steps)
+    where = f"optimizer.param_groups[{group}]"
+    peak, initial, floor = (_real(pg[k], f"{where}.{k}") for k in ("max_lr", "initial_lr",
+                                                                   "min_lr"))
+    total = _int(s.total_steps, f"{path}.total_steps")
     ends = [float(p["end_step"]) for p in s._schedule_phases]
     three = len(ends) == 3
     # torch keeps pct_start, div_factor and final_div_factor only through what it derived
@@ -354,7 +460,8 @@ def _one_cycle_lr(s, group, path, base):
 
 
 def _warm_restarts(s, group, path, base):
-    eta_min, t0, mult = float(s.eta_min), int(s.T_0), int(s.T_mult)
+    eta_min, t0 = _real(s.eta_min, f"{path}.eta_min"), _int(s.T_0, f"{path}.T_0")
+    mult = _int(s.T_mult, f"{path}.T_mult")
     if eta_min <= base:
         return CosineRestarts(start=base, end=eta_min, period=t0, period_mult=float(mult))
     if mult == 1:
@@ -392,10 +499,18 @@ def _multiplicative_lr(s, group, path, base):
 
 
 def _sequential_lr(s, group, path, base):
-    children, milestones = list(s._schedulers), [int(m) for m in s._milestones]
+    children = list(s._schedulers)
+    milestones = [_int(m, f"{path}.milestones[{i}]") for i, m in enumerate(s._milestones)]
     for i, m in enumerate(milestones):
         if m < 0 or (i and m < milestones[i - 1]):
             raise SpecError(f"{path}.milestones[{i}]", "must be >= 0 and non-decreasing", m)
+    # SequentialLR.__init__ resets the rate to the group's initial_lr and restarts the
+    # first scheduler from it. A OneCycleLR built after that scheduler has rewritten
+    # initial_lr (to max_lr / div_factor), so its recursion runs from that value, not from
+    # the base_lrs it recorded. (The later schedulers restart at their milestone from
+    # their own base_lrs or, for OneCycleLR, the group's values: those are right.)
+    first = _real(s.optimizer.param_groups[group]["initial_lr"],
+                  f"optimizer.param_groups[{group}].initial_lr")
     parts, prev = [], 0
     for i, child in enumerate(children):
         p = f"{path}.schedulers[{i}]"
@@ -405,13 +520,30 @@ def _sequential_lr(s, group, path, base):
         if _name(child) == "MultiplicativeLR" and i > 0:
             raise _unsupported(child, p, "after a milestone it multiplies the previous "
                                "scheduler's last rate, which no spec of its own can hold")
-        node = _curve(child, group, p)
+        node = _curve(child, group, p) if i else _first_phase(child, group, p, first)
         if i < len(milestones):
             parts.append((node, milestones[i] - prev))
             prev = milestones[i]
         else:
             parts.append((node, None))
     return chain(parts)
+
+
+def _first_phase(s: Any, group: int, path: str, first: float) -> Node:
+    """The first scheduler of a SequentialLR, whose run starts from the rate ``first``."""
+    name = _name(s)
+    L, LrcoreScheduler = _torch()
+    if isinstance(s, LrcoreScheduler) or type(s) is not getattr(L, name, None) \
+            or _base(s, group, path) == first:
+        return _curve(s, group, path)
+    if name in _CHAINABLE:  # recursive: every rate is the start times a ratio
+        return _curve(s, group, path, base=first)
+    if name == "CosineAnnealingLR":  # recursive from `first`, then base_lrs' wave
+        with _named(s, path):
+            return _cosine_annealing_lr(s, group, path, _base(s, group, path), first)
+    # LambdaLR, CyclicLR, CosineAnnealingWarmRestarts: closed forms in base_lrs;
+    # OneCycleLR: the group's initial_lr/max_lr/min_lr, read as they are now
+    return _curve(s, group, path)
 
 
 def _chained_scheduler(s, group, path, base):
@@ -481,7 +613,14 @@ def _lambda_lr(s, group, path, base):
     elif name == "cosine":
         kwargs.pop("min_lr_rate", None)
     if name == "polynomial":  # transformers divides by the optimizer's default lr
-        lr = float(kwargs.pop("lr_init"))
+        lr = _real(kwargs.pop("lr_init"), f"{path}.lr_lambdas[{group}].lr_init")
+    if name == "warmup_stable_decay" and n is None and all(
+            _number(kwargs.get(k)) is not None for k in ("num_stable_steps",
+                                                           "num_decay_steps")) \
+            and _number(w) is not None:
+        # transformers derived num_stable_steps = N - W - num_decay_steps and kept no N:
+        # give hf N back, so that its checks name the number the user passed
+        n = w + kwargs.pop("num_stable_steps") + kwargs["num_decay_steps"]
     node = hf(name, lr, w, n, **kwargs).schedule
     return node if lr == base else Scale(schedule=node, by=base / lr)
 

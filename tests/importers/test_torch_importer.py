@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import pickle
+import re
 
 import numpy as np
 import pytest
@@ -430,3 +431,181 @@ def test_spec_is_plain_data():
     spec = lrcore.from_torch(CASES["SequentialLR-three"][0](optimizer(), 100))
     assert pickle.loads(pickle.dumps(spec)) == spec
     assert lrcore.Schedule.from_dict(json.loads(lrcore.dumps(spec, "json"))) == spec
+
+
+# ---- SequentialLR: what its first scheduler really runs from ---------------------------------
+
+# SequentialLR.__init__ resets the rate to the group's initial_lr and restarts its first
+# scheduler from there; a OneCycleLR built after that scheduler has rewritten initial_lr
+# to max_lr / div_factor. Each first scheduler below is followed by a OneCycleLR
+# (max_lr 0.5 / 0.9, div_factor 25): torch runs the first phase from 0.02 / 0.036, not
+# from the base rates 0.1 / 0.25 it recorded.
+FIRST_PHASES = {
+    "StepLR": lambda o: L.StepLR(o, step_size=7, gamma=0.6),
+    "MultiStepLR": lambda o: L.MultiStepLR(o, milestones=[5, 50, 50, 120], gamma=0.5),
+    "ExponentialLR": lambda o: L.ExponentialLR(o, gamma=0.99),
+    "LinearLR": lambda o: L.LinearLR(o, start_factor=0.2, end_factor=0.9, total_iters=37),
+    "ConstantLR": lambda o: L.ConstantLR(o, factor=0.3, total_iters=41),
+    "PolynomialLR": lambda o: L.PolynomialLR(o, total_iters=90, power=1.5),
+    "MultiplicativeLR": lambda o: L.MultiplicativeLR(o, lambda epoch: 0.98),
+    # recursive from 0.02 for T_max steps, then torch's wave of the base rate (~8 periods)
+    "CosineAnnealingLR": lambda o: L.CosineAnnealingLR(o, T_max=23, eta_min=0.003),
+    "CosineAnnealingLR-rising": lambda o: L.CosineAnnealingLR(o, T_max=23, eta_min=0.3),
+    "CosineAnnealingLR-to-zero": lambda o: L.CosineAnnealingLR(o, T_max=30),
+    # closed forms in base_lrs (or the group's OneCycleLR values): unaffected
+    "CyclicLR": lambda o: L.CyclicLR(o, 0.01, 0.2, step_size_up=9, cycle_momentum=False),
+    "CosineAnnealingWarmRestarts": lambda o: L.CosineAnnealingWarmRestarts(o, 11, 2, 0.004),
+    "OneCycleLR": lambda o: L.OneCycleLR(o, max_lr=[0.3, 0.7], total_steps=250,
+                                         pct_start=0.2),
+    "LrcoreScheduler": lambda o: lrcore.to_torch(lrcore.cosine(start=0.2, end=0.01,
+                                                               duration=50), o),
+}
+
+
+def _then_one_cycle(first):
+    return lambda o: L.SequentialLR(o, [first(o), L.OneCycleLR(
+        o, max_lr=[0.5, 0.9], total_steps=400, pct_start=0.3)], milestones=[200])
+
+
+@pytest.mark.parametrize("group", [0, 1])
+@pytest.mark.parametrize("name", sorted(FIRST_PHASES))
+def test_sequential_first_phase_after_a_later_one_cycle(name, group):
+    """The spec draws what the real SequentialLR sets, 500 steps, both groups."""
+    make = _then_one_cycle(FIRST_PHASES[name])
+    n = 500
+    native = drive(make(optimizer((0.1, 0.25))), n, group=group)
+    spec = lrcore.from_torch(make(optimizer((0.1, 0.25))), group=group)
+    t = np.arange(n)
+    assert_close(lrcore.evaluate(spec, t), native, FLOAT64, steps=t,
+                 what=f"{name} group {group}")
+
+
+def test_sequential_constant_then_one_cycle_by_hand():
+    """The reported case, against numbers worked out by hand: ConstantLR(factor 0.1)
+    runs from OneCycleLR's initial_lr 0.5 / 25 = 0.02, so 0.002 for 10 steps; then the
+    one cycle starts at 0.02."""
+    o = optimizer()
+    s = L.SequentialLR(o, [L.ConstantLR(o, factor=0.1, total_iters=10),
+                           L.OneCycleLR(o, max_lr=0.5, total_steps=90)], milestones=[10])
+    got = lrcore.evaluate(lrcore.from_torch(s), np.arange(12))
+    assert_close(got, [0.002] * 10 + [0.02, 0.02 + (0.5 - 0.02) * (1 - math.cos(
+        math.pi / 26)) / 2])  # phase 1: cos warmup over pct_start * 90 - 1 = 26 steps
+
+
+def test_sequential_cosine_first_phase_by_hand():
+    """CosineAnnealingLR first, from initial_lr r = 0.02 (not its base 0.1): torch's
+    recursion scales the distance to eta_min by a ratio of cosines, giving a cosine
+    from r to eta_min over T steps; its T + 1 step adds a step of the base rate's wave,
+    which it then follows."""
+    T, eta, r, base = 10, 0.001, 0.02, BASE
+    o = optimizer()
+    s = L.SequentialLR(o, [L.CosineAnnealingLR(o, T_max=T, eta_min=eta),
+                           L.OneCycleLR(o, max_lr=0.5, total_steps=100)], milestones=[45])
+    hand = [eta + ((r if k <= T else base) - eta) * (1 + math.cos(math.pi * k / T)) / 2
+            for k in range(45)]
+    assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(45)), hand, FLOAT64)
+
+
+# ---- a rate changed outside the scheduler ----------------------------------------------------
+
+@pytest.mark.parametrize("make", [
+    lambda o: L.ExponentialLR(o, gamma=0.9),
+    lambda o: L.StepLR(o, step_size=3, gamma=0.5),
+    lambda o: L.CosineAnnealingLR(o, T_max=10, eta_min=0.001),
+    lambda o: L.CyclicLR(o, 0.01, 0.2, step_size_up=4),
+    lambda o: L.SequentialLR(o, [L.ConstantLR(o, factor=0.5, total_iters=3),
+                                 L.ExponentialLR(o, gamma=0.9)], milestones=[3]),
+    lambda o: L.ChainedScheduler([L.ConstantLR(o, factor=0.5, total_iters=3),
+                                  L.ExponentialLR(o, gamma=0.9)]),
+    lambda o: lrcore.to_torch(lrcore.exponential(start=0.1, rate=0.9), o),
+], ids=["ExponentialLR", "StepLR", "CosineAnnealingLR", "CyclicLR", "SequentialLR",
+        "ChainedScheduler", "LrcoreScheduler"])
+@pytest.mark.parametrize("origin", ["now", "start"])
+def test_rate_changed_outside_the_scheduler_is_refused(make, origin):
+    """After 5 steps the user halves the rate: the message names the group and both
+    rates, for either origin (no spec is this scheduler's curve any more)."""
+    s = make(optimizer())
+    drive(s, 5)
+    last = s.get_last_lr()[0]
+    s.optimizer.param_groups[0]["lr"] *= 0.5
+    with pytest.raises(SpecError, match=rf"optimizer\.param_groups\[0\]\.lr: was changed "
+                                        rf"outside the scheduler: \w+ last set "
+                                        rf"{re.escape(repr(last))} .*optimizer holds "
+                                        rf"{re.escape(repr(last * 0.5))}"):
+        lrcore.from_torch(s, origin=origin)
+    # restored, it reads again, and continues as torch does
+    s.optimizer.param_groups[0]["lr"] = last
+    now = lrcore.from_torch(s, origin=origin)
+    skip = 0 if origin == "now" else 5
+    assert_close(lrcore.evaluate(now, np.arange(skip, skip + 30)), drive(s, 30), FLOAT64)
+
+
+def test_torch_continues_from_a_changed_rate():
+    """Why the change is refused: torch's recursion continues from the halved rate (the
+    oracle is gamma written out), which no spec of the scheduler draws."""
+    s = L.ExponentialLR(optimizer(), gamma=0.9)
+    drive(s, 5)
+    s.optimizer.param_groups[0]["lr"] *= 0.5
+    assert_close(drive(s, 20), [0.5 * BASE * 0.9 ** (5 + k) for k in range(20)], FLOAT64)
+
+
+def test_only_the_imported_group_must_hold_its_rate():
+    """A change to another group's rate does not touch this group's curve."""
+    s = L.ExponentialLR(optimizer((0.1, 0.3)), gamma=0.9)
+    drive(s, 5)
+    s.optimizer.param_groups[1]["lr"] *= 0.5
+    now = lrcore.from_torch(s, group=0, origin="now")
+    with pytest.raises(SpecError, match=r"param_groups\[1\]\.lr: was changed outside"):
+        lrcore.from_torch(s, group=1, origin="now")
+    assert_close(lrcore.evaluate(now, np.arange(20)), drive(s, 20), FLOAT64)
+
+
+# ---- numbers must be numbers --------------------------------------------------------------
+
+@pytest.mark.parametrize("make,match", [
+    # torch keeps these as given and builds: the string only fails at a later step
+    (lambda o: L.ExponentialLR(o, gamma="0.9"), r"^scheduler\.gamma: must be a real number"),
+    (lambda o: L.StepLR(o, step_size="3"), r"^scheduler\.step_size: must be a real number"),
+    (lambda o: L.StepLR(o, step_size=3, gamma=True), r"^scheduler\.gamma: must be a real "
+                                                     r"number .*got true"),
+    (lambda o: L.CosineAnnealingLR(o, T_max="10"), r"^scheduler\.T_max: must be a real"),
+    (lambda o: L.CosineAnnealingLR(o, T_max=10, eta_min="0"), r"^scheduler\.eta_min: must"),
+    (lambda o: L.PolynomialLR(o, total_iters=5, power="2"), r"^scheduler\.power: must be"),
+    (lambda o: L.ConstantLR(o, factor=0.5, total_iters="4"), r"^scheduler\.total_iters: "
+                                                             r"must be a real number"),
+    (lambda o: L.MultiStepLR(o, milestones=["3"]), r"^scheduler\.milestones: must be a real"),
+    # torch's recursion (k % 2.5) and closed form (k // 2.5) disagree on a fraction
+    (lambda o: L.StepLR(o, step_size=2.5), r"^scheduler\.step_size: must be a whole number"),
+    (lambda o: L.SequentialLR(o, [L.ConstantLR(o, 0.5, 3), L.ExponentialLR(o, 0.9)],
+                              milestones=[2.5]),
+     r"^scheduler\.milestones\[0\]: must be a whole number"),
+    (lambda o: L.SequentialLR(o, [L.ConstantLR(o, 0.5, 3), L.ExponentialLR(o, "0.9")],
+                              milestones=[3]),
+     r"^scheduler\.schedulers\[1\]\.gamma: must be a real number"),
+], ids=["gamma-str", "step_size-str", "gamma-bool", "T_max-str", "eta_min-str", "power-str",
+        "total_iters-str", "milestone-str", "step_size-fraction", "seq-milestone-fraction",
+        "seq-child-gamma-str"])
+def test_scheduler_attributes_must_be_numbers(make, match):
+    with pytest.raises(SpecError, match=match):
+        lrcore.from_torch(make(optimizer()))
+
+
+def test_numpy_scalars_are_numbers():
+    """numpy scalars are read as the numbers they hold (torch computes with them)."""
+    make = lambda o: L.StepLR(o, step_size=np.int64(4), gamma=np.float64(0.7))  # noqa: E731
+    spec = lrcore.from_torch(make(optimizer()))
+    assert_close(lrcore.evaluate(spec, np.arange(30)), drive(make(optimizer()), 30), FLOAT64)
+    assert_close(lrcore.evaluate(spec, np.arange(30)), [BASE * 0.7 ** (k // 4)
+                                                        for k in range(30)], FLOAT64)
+
+
+def test_transformers_wsd_error_names_the_training_steps():
+    """transformers keeps num_stable_steps = N - W - decay (-110), not N: the message
+    still shows the N the user passed (100)."""
+    transformers = pytest.importorskip("transformers")
+    s = transformers.get_scheduler("warmup_stable_decay", optimizer(), 10, 100,
+                                   scheduler_specific_kwargs={"num_decay_steps": 200})
+    with pytest.raises(SpecError, match=r"num_stable_steps: comes out negative: warmup 10 "
+                                        r"and decay 200 exceed num_training_steps 100, "
+                                        r"got -110"):
+        lrcore.from_torch(s)
