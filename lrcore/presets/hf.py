@@ -38,11 +38,14 @@ Conventions worth knowing (all reproduced, not corrected):
   ignores ``num_training_steps`` and warns); otherwise ``N - W - num_decay_steps``.
 
 ``reduce_lr_on_plateau`` and ``greedy`` depend on reported metrics, not on the step:
-``SpecError``.
+``SpecError``. So is every ``lr``, step count and argument that is not a real number
+(int, float, a numpy scalar; a string such as ``"1e-3"`` or a bool is not), named by
+its parameter.
 """
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 from ..document import Schedule
@@ -57,7 +60,9 @@ from ..nodes.polynomial import Polynomial
 from ..nodes.repeat import Repeat
 from ..nodes.shift import Shift
 from ..nodes.warmup_stable_decay import WarmupStableDecay
-from .optax import _int, _real, chain
+from .optax import _int as _optax_int
+from .optax import _real as _optax_real
+from .optax import chain
 
 __all__ = ["NAMES", "hf"]
 
@@ -79,6 +84,28 @@ NAMES: dict[str, tuple[bool, bool, dict[str, Any]]] = {
                                           "min_lr_ratio": 0.0, "num_cycles": 0.5}),
 }
 _STATEFUL = ("reduce_lr_on_plateau", "greedy")
+
+
+def _check_number(value: Any, name: str) -> None:
+    """Raise unless ``value`` is a real number: int, float, a numpy scalar or a 0-d array
+    holding one. A bool is not a number, and neither is a string, even ``"1e-3"``
+    (transformers would fail on it at its first step, or compare it as text)."""
+    x = value.item() if getattr(value, "ndim", None) == 0 and callable(
+        getattr(value, "item", None)) else value
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise SpecError(name, "must be a real number (int, float or a numpy scalar; not a "
+                        "bool or a string)", value if isinstance(value, (bool, str))
+                        else repr(value))
+
+
+def _real(value: Any, name: str) -> float:
+    _check_number(value, name)
+    return _optax_real(value, name)
+
+
+def _int(value: Any, name: str) -> int:
+    _check_number(value, name)
+    return _optax_int(value, name)
 
 
 def hf(name: Any, lr: float, num_warmup_steps: int | None = None,
@@ -252,16 +279,20 @@ def _warmup_stable_decay(lr, w, n, num_decay_steps, num_stable_steps, warmup_typ
     if num_decay_steps is None:
         raise SpecError(f"{where}.num_decay_steps", "is required", None)
     k = _int(num_decay_steps, f"{where}.num_decay_steps")
+    if k < 0:
+        raise SpecError(f"{where}.num_decay_steps", "must be >= 0", k)
     if num_stable_steps is None:
         if n is None:
             raise SpecError("num_training_steps", f"or num_stable_steps is required for "
                             f"{where}", None)
         s = n - w - k
-    else:
+        if s < 0:
+            raise SpecError(f"{where}.num_stable_steps", f"comes out negative: warmup {w} "
+                            f"and decay {k} exceed num_training_steps {n}", s)
+    else:  # given, it wins over num_training_steps (transformers warns and ignores N)
         s = _int(num_stable_steps, f"{where}.num_stable_steps")
-    if k < 0 or s < 0:
-        raise SpecError(f"{where}.num_stable_steps", f"comes out negative: warmup {w} and "
-                        f"decay {k} exceed num_training_steps {n}", s)
+        if s < 0:
+            raise SpecError(f"{where}.num_stable_steps", "must be >= 0", s)
     for arg, value in (("warmup_type", warmup_type), ("decay_type", decay_type)):
         if value not in ("linear", "cosine", "1-sqrt"):
             raise SpecError(f"{where}.{arg}", "must be 'linear', 'cosine' or '1-sqrt'", value)

@@ -174,3 +174,66 @@ def test_schedulertype_enum_is_accepted():
 def test_errors(call, match):
     with pytest.raises(SpecError, match=match):
         call()
+
+
+def test_wsd_negative_stable_steps_name_the_training_steps():
+    """The message shows the num_training_steps given, and a negative count given
+    directly is named as such."""
+    with pytest.raises(SpecError, match=r"warmup_stable_decay\.num_stable_steps: comes out "
+                                        r"negative: warmup 10 and decay 200 exceed "
+                                        r"num_training_steps 100, got -110"):
+        lrcore.presets.hf("warmup_stable_decay", LR, 10, 100, num_decay_steps=200)
+    with pytest.raises(SpecError, match=r"warmup_stable_decay\.num_stable_steps: must be "
+                                        r">= 0, got -5"):
+        lrcore.presets.hf("warmup_stable_decay", LR, 10, 100, num_decay_steps=20,
+                          num_stable_steps=-5)
+    with pytest.raises(SpecError, match=r"warmup_stable_decay\.num_decay_steps: must be "
+                                        r">= 0, got -20"):
+        lrcore.presets.hf("warmup_stable_decay", LR, 10, 100, num_decay_steps=-20)
+
+
+NOT_NUMBERS = [
+    ("linear", {"lr": "1e-3"}, r"^lr: must be a real number .*got \"1e-3\""),
+    ("linear", {"lr": True}, r"^lr: must be a real number .*got true"),
+    ("linear", {"num_warmup_steps": "10"}, r"^num_warmup_steps: must be a real number"),
+    ("linear", {"num_training_steps": "100"}, r"^num_training_steps: must be a real number"),
+    ("linear", {"num_training_steps": True}, r"^num_training_steps: must be a real number"),
+    ("cosine", {"num_cycles": "1"}, r"^cosine\.num_cycles: must be a real number"),
+    ("cosine_with_restarts", {"num_cycles": "3"}, r"^cosine_with_restarts\.num_cycles: must"),
+    ("polynomial", {"lr_end": "1e-7"}, r"^polynomial\.lr_end: must be a real number"),
+    ("polynomial", {"power": "2"}, r"^polynomial\.power: must be a real number"),
+    ("inverse_sqrt", {"timescale": "40"}, r"^inverse_sqrt\.timescale: must be a real number"),
+    ("cosine_with_min_lr", {"min_lr": "1e-5"}, r"^cosine_with_min_lr\.min_lr: must be"),
+    ("cosine_with_min_lr", {"min_lr_rate": "0.1"}, r"^cosine_with_min_lr\.min_lr_rate: must"),
+    ("cosine_warmup_with_min_lr", {"min_lr": 1e-5, "warmup_lr_rate": "0.3"},
+     r"^cosine_warmup_with_min_lr\.warmup_lr_rate: must be a real number"),
+    ("warmup_stable_decay", {"num_decay_steps": "10"},
+     r"^warmup_stable_decay\.num_decay_steps: must be a real number"),
+    ("warmup_stable_decay", {"num_decay_steps": 10, "num_stable_steps": "5"},
+     r"^warmup_stable_decay\.num_stable_steps: must be a real number"),
+    ("warmup_stable_decay", {"num_decay_steps": 10, "min_lr_ratio": "0.1"},
+     r"^warmup_stable_decay\.min_lr_ratio: must be a real number"),
+    ("warmup_stable_decay", {"num_decay_steps": 10, "decay_type": "linear",
+                             "num_cycles": "0.5"},
+     r"^warmup_stable_decay\.num_cycles: must be a real number"),
+]
+
+
+@pytest.mark.parametrize("name,args,match", NOT_NUMBERS,
+                         ids=[f"{n}-{next(iter(a.items()))[0]}" if len(a) == 1 else
+                              f"{n}-{list(a)[-1]}" for n, a, _ in NOT_NUMBERS])
+def test_numbers_must_be_numbers(name, args, match):
+    """Every numeric parameter refuses a string (even one that reads as a number) and a
+    bool, naming the parameter."""
+    args = dict(args)
+    call = {"lr": args.pop("lr", LR), "num_warmup_steps": args.pop("num_warmup_steps", 10),
+            "num_training_steps": args.pop("num_training_steps", 110)}
+    with pytest.raises(SpecError, match=match):
+        lrcore.presets.hf(name, **call, **args)
+
+
+def test_numpy_scalars_are_numbers():
+    """numpy scalars are numbers: the same spec as the Python numbers they hold."""
+    spec = lrcore.presets.hf("cosine", np.float64(LR), np.int64(10), np.int64(110),
+                             num_cycles=np.float64(1.0))
+    assert spec.schedule == lrcore.presets.hf("cosine", LR, 10, 110, num_cycles=1.0).schedule
