@@ -30,7 +30,9 @@ CosineDecayRestarts    ``cosine_restarts`` (``t_mul``, ``m_mul``, ``alpha``)
 LrcoreSchedule         its spec
 =====================  ===================================================================
 
-``decay_steps`` and boundaries must be whole numbers of steps; ``CosineDecayRestarts``
+Every parameter must be a real number (int, float, a numpy scalar or a 0-d array; not
+a bool, and not a string even when it reads as one, ``"100"``), or ``SpecError`` names
+it. ``decay_steps`` and boundaries must be whole numbers of steps; ``CosineDecayRestarts``
 needs ``t_mul >= 1``, ``0 < m_mul <= 1`` and ``alpha <= 1``. An ``LrcoreSchedule`` built
 with ``gradient_accumulation_steps`` returns its spec, which counts optimizer updates
 (Keras's raw counter divided by the accumulation steps), as ``to_keras`` took it.
@@ -38,8 +40,12 @@ with ``gradient_accumulation_steps`` returns its spec, which counts optimizer up
 
 from __future__ import annotations
 
+import contextlib
 import math
+import numbers
 from typing import Any
+
+import numpy as np
 
 from ..document import Schedule
 from ..errors import SpecError
@@ -148,12 +154,18 @@ def _arguments(class_name: str, config: dict) -> dict[str, Any]:
 
 
 def _real(value: Any, path: str) -> float:
-    if isinstance(value, bool):
-        raise SpecError(path, "must be a number", value)
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise SpecError(path, "must be a number", repr(value)) from None
+    """A finite real number: int, float, a numpy scalar or a 0-d array or tensor holding
+    one. Not a bool, and not a string even if it reads as one (``"100"``): Keras itself
+    would compute with it as text or fail at the first call."""
+    x = value
+    if getattr(value, "ndim", None) == 0 and not isinstance(value, numbers.Number):
+        with contextlib.suppress(TypeError, ValueError):  # a 0-d tensor (tf, jax, torch)
+            x = np.asarray(value).item()
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise SpecError(path, "must be a real number (int, float or a numpy scalar; not a "
+                        "bool or a string)", value if isinstance(value, (bool, str))
+                        else repr(value))
+    x = float(x)
     if not math.isfinite(x):
         raise SpecError(path, "must be a finite number", x)
     return x

@@ -313,3 +313,56 @@ def test_bad_configs(arg, kwargs, match):
 def test_foreign_objects_are_refused(obj, match):
     with pytest.raises(SpecError, match=match):
         lrcore.from_keras(obj)
+
+
+COSINE = {"initial_learning_rate": 0.1, "decay_steps": 100, "alpha": 0.1,
+          "warmup_target": 0.3, "warmup_steps": 10}
+NOT_NUMBERS = [
+    ("CosineDecay", {**COSINE, "decay_steps": "100"}, r"^decay_steps: must be a real number "
+                                                      r".*got \"100\""),
+    ("CosineDecay", {**COSINE, "initial_learning_rate": "0.1"},
+     r"^initial_learning_rate: must be a real number"),
+    ("CosineDecay", {**COSINE, "alpha": True}, r"^alpha: must be a real number .*got true"),
+    ("CosineDecay", {**COSINE, "warmup_target": "0.3"}, r"^warmup_target: must be a real"),
+    ("CosineDecay", {**COSINE, "warmup_steps": "10"}, r"^warmup_steps: must be a real"),
+    ("ExponentialDecay", {"initial_learning_rate": 0.1, "decay_steps": 10,
+                          "decay_rate": "0.9"}, r"^decay_rate: must be a real number"),
+    ("InverseTimeDecay", {"initial_learning_rate": 0.1, "decay_steps": "10",
+                          "decay_rate": 0.5}, r"^decay_steps: must be a real number"),
+    ("PolynomialDecay", {"initial_learning_rate": 0.1, "decay_steps": 10,
+                         "end_learning_rate": "0.01"}, r"^end_learning_rate: must be a real"),
+    ("PolynomialDecay", {"initial_learning_rate": 0.1, "decay_steps": 10, "power": "2"},
+     r"^power: must be a real number"),
+    ("PiecewiseConstantDecay", {"boundaries": ["5"], "values": [0.1, 0.2]},
+     r"^boundaries\[0\]: must be a real number"),
+    ("PiecewiseConstantDecay", {"boundaries": [5], "values": [0.1, "0.2"]},
+     r"^values\[1\]: must be a real number"),
+    ("CosineDecayRestarts", {"initial_learning_rate": 0.1, "first_decay_steps": "10"},
+     r"^first_decay_steps: must be a real number"),
+    ("CosineDecayRestarts", {"initial_learning_rate": 0.1, "first_decay_steps": 10,
+                             "t_mul": "2"}, r"^t_mul: must be a real number"),
+    ("CosineDecayRestarts", {"initial_learning_rate": 0.1, "first_decay_steps": 10,
+                             "m_mul": "0.5"}, r"^m_mul: must be a real number"),
+]
+
+
+@pytest.mark.parametrize("form", ["serialized", "class_name"])
+@pytest.mark.parametrize("class_name,config,match", NOT_NUMBERS,
+                         ids=[f"{c}-{i}" for i, (c, _, _) in enumerate(NOT_NUMBERS)])
+def test_numbers_must_be_numbers(class_name, config, match, form):
+    """A string is not a number, even one that reads as one, nor is a bool: in a
+    serialized dict and in a get_config() dict with class_name alike."""
+    with pytest.raises(SpecError, match=match):
+        if form == "serialized":
+            lrcore.from_keras({"class_name": class_name, "config": config})
+        else:
+            lrcore.from_keras(config, class_name=class_name)
+
+
+def test_numpy_scalars_and_0d_arrays_are_numbers():
+    """numpy scalars and 0-d arrays hold numbers: the same spec as Python numbers."""
+    config = {"initial_learning_rate": np.float64(0.1), "decay_steps": np.int64(100),
+              "alpha": np.array(0.1), "warmup_target": np.float64(0.3),
+              "warmup_steps": np.array(10)}
+    got = lrcore.from_keras(config, class_name="CosineDecay")
+    assert got.schedule == lrcore.from_keras(COSINE, class_name="CosineDecay").schedule
