@@ -17,7 +17,7 @@ from typing import Any
 
 from .errors import SpecError, key_path
 from .fields import Int, Steps
-from .node import Context, Node, node_from_dict, walk
+from .node import Context, Node, check_bounds, node_from_dict, walk
 
 __all__ = ["FORMAT_VERSION", "Schedule", "dump", "dumps", "load"]
 
@@ -131,6 +131,7 @@ class Schedule:
         """The same document with every duration an integer (see ``Node.resolve``)."""
         ctx = self.context(steps_per_epoch, total_steps)
         root = self.schedule.resolve(ctx, ctx.total_steps, "schedule")
+        check_bounds(root, "schedule")
         return dataclasses.replace(self, schedule=root, steps_per_epoch=ctx.steps_per_epoch,
                                    total_steps=ctx.total_steps)
 

@@ -210,6 +210,22 @@ class Node:
             out += child.breakpoints()
         return out
 
+    def rate_bound(self) -> float:
+        """An upper bound of the rate on ``[0, 2**31 - 1]`` (resolved nodes; float64,
+        may be loose, ``inf`` past float64). The default, the largest rate parameter or
+        child bound, is right for every family whose curve stays between its parameters;
+        families that grow or multiply override it."""
+        from .fields import RATE
+
+        out = 0.0
+        for f in _node_fields(type(self)):
+            value = getattr(self, f.name)
+            if f.metadata["kind"] is RATE and value is not None:
+                out = max(out, value)
+        for _, child in self.children():
+            out = max(out, child.rate_bound())
+        return out
+
     def horizon(self) -> int | None:
         """The last step of interest: past it the curve holds or repeats (None: unknown)."""
         ends = [b for b in self.breakpoints() if b is not None]
@@ -293,6 +309,28 @@ def walk(node: Node, limit: int = MAX_NODES) -> Iterator[Node]:
 
 #: Largest finite float32: a spec must stay below it on every step of the domain.
 FLOAT32_MAX = 3.4028234663852886e38
+
+
+def growth_bound(start: float, log_factor: float, count: int) -> float:
+    """``max(start, start * exp(log_factor * count))``, ``inf`` past float64."""
+    import math
+
+    if start <= 0 or log_factor <= 0:
+        return start
+    x = math.log(start) + log_factor * count
+    return math.exp(x) if x < 709 else math.inf
+
+
+def check_bounds(root: Node, path: str) -> None:
+    """Raise if any node's rate can leave float32's range on ``[0, 2**31 - 1]``, naming
+    the deepest such node: float32 backends would compute inf there (and NaN from
+    inf * 0), while the float64 reference would not."""
+    for suffix, child in root.children():
+        check_bounds(child, path + suffix)
+    bound = root.rate_bound()
+    if bound > FLOAT32_MAX:
+        raise SpecError(path, f"can reach a rate past float32's range ({FLOAT32_MAX:.4g}) "
+                        "before step 2**31 - 1", bound)
 
 
 def check_growth(path: str, start: float, log_factor: float, count: int,

@@ -30,6 +30,10 @@ class Clip(Node):
         if self.min is not None and self.max is not None and self.min > self.max:
             raise SpecError(f"{path}.max", f"must be >= min ({self.min:g})", self.max)
 
+    def rate_bound(self):
+        inner = max(self.schedule.rate_bound(), self.min or 0.0)
+        return inner if self.max is None else min(inner, self.max)
+
     def build(self, ops):
         f = self.schedule.build(ops)
         if self.min is not None:

@@ -7,7 +7,7 @@ import math
 
 from ..errors import SpecError
 from ..fields import MAX_STEP, POSITIVE, RATE, Bool, Steps, param
-from ..node import Node, check_growth
+from ..node import Node, check_growth, growth_bound
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -57,6 +57,12 @@ class Exponential(Node):
         elif isinstance(self.every, int) and isinstance(self.begin, int):
             check_growth(f"{path}.rate", self.start, math.log(self.rate) / self.every,
                          MAX_STEP - self.begin, self.rate)
+
+    def rate_bound(self):
+        if self.bound is not None and self.rate > 1:
+            return self.bound
+        return growth_bound(self.start, math.log(self.rate) / self.every,
+                            MAX_STEP - self.begin)
 
     def build(self, ops):
         s, n, b = ops.const(self.start), self.every, self.begin

@@ -6,7 +6,7 @@ import dataclasses
 import math
 
 from ..fields import POSITIVE, RATE, Steps, StepsList, param
-from ..node import Node, check_growth, check_increasing
+from ..node import Node, check_growth, check_increasing, growth_bound
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -34,6 +34,9 @@ class MultiStep(Node):
         check_increasing(f"{path}.milestones", self.milestones)
         check_growth(f"{path}.factor", self.start, math.log(self.factor), len(self.milestones),
                      self.factor)
+
+    def rate_bound(self):
+        return growth_bound(self.start, math.log(self.factor), len(self.milestones))
 
     def build(self, ops):
         values = [self.start * self.factor**i for i in range(len(self.milestones) + 1)]

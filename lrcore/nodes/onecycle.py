@@ -74,6 +74,10 @@ class OneCycle(Node):
         if isinstance(self.duration, int):
             self._phases(path)
 
+    def rate_bound(self):
+        initial = self.peak / self.div_factor
+        return max(self.peak, initial, initial / self.final_div_factor)
+
     def build(self, ops):
         starts, ends, values = self._phases()
         branches = [_phase(ops, s, e, values[i], values[i + 1], self.anneal)

@@ -36,6 +36,9 @@ class PiecewiseConstant(Node):
                             f"{len(self.values)} entries")
         check_increasing(f"{path}.boundaries", self.boundaries)
 
+    def rate_bound(self):
+        return max(self.values)
+
     def build(self, ops):
         return ops.select(list(self.boundaries),
                           [ops.constant(v) for v in self.values])

@@ -30,6 +30,9 @@ class PiecewiseLinear(Node):
     def check(self, path):
         check_increasing(f"{path}.points", tuple(s for s, _ in self.points))
 
+    def rate_bound(self):
+        return max(rate for _, rate in self.points)
+
     def build(self, ops):
         steps = [s for s, _ in self.points]
         rates = [r for _, r in self.points]

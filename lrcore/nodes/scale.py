@@ -27,6 +27,10 @@ class Scale(Node):
     schedule: Node = param(NodeField(), doc="the inner schedule")
     by: float | Node = param(NodeField(or_number=True), doc="a number >= 0 or a schedule")
 
+    def rate_bound(self):
+        by = self.by.rate_bound() if isinstance(self.by, Node) else self.by
+        return self.schedule.rate_bound() * by
+
     def build(self, ops):
         f = self.schedule.build(ops)
         if isinstance(self.by, Node):

@@ -6,7 +6,7 @@ import dataclasses
 import math
 
 from ..fields import MAX_STEP, POSITIVE, RATE, Steps, param
-from ..node import Node, check_growth
+from ..node import Node, check_growth, growth_bound
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -32,6 +32,9 @@ class Step(Node):
         if isinstance(self.every, int):
             check_growth(f"{path}.factor", self.start, math.log(self.factor),
                          MAX_STEP // self.every, self.factor)
+
+    def rate_bound(self):
+        return growth_bound(self.start, math.log(self.factor), MAX_STEP // self.every)
 
     def build(self, ops):
         s, k, n = ops.const(self.start), ops.const(math.log(self.factor)), self.every

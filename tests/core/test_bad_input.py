@@ -296,6 +296,20 @@ AT_RESOLVE = [
                                              total_steps=10),
      r"^schedule\.phases\[1\]\.duration: has no steps left: the phases before it take 10 "
      r"of the 10 available"),
+    # products and one-cycle floors past float32: the deepest such node is named, with
+    # the bound written out (1e38 * 1e38; 1e30 / 25 / 1e-20; 1e20 * 1e20)
+    ("scale past float32", doc({"type": "scale", "by": 1e38, "schedule": dict(C, value=1e38)}),
+     r"^schedule: can reach a rate past float32's range \(3\.403e\+38\) before step "
+     r"2\*\*31 - 1, got 9\.99999\d*e\+75$"),
+    ("one-cycle floor above float32", doc({"type": "onecycle", "peak": 1e30, "duration": 100,
+                                           "final_div_factor": 1e-20}),
+     r"^schedule: can reach a rate past float32's range .*got 4e\+48$"),
+    ("scale by a schedule, nested", doc(seq(dict(C, duration=5), {
+        "type": "scale", "by": dict(C, value=1e20), "schedule": dict(C, value=1e20)})),
+     r"^schedule\.phases\[1\]: can reach a rate past float32's range .*got 1e\+40$"),
+    ("scale of a growth", doc({"type": "scale", "by": 4.0, "schedule": {
+        "type": "step", "start": 1e38, "factor": 1.0000001, "every": 1000}}),
+     r"^schedule: can reach a rate past float32's range"),
     ("total_steps as a share", doc(C, total_steps="50%"),
      r'^total_steps: must be steps or epochs \("Nep"\), not a share, got "50%"$'),
     ("total_steps in epochs without steps_per_epoch", doc(C, total_steps="3ep"),
@@ -646,3 +660,22 @@ def test_alias_bomb_in_a_list_field(tmp_path):
             f"  boundaries: [{_lol(scalar='1')}]\n")
     out = _load_in_child(tmp_path, text)
     assert re.match(r"^SpecError: schedule\.(values|boundaries)", out), out
+
+
+@pytest.mark.parametrize("spec,steps,want", [
+    # products that stay inside float32, written out
+    ({"type": "scale", "by": 0.5, "schedule": {"type": "constant", "value": 3e38}}, [0], 1.5e38),
+    ({"type": "scale", "by": 2.0, "schedule": {"type": "step", "start": 1e38,
+                                               "factor": 1.0000001, "every": 1000}},
+     [999], 2e38),
+    # torch allows final_div_factor < 1: a floor above the start, well inside float32
+    ({"type": "onecycle", "peak": 0.1, "duration": 100, "final_div_factor": 0.5}, [99],
+     0.1 / 25 / 0.5),
+    # a clip caps an inner curve that stays inside float32
+    ({"type": "clip", "max": 1.0, "schedule": {"type": "scale", "by": 1e30,
+                                               "schedule": {"type": "constant", "value": 1e8}}},
+     [0], 1.0),
+])
+def test_large_rates_inside_float32_are_accepted(spec, steps, want):
+    got = lrcore.evaluate(doc(spec), steps)
+    assert got.tolist() == pytest.approx([want], rel=1e-12)
