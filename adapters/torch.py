@@ -8,6 +8,7 @@ floats). The scheduler's only state is torch's own step counter (``last_epoch``)
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any
 
 import torch
@@ -83,6 +84,9 @@ class LrcoreScheduler(LambdaLR):
                                 "as an argument)", step_unit)
             per = ctx.steps_per_epoch
         n = len(optimizer.param_groups)
+        if group_scale is not None and not isinstance(group_scale, (list, tuple)):
+            raise SpecError("group_scale", f"must be a list of numbers, one per param group "
+                            f"({n})", group_scale)
         scales = [1.0] * n if group_scale is None else list(group_scale)
         if len(scales) != n:
             raise SpecError("group_scale", f"must have one entry per param group ({n})", scales)
@@ -151,9 +155,20 @@ class LrcoreScheduler(LambdaLR):
         return state
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Restore a checkpoint, its spec included, as torch's own schedulers restore
+        their parameters (a ``CosineAnnealingLR`` takes the checkpoint's ``T_max``): the
+        run continues on the checkpoint's curve. When that spec differs from the one
+        this scheduler was built with (an edited spec file), a ``UserWarning`` names both
+        fingerprints."""
+        before = self.spec.fingerprint()
         super().load_state_dict(state_dict)
         for fn in self.lr_lambdas:
             fn.__dict__.pop("_compiled", None)
+        after = self.spec.fingerprint()
+        if after != before:
+            warnings.warn(f"load_state_dict: the checkpoint's schedule (fingerprint {after}) "
+                          f"replaces the one this scheduler was built with ({before}); the "
+                          "run continues on the checkpoint's curve", UserWarning, stacklevel=2)
         self._apply(self.get_lr())
 
 

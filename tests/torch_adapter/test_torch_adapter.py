@@ -140,6 +140,8 @@ def test_group_scale():
     ([float("nan"), 1.0], r"group_scale\[0\]: must be a finite number >= 0, got NaN"),
     ([1.0, float("inf")], r"group_scale\[1\]: must be a finite number >= 0, got Infinity"),
     ([True, 1.0], r"group_scale\[0\]: must be a finite number >= 0, got true"),
+    (1.0, r"^group_scale: must be a list of numbers, one per param group \(2\), got 1\.0$"),
+    ("1.0", r"^group_scale: must be a list of numbers"),
     ([1.0, "0.1"], r"group_scale\[1\]: must be a finite number >= 0"),
 ])
 def test_group_scale_errors(scale, match):
@@ -311,6 +313,33 @@ def test_resume_from_state_dict(at, restore_optimizer):
     assert scheduler2.last_epoch == at
     tail = _run(opt2, scheduler2, N - at)
     assert head + tail == full
+
+
+def test_loading_a_checkpoint_of_another_spec_warns_and_follows_the_checkpoint():
+    """As torch's own schedulers restore their parameters from a checkpoint, the
+    checkpoint's spec wins; an edited spec file is not silently ignored: a UserWarning
+    names both fingerprints. The same spec loads without a warning."""
+    old, new = SPECS["multistep"], SPECS["warmup-constant-cosine"]
+    opt = _optimizer(0.5)
+    saved = lrcore.to_torch(old, opt)
+    _run(opt, saved, 7)
+    state = saved.state_dict()
+
+    opt2 = _optimizer(0.5)
+    resumed = lrcore.to_torch(new, opt2)
+    want = (f"checkpoint's schedule \\(fingerprint {lrcore.load(old).fingerprint()}\\) "
+            f"replaces the one this scheduler was built with "
+            f"\\({lrcore.load(new).fingerprint()}\\)")
+    with pytest.warns(UserWarning, match=want):
+        resumed.load_state_dict(state)
+    assert resumed.last_epoch == 7
+    assert opt2.param_groups[0]["lr"] == lrcore.evaluate(old, [7])[0]
+
+    opt3 = _optimizer(0.5)
+    same = lrcore.to_torch(old, opt3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        same.load_state_dict(state)
 
 
 # ---- a real training loop -------------------------------------------------------------
