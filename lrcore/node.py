@@ -105,6 +105,31 @@ class Node:
                 raise RuntimeError(f"two node classes claim type {cls.type!r}")
             REGISTRY[cls.type] = cls
 
+    def __new__(cls, *args: Any, **kwargs: Any) -> Node:
+        """Builders (``lrcore.cosine(start=..., duration=...)``) take keyword arguments:
+        a positional argument, an unknown or a missing parameter is a SpecError, as the
+        same mistake in a spec file is."""
+        path = _PATH.get() or cls.type
+        if args:
+            raise SpecError(path, f"takes keyword arguments only: lrcore.{cls.type}("
+                            + ", ".join(f"{f.name}=..." for f in _node_fields(cls)
+                                        if f.default is dataclasses.MISSING) + ")", list(args))
+        names = [f.name for f in _node_fields(cls)]
+        for key, value in kwargs.items():
+            if key not in names:
+                raise SpecError(key_path(path, key), f"is not a parameter of {cls.type}"
+                                f"{_did_you_mean(key, names)}; known: " + ", ".join(names),
+                                value)
+        for f in _node_fields(cls):
+            if f.default is dataclasses.MISSING and f.name not in kwargs:
+                raise SpecError(f"{path}.{f.name}", f"is required for {cls.type}")
+        return super().__new__(cls)
+
+    def __reduce__(self) -> tuple:
+        # pickle and copy rebuild through the keyword constructor (it validates again)
+        return (_rebuild_node, (type(self), {f.name: getattr(self, f.name)
+                                             for f in _node_fields(type(self))}))
+
     def __post_init__(self) -> None:
         path = _PATH.get() or self.type
         for f in _node_fields(type(self)):
@@ -232,6 +257,10 @@ class Node:
         if self.duration is not None:
             ends.append(self.duration)
         return max(ends) if ends else None
+
+
+def _rebuild_node(cls: type, values: dict[str, Any]) -> Node:
+    return cls(**values)
 
 
 def _did_you_mean(word: str, options: list[str]) -> str:

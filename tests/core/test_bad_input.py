@@ -271,6 +271,24 @@ def test_builders_validate_too():
         lrcore.piecewise_constant(values=[0.3, 0.2, 0.1], boundaries=[4, 2])
 
 
+
+@pytest.mark.parametrize("call,match", [
+    (lambda: lrcore.cosine(start=0.1, duration=10, exponet=2.0),
+     r"^cosine\.exponet: is not a parameter of cosine \(did you mean 'exponent'\?\); "
+     r"known: start, end, exponent, periodic, duration, got 2\.0$"),
+    (lambda: lrcore.cosine(duration=10), r"^cosine\.start: is required for cosine$"),
+    (lambda: lrcore.cosine(0.1, 10),
+     r"^cosine: takes keyword arguments only: lrcore\.cosine\(start=\.\.\.\), "
+     r"got \[0\.1, 10\]$"),
+    (lambda: lrcore.step(start=0.1, factor=0.5), r"^step\.every: is required for step$"),
+])
+def test_builder_mistakes_are_spec_errors_like_in_a_file(call, match):
+    """The Python builders fail as a spec file does (SpecError, did-you-mean), not with
+    dataclass TypeErrors."""
+    with pytest.raises(SpecError, match=match):
+        call()
+
+
 # ---- rules that need the context (raised when resolving) -----------------------------------
 
 AT_RESOLVE = [
