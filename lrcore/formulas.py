@@ -69,7 +69,10 @@ def cosine_curve(ops: Any, d: int, a: float, b: float, p: float = 1.0) -> Callab
     ``(1 + cos(pi x)) / 2 == sin(pi (D - t) / (2 D)) ** 2`` and
     ``(1 - cos(pi x)) / 2 == sin(pi t / (2 D)) ** 2``: each sine takes a small, exact
     integer distance, so a falling curve needs one sine (of the distance to the end), a
-    rising one one sine (of the distance to the start), and neither cancels.
+    rising one one sine (of the distance to the start), and neither cancels. With an
+    exponent, a falling curve's weight ``(s^2)^p`` is taken as ``s^(2p)``: one rounding
+    fewer for the power to amplify (optax's worst float32 error, exponent 2.5: 9.5 to
+    7.4 ulp).
     """
     h = ops.const(math.pi / (2.0 * d))
     if p == 1.0:
@@ -88,13 +91,14 @@ def cosine_curve(ops: Any, d: int, a: float, b: float, p: float = 1.0) -> Callab
             return low + height * (s * s)
 
         return rising
-    mix = power_mix(ops, a, b, p)
-    if a >= b:  # only base = cos^2 is needed
+    if a >= b:  # only base = cos^2 is needed: (s^2)^p as s^(2p), one rounding fewer
+        mix2 = power_mix(ops, a, b, 2.0 * p)
+
         def falling_p(t):
-            s = ops.sin(h * ops.to_float(d - t))
-            return mix(s * s, None)
+            return mix2(ops.sin(h * ops.to_float(d - t)), None)
 
         return falling_p
+    mix = power_mix(ops, a, b, p)
 
     def rising_p(t):
         s_end = ops.sin(h * ops.to_float(d - t))
