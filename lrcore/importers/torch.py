@@ -53,6 +53,23 @@ Choices where torch leaves room:
   origin. torch's recursive schedulers continue from the changed rate and its closed
   forms overwrite it at the next step: the scheduler no longer draws the spec's curve,
   from step 0 or from now, and when the change happened is not recorded anywhere.
+* **A scheduler that runs from another rate than its base.** torch's recursive
+  schedulers (``StepLR``, ``MultiStepLR``, ``ExponentialLR``, ``LinearLR``,
+  ``ConstantLR``, ``PolynomialLR``, ``MultiplicativeLR``, ``CosineAnnealingLR``, and a
+  ``ChainedScheduler`` of them) start from the rate the group holds when they are
+  built, but record the group's ``initial_lr`` as ``base_lrs``. Built after another
+  scheduler that changed the rate (``ConstantLR(opt, 0.5, 10); ExponentialLR(opt,
+  0.9)`` runs 0.05, 0.045, ..., not 0.1, 0.09, ...), after a rate set by hand, or
+  stepped alongside another scheduler (torch's "chaining" idiom), they draw no curve
+  that their own parameters describe. ``from_torch`` checks, for either origin, that
+  the spec gives the rate the scheduler set at its current step
+  (``get_last_lr()[group]``) and raises a ``SpecError`` otherwise. The tolerance is a
+  bound on torch's own rounding (its recursions drift: ~1 ulp per step, a float32
+  tensor lr much more, ``CosineAnnealingLR`` past ``T_max`` ~``u T_max**2``), so a
+  factor 2 is caught at once and any mismatch above ~4e-6 of the largest rate on a
+  float64 run of 2**31 steps. The check sees the current step only: a
+  ``CosineAnnealingLR`` past its first ``T_max`` has come back onto its base rate's
+  wave, so a different start before that no longer shows.
 * **Several param groups.** ``group=i`` (default 0) picks whose base rate (and, for
   ``CyclicLR``/``OneCycleLR``, whose bounds) the spec uses; call once per group.
 * **MultiplicativeLR.** Its ``lr_lambda`` is arbitrary code. A factor is accepted only
@@ -100,6 +117,7 @@ from typing import Any
 
 from ..document import Schedule
 from ..errors import SpecError
+from ..evaluate import evaluate
 from ..node import Node
 from ..nodes.constant import Constant
 from ..nodes.cosine import Cosine
@@ -168,6 +186,12 @@ def from_torch(scheduler: Any, *, group: int = 0, origin: str = "start") -> Sche
     else:
         node, per, extra = _curve(scheduler, group, "scheduler"), 1, {}
         description = f"torch {_describe(scheduler)}, param group {group}"
+    # a plateau scheduler's rate is its spec's (the curve before any cut) times the scale
+    # its reports have left
+    state = getattr(scheduler, "plateau", None) if isinstance(scheduler, LrcoreScheduler) \
+        else None
+    _check_curve(scheduler, group, Schedule(schedule=node, **extra), per,
+                 1.0 if state is None else float(state["scale"]))
     if origin == "now":
         k = _position(scheduler) * per
         if k > 0:
@@ -200,6 +224,103 @@ def _check_rate_held(s: Any, group: int) -> None:
                     "forms), so no spec is this scheduler's curve. Restore it "
                     f"(param_groups[{group}]['lr'] = scheduler.get_last_lr()[{group}]) or "
                     "read a freshly built scheduler", float(h))
+
+
+def _check_curve(s: Any, group: int, spec: Schedule, per: int, scale: float = 1.0) -> None:
+    """The spec must give, at the scheduler's current step, the rate torch set there
+    (``get_last_lr()[group]``), up to torch's own rounding.
+
+    The spec is built from the base rate the scheduler records (``base_lrs``, the group's
+    ``initial_lr``), but torch's recursive schedulers run from the rate the group holds
+    when they are built: after another scheduler on the same optimizer changed it
+    (``ConstantLR(opt, 0.5, 10); ExponentialLR(opt, 0.9)`` runs 0.05, 0.045, ..., not
+    0.1, 0.09, ...), the scheduler draws the spec times an unknown factor, or not even
+    that when the other scheduler keeps stepping alongside. Its current rate shows it.
+    """
+    try:
+        held = s.get_last_lr()[group]
+    except (AttributeError, IndexError):  # pragma: no cover - every scheduler sets it
+        return
+    h = _number(held)
+    k = _position(s) * per
+    if h is None or k < 0:
+        return
+    h = float(h)
+    expected = float(evaluate(spec, [k])[0]) * scale
+    if h == expected:
+        return
+    # The tolerance bounds torch's own rounding; it is not a guess at how large a real
+    # mismatch is. torch computes each rate with unit roundoff u (2**-53 for a Python
+    # float; a tensor lr is rounded to its dtype at every step, 2**-24 for float32). One
+    # step of a recursive scheduler does at most ~12 roundings (CosineAnnealingLR's ratio
+    # of cosines, LinearLR's ratio), each off by at most u x R, the largest rate in play
+    # (the rate, base rates, bounds, eta_min), and they add up over the k + 1 steps: a
+    # float32 ExponentialLR(gamma=1 - 2**-25) never moves at all, k u behind after k
+    # steps. 16 per scheduler per step bounds that (a PolynomialLR counts its power:
+    # (a / b) ** p scales the error of its ratio by p). Past T_max, CosineAnnealingLR's
+    # recursion adds one step of its wave, (1 - cos(pi / T)) / 2, whose relative error is
+    # ~u T**2, and multiplies it up to the wave's height: 2 u T**2 R more (measured: with
+    # float64, T = 3e4 is off by 1.1e-8 relative at 2 T; with float32, T = 1e4 stays at
+    # eta_min, 2.5 x off, so there the check can tell nothing). Measured on 1e5-step runs
+    # (ExponentialLR, CosineAnnealingLR past T_max, float64 and float32 tensors), torch's
+    # error stays below 0.1 x this bound. It still catches, at any step where the rate is
+    # not far below R, a mismatch above 4e-6 R on a float64 run of 2**31 steps (a factor
+    # 2 at once), and a factor 2 on a float32 run of up to ~5e5 steps. The floor: lrcore's
+    # closed forms and torch's agree to 1e-12 (tested), not necessarily to the last bit.
+    u = 2.0 ** -53
+    dtype = getattr(held, "dtype", None)
+    if dtype is not None and getattr(dtype, "is_floating_point", False):
+        import torch
+
+        u = torch.finfo(dtype).eps / 2
+    weight, far, rates = 0.0, 0.0, [abs(h), abs(expected)]
+    for m in _members(s):
+        power = _number(getattr(m, "power", 1.0)) if _name(m) == "PolynomialLR" else 1.0
+        weight += max(1.0, abs(float(power or 1.0)))
+        rates.extend(_rates(m, group))
+        t_max = _number(getattr(m, "T_max", None)) if _name(m) == "CosineAnnealingLR" else 0
+        if t_max and m.last_epoch > t_max:
+            far += 2.0 * float(t_max) ** 2
+    rates.extend(_rates(s.optimizer.param_groups[group], None))
+    big = max((r for r in rates if math.isfinite(r)), default=0.0)
+    tol = max(u * big * (16.0 * weight * (k + 1) + far), 1e-12 * big)
+    if abs(h - expected) <= tol:
+        return
+    raise SpecError(f"scheduler.get_last_lr()[{group}]", f"{_name(s)} set {h!r} at step {k}, "
+                    f"where the curve read from it gives {expected!r}: torch runs it from "
+                    "another rate than the base rate it records (base_lrs, the group's "
+                    "initial_lr). Its recursive get_lr goes on from whatever rate the group "
+                    "holds, so a scheduler built before it on this optimizer (or stepped "
+                    "alongside it), or a rate set by hand in between, moved its whole curve, "
+                    "and no spec of this scheduler is what torch runs. Build it first on the "
+                    "optimizer, or put the schedulers in one ChainedScheduler or SequentialLR "
+                    "and read that", h)
+
+
+def _members(s: Any) -> Iterator[Any]:
+    """``s`` and every scheduler nested in it (SequentialLR, ChainedScheduler)."""
+    yield s
+    for child in getattr(s, "_schedulers", ()):
+        yield from _members(child)
+
+
+def _rates(x: Any, group: int | None) -> list[float]:
+    """The magnitudes of the rates a scheduler (``group``) or a param group (``None``)
+    holds: base rates, bounds, ``eta_min``, ``initial_lr``/``max_lr``/``min_lr``."""
+    if group is None:
+        values = [x.get(k) for k in ("lr", "initial_lr", "max_lr", "min_lr")]
+    else:
+        values = [getattr(x, "eta_min", None)]
+        for name in ("base_lrs", "max_lrs"):
+            seq = getattr(x, name, None)
+            if isinstance(seq, (list, tuple)) and group < len(seq):
+                values.append(seq[group])
+    out = []
+    for v in values:
+        n = _number(v)
+        if n is not None:
+            out.append(abs(float(n)))
+    return out
 
 
 # ---- dispatch ----------------------------------------------------------------------------

@@ -609,3 +609,162 @@ def test_transformers_wsd_error_names_the_training_steps():
                                         r"and decay 200 exceed num_training_steps 100, "
                                         r"got -110"):
         lrcore.from_torch(s)
+
+
+# ---- a scheduler built after another one on the same optimizer -------------------------------
+
+# torch's recursive schedulers start from the rate the group holds when they are built, but
+# record the group's initial_lr as their base: built after a scheduler that changed the rate
+# at its own construction, they run a curve that base_lrs does not describe.
+EARLIER = {
+    "ConstantLR": (lambda o: L.ConstantLR(o, factor=0.5, total_iters=10), 0.5),
+    "LinearLR": (lambda o: L.LinearLR(o, start_factor=0.25, total_iters=10), 0.25),
+    "LambdaLR": (lambda o: L.LambdaLR(o, lambda k: 0.2), 0.2),
+    "by-hand": (None, 0.4),  # a first scheduler, then the rate set by hand
+}
+# (factory, torch's first rates from a start rate r, written out)
+LATER = {
+    "ExponentialLR": (lambda o: L.ExponentialLR(o, gamma=0.9),
+                      lambda r: [r * 0.9**k for k in range(6)]),
+    "StepLR": (lambda o: L.StepLR(o, step_size=2, gamma=0.5),
+               lambda r: [r * 0.5 ** (k // 2) for k in range(6)]),
+    "MultiStepLR": (lambda o: L.MultiStepLR(o, milestones=[3], gamma=0.1),
+                    lambda r: [r * (0.1 if k >= 3 else 1.0) for k in range(6)]),
+    "LinearLR": (lambda o: L.LinearLR(o, start_factor=0.5, total_iters=4),
+                 lambda r: [r * (0.5 + 0.5 * min(k, 4) / 4) for k in range(6)]),
+    "ConstantLR": (lambda o: L.ConstantLR(o, factor=0.3, total_iters=3),
+                   lambda r: [r * (0.3 if k < 3 else 1.0) for k in range(6)]),
+    "PolynomialLR": (lambda o: L.PolynomialLR(o, total_iters=8, power=2.0),
+                     lambda r: [r * (1 - k / 8) ** 2 for k in range(6)]),
+    "MultiplicativeLR": (lambda o: L.MultiplicativeLR(o, lambda epoch: 0.8),
+                         lambda r: [r * 0.8**k for k in range(6)]),
+    "CosineAnnealingLR": (lambda o: L.CosineAnnealingLR(o, T_max=10, eta_min=0.001),
+                          lambda r: [0.001 + (r - 0.001) * (1 + math.cos(math.pi * k / 10)) / 2
+                                     for k in range(6)]),
+    "ChainedScheduler": (lambda o: L.ChainedScheduler([L.ExponentialLR(o, gamma=0.9),
+                                                      L.StepLR(o, step_size=2, gamma=0.5)]),
+                         lambda r: [r * 0.9**k * 0.5 ** (k // 2) for k in range(6)]),
+}
+
+
+def _built_after(earlier, later):
+    make_first, factor = EARLIER[earlier]
+    o = optimizer()
+    if make_first is None:
+        L.StepLR(o, step_size=100)  # records initial_lr 0.1 ...
+        o.param_groups[0]["lr"] = BASE * factor  # ... then the rate is set by hand
+    else:
+        make_first(o)
+    return LATER[later][0](o), BASE * factor
+
+
+@pytest.mark.parametrize("origin", ["start", "now"])
+@pytest.mark.parametrize("later", sorted(LATER))
+@pytest.mark.parametrize("earlier", sorted(EARLIER))
+def test_scheduler_built_after_another_is_refused(earlier, later, origin):
+    """torch runs the later scheduler from the rate the earlier one left (the oracle: its
+    formula written out from that rate, not from base_lrs), so reading its base_lrs would
+    give the wrong curve: refused, fresh and after a few steps, for either origin."""
+    s, start = _built_after(earlier, later)
+    assert start != BASE
+    assert s.optimizer.param_groups[0]["initial_lr"] == BASE  # what base_lrs records
+    with pytest.raises(SpecError, match=r"^scheduler\.get_last_lr\(\)\[0\]: \w+ set "
+                                        r"\S+ at step 0, where the curve read from it gives "
+                                        r".*torch runs it from another rate than the base"):
+        lrcore.from_torch(s, origin=origin)
+    assert_close(drive(s, 6), LATER[later][1](start), FLOAT64, what=f"{later} from {start}")
+    with pytest.raises(SpecError, match=r"at step 6, where the curve read from it gives"):
+        lrcore.from_torch(s, origin=origin)
+
+
+def test_the_reported_case():
+    """ConstantLR(0.5) built first: ExponentialLR(0.9) runs 0.05, 0.045, ... in torch
+    (its base_lrs says 0.1): from_torch refuses it with both rates."""
+    o = optimizer(momentum=0.0)
+    L.ConstantLR(o, 0.5, 10)
+    b = L.ExponentialLR(o, 0.9)
+    with pytest.raises(SpecError, match=r"ExponentialLR set 0\.05 at step 0, where the curve "
+                                        r"read from it gives 0\.1: .*got 0\.05$"):
+        lrcore.from_torch(b)
+    assert_close(drive(b, 3), [0.05, 0.045, 0.0405], FLOAT64)
+
+
+def test_schedulers_stepped_side_by_side_are_refused():
+    """torch's documented idiom of stepping two schedulers in turn: the rate is their
+    product (written out), which neither scheduler's own spec draws. Each is refused once
+    the other has moved the rate it continues from: the MultiStepLR at the first step
+    (the ExponentialLR stepped before it), the ExponentialLR after the milestone."""
+    o = optimizer()
+    e = L.ExponentialLR(o, gamma=0.9)
+    m = L.MultiStepLR(o, milestones=[3], gamma=0.1)
+    rates = []
+    for k in range(5):
+        rates.append(o.param_groups[0]["lr"])
+        if k == 2:
+            assert_close(lrcore.evaluate(lrcore.from_torch(e), [k]), [rates[-1]], FLOAT64)
+            with pytest.raises(SpecError, match=r"MultiStepLR set \S+ at step 2, where"):
+                lrcore.from_torch(m)
+        o.step()
+        e.step()
+        m.step()
+    assert_close(rates, [BASE * 0.9**k * (0.1 if k >= 3 else 1.0) for k in range(5)], FLOAT64)
+    for s in (e, m):
+        with pytest.raises(SpecError, match=r"at step 5, where the curve read from it gives"):
+            lrcore.from_torch(s)
+
+
+# Long runs: the check must not fire on torch's own rounding. (runs, factory, dtype)
+LONG = {
+    # float64: ~1 ulp per step
+    "ExponentialLR-float64": (lambda o: L.ExponentialLR(o, gamma=0.99999), None),
+    # float32 tensor lr: rounded at every step; 1 - 2**-25 rounds back to the same rate,
+    # so torch's rate never moves while the closed form loses 0.3% over 1e5 steps
+    "ExponentialLR-stuck-float32": (lambda o: L.ExponentialLR(o, gamma=1 - 2**-25),
+                                    torch.float32),
+    "ExponentialLR-float32": (lambda o: L.ExponentialLR(o, gamma=0.99999), torch.float32),
+    # past T_max the recursion's added step of the wave loses ~u T**2 (1e-8 relative here)
+    "CosineAnnealingLR-past-T_max-float64": (lambda o: L.CosineAnnealingLR(
+        o, T_max=30_000, eta_min=0.25), None),
+    # before T_max, float32 (halfway down)
+    "CosineAnnealingLR-float32": (lambda o: L.CosineAnnealingLR(o, T_max=200_000),
+                                  torch.float32),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LONG))
+def test_long_runs_are_read_and_a_changed_rate_is_still_caught(name):
+    """1e5 steps: torch's recursion has drifted from the closed form (written out here;
+    float64 ExponentialLR by a few ulps, the others by more than float64's 1e-12), yet
+    the scheduler is read. The same run with its rate halved by hand 10 steps before the
+    end (torch continues from the halved rate, so the optimizer holds the scheduler's
+    last rate again) is refused."""
+    make, dtype = LONG[name]
+    n = 100_000
+
+    def run(halve):
+        # a tensor lr is updated in place: one per optimizer
+        lr = BASE if dtype is None else torch.tensor(BASE, dtype=dtype)
+        o = optimizer((lr,), momentum=0.0)
+        s = make(o)
+        o.step()  # once, so that torch does not warn about the order of the steps
+        for k in range(n):
+            if halve and k == n - 10:
+                o.param_groups[0]["lr"] *= 0.5
+            s.step()
+        return s
+
+    s, halved = run(False), run(True)
+    held = float(s.get_last_lr()[0])
+    base = float(s.base_lrs[0])
+    if "Exponential" in name:
+        exact = base * s.gamma**n
+    else:
+        T, eta = s.T_max, s.eta_min
+        exact = eta + (base - eta) * (1 + math.cos(math.pi * (n % (2 * T)) / T)) / 2
+    drift = abs(held - exact) / exact  # torch's own rounding
+    assert drift > (0.0 if name == "ExponentialLR-float64" else 1e-12)
+    spec = lrcore.from_torch(s, origin="now")
+    assert lrcore.from_torch(s).schedule == spec.schedule.schedule
+    assert abs(float(halved.get_last_lr()[0]) - held) > 0.1 * held
+    with pytest.raises(SpecError, match=rf"at step {n}, where the curve read from it gives"):
+        lrcore.from_torch(halved)
