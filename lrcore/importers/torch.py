@@ -70,6 +70,20 @@ Choices where torch leaves room:
   float64 run of 2**31 steps. The check sees the current step only: a
   ``CosineAnnealingLR`` past its first ``T_max`` has come back onto its base rate's
   wave, so a different start before that no longer shows.
+* **lrcore's plateau scheduler** (``to_torch`` of a spec whose root is ``plateau``).
+  Its rate is the spec's curve times a scale that reported metrics cut, and the
+  scheduler keeps the rule's state (``scheduler.plateau``: best, bad count, cooldown,
+  scale), not the reports. ``origin="start"`` returns its spec, the schedule and its
+  rule: ``evaluate(spec, k, reports=<the reports it received>)`` is torch's rate, and
+  without reports the curve before any cut. ``origin="now"`` returns the same rule on
+  the rest of the curve while no report has been made (exact, future reports
+  included); after a report it raises a ``SpecError``: a spec's plateau starts from no
+  best, no bad reports, no cooldown and scale 1, so folding the scale in would be
+  torch's curve only until the next report, and dropping the plateau would drop the
+  rule the run still reports to. (With no further report, the rest is the spec's curve
+  times ``scheduler.plateau["scale"]``.) A param group scale goes inside the plateau,
+  with ``min_lr`` and ``eps`` scaled too: torch's rule judges them against the unscaled
+  curve. Inside a ``SequentialLR`` it is refused (its scale multiplies the whole curve).
 * **Several param groups.** ``group=i`` (default 0) picks whose base rate (and, for
   ``CyclicLR``/``OneCycleLR``, whose bounds) the spec uses; call once per group.
 * **MultiplicativeLR.** Its ``lr_lambda`` is arbitrary code. A factor is accepted only
@@ -107,6 +121,7 @@ Choices where torch leaves room:
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import dis
 import functools
 import math
@@ -128,6 +143,7 @@ from ..nodes.linear import Linear
 from ..nodes.multistep import MultiStep
 from ..nodes.onecycle import OneCycle
 from ..nodes.piecewise_constant import PiecewiseConstant
+from ..nodes.plateau import Plateau, PlateauState, initial_state
 from ..nodes.polynomial import Polynomial
 from ..nodes.repeat import Repeat
 from ..nodes.scale import Scale
@@ -194,7 +210,9 @@ def from_torch(scheduler: Any, *, group: int = 0, origin: str = "start") -> Sche
                  1.0 if state is None else float(state["scale"]))
     if origin == "now":
         k = _position(scheduler) * per
-        if k > 0:
+        if state is not None:
+            node = _plateau_now(node, k, state)
+        elif k > 0:
             node = Shift(schedule=node, offset=k)
         description = f"{description or 'lrcore spec'}, from step {k}"
     return Schedule(schedule=node, description=description, **extra)
@@ -690,11 +708,42 @@ def _own_spec(s: Any, group: int, nested: bool) -> tuple[Schedule, int]:
         raise SpecError("scheduler", "an LrcoreScheduler stepped per epoch cannot sit in a "
                         "SequentialLR counted in its steps; build the whole curve as one "
                         "spec", fn.per)
-    if fn.scale != 1.0:
-        import dataclasses
-
-        spec = dataclasses.replace(spec, schedule=Scale(schedule=spec.schedule, by=fn.scale))
+    root = spec.schedule
+    if nested and isinstance(root, Plateau):
+        raise _unsupported(s, "scheduler", "its plateau scale multiplies the whole curve, so "
+                           "it cannot be one phase of a SequentialLR; build the whole curve "
+                           "as one spec inside its plateau")
+    if fn.scale != 1.0 and isinstance(root, Plateau):
+        # the rule runs on the unscaled curve (group 0's multiplier), and the group scale
+        # multiplies the result: inside the plateau, min_lr and eps (rates) scale with it
+        c = fn.scale
+        spec = dataclasses.replace(spec, schedule=dataclasses.replace(
+            root, schedule=Scale(schedule=root.schedule, by=c), min_lr=root.min_lr * c,
+            eps=root.eps * c))
+    elif fn.scale != 1.0:
+        spec = dataclasses.replace(spec, schedule=Scale(schedule=root, by=fn.scale))
     return spec, fn.per
+
+
+def _plateau_now(node: Plateau, k: int, state: dict) -> Node:
+    """The rest of a plateau scheduler's run, from step ``k``: exact only while no report
+    has changed its state (then the same rule on the shifted curve)."""
+    fresh = initial_state(node)
+    now = PlateauState.from_dict(state)
+    if (now.best, now.bad, now.cool, now.scale) == (fresh.best, fresh.bad, fresh.cool,
+                                                     fresh.scale):
+        return node if k == 0 else dataclasses.replace(
+            node, schedule=Shift(schedule=node.schedule, offset=k))
+    raise SpecError("scheduler.plateau", f"origin='now' cannot carry a plateau's state: after "
+                    f"{now.reports} report(s) the rule holds best={now.best!r}, bad={now.bad}, "
+                    f"cool={now.cool}, scale={now.scale!r}, and a spec's plateau starts with no "
+                    "best, no bad reports, no cooldown and scale 1. Its curve would be "
+                    "torch's only until the next report, and a spec without the plateau "
+                    "would drop the rule the run still reports to. from_torch(scheduler) "
+                    "(origin='start') gives the spec, whose curve with the same reports "
+                    "(lrcore.evaluate(spec, steps, reports=...)) is torch's; with no further "
+                    f"report the rate from step {k} on is the spec's curve times "
+                    f"{now.scale!r}", state)
 
 
 # transformers' get_scheduler builds a LambdaLR over functools.partial(<one of these>)

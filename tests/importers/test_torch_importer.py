@@ -768,3 +768,100 @@ def test_long_runs_are_read_and_a_changed_rate_is_still_caught(name):
     assert abs(float(halved.get_last_lr()[0]) - held) > 0.1 * held
     with pytest.raises(SpecError, match=rf"at step {n}, where the curve read from it gives"):
         lrcore.from_torch(halved)
+
+
+# ---- lrcore's plateau scheduler -------------------------------------------------------------
+
+def _cosine(k, start=0.1, d=100):
+    """The inner curve of the plateau specs below, written out."""
+    return start * (1 + math.cos(math.pi * min(k, d) / d)) / 2
+
+
+def _plateau_spec(factor=0.5, **kw):
+    return lrcore.plateau(schedule=lrcore.cosine(start=0.1, end=0.0, duration=100),
+                          factor=factor, patience=1, **kw)
+
+
+@pytest.mark.parametrize("per", [1, 4])
+def test_plateau_origin_now_before_any_report_is_exact(per):
+    """No report yet: the rest of the run is the same rule on the shifted curve, future
+    reports included. Oracle: the cosine and torch's rule worked out by hand (three equal
+    metrics, patience 1: the third report halves the rate from its step on)."""
+    kw = {} if per == 1 else {"step_unit": "epoch", "steps_per_epoch": per}
+    s = lrcore.to_torch(_plateau_spec(), optimizer(), **kw)
+    drive(s, 3)
+    now = lrcore.from_torch(s, origin="now")
+    assert now.schedule.type == "plateau"
+    got = []
+    for j in range(6):
+        got.append(s.optimizer.param_groups[0]["lr"])
+        s.optimizer.step()
+        s.step()
+        if j in (0, 1, 2):
+            s.report(1.0)  # after step j + 1 of the rest: the third one cuts at step 3
+    hand = [_cosine((3 + j) * per) * (0.5 if j >= 3 else 1.0) for j in range(6)]
+    assert_close(got, hand, FLOAT64)
+    replay = lrcore.evaluate(now, np.arange(6) * per, reports=[(1 * per, 1.0), (2 * per, 1.0),
+                                                              (3 * per, 1.0)])
+    assert_close(replay, hand, FLOAT64)
+
+
+def test_plateau_origin_now_after_a_report_is_refused():
+    """After a report the rule holds state (best, bad count, cooldown, scale) that no spec
+    can start from: refused, naming it. What the message says of the rate with no further
+    report (the spec's curve times the scale) is what torch does (written out)."""
+    s = lrcore.to_torch(_plateau_spec(), optimizer())
+    drive(s, 10)
+    for _ in range(3):
+        s.report(2.0)  # the third cuts: scale 0.5
+    assert s.plateau["scale"] == 0.5
+    with pytest.raises(SpecError, match=r"^scheduler\.plateau: origin='now' cannot carry a "
+                                        r"plateau's state: after 3 report\(s\) the rule "
+                                        r"holds best=2\.0, bad=0, cool=0, scale=0\.5.* times "
+                                        r"0\.5, got \{"):
+        lrcore.from_torch(s, origin="now")
+    assert_close(drive(s, 20), [0.5 * _cosine(10 + j) for j in range(20)], FLOAT64)
+    # a report that does not cut leaves state too
+    s = lrcore.to_torch(_plateau_spec(), optimizer())
+    s.report(2.0)
+    with pytest.raises(SpecError, match=r"after 1 report\(s\) the rule holds best=2\.0"):
+        lrcore.from_torch(s, origin="now")
+
+
+def test_plateau_origin_start_with_a_group_scale_replays_torch():
+    """origin='start' is the spec (its rule, not the reports): replaying the reports gives
+    torch's rates, for a scaled param group too, where the rule still judges min_lr
+    against the unscaled curve. Oracle: by hand, the cut at the third report (factor 0.2)
+    is floored by min_lr: scale = 0.03 / inner(12), and group 1 runs at half of group 0."""
+    o = optimizer((0.1, 0.1))
+    s = lrcore.to_torch(_plateau_spec(factor=0.2, min_lr=0.03), o, group_scale=[1.0, 0.5])
+    rates = {0: [], 1: []}
+    for k in range(30):
+        for g in (0, 1):
+            rates[g].append(o.param_groups[g]["lr"])
+        o.step()
+        s.step()
+        if k + 1 in (10, 11, 12):
+            s.report(3.0)
+    floor = 0.03 / _cosine(12)
+    assert s.plateau["scale"] == pytest.approx(floor, rel=1e-12)
+    reports = [(10, 3.0), (11, 3.0), (12, 3.0)]
+    for g, c in ((0, 1.0), (1, 0.5)):
+        spec = lrcore.from_torch(s, group=g)
+        hand = [c * _cosine(k) * (floor if k >= 12 else 1.0) for k in range(30)]
+        assert_close(rates[g], hand, FLOAT64, what=f"torch group {g}")
+        assert_close(lrcore.evaluate(spec, np.arange(30), reports=reports), hand, FLOAT64,
+                     what=f"spec group {g}")
+        assert_close(lrcore.evaluate(spec, np.arange(30)), [c * _cosine(k) for k in range(30)],
+                     FLOAT64, what=f"no reports, group {g}")
+    assert lrcore.from_torch(s) == s.spec
+
+
+def test_plateau_scheduler_inside_a_sequential_is_refused():
+    """Its scale multiplies the whole curve: it cannot be one phase of a SequentialLR."""
+    o = optimizer()
+    seq = L.SequentialLR(o, [L.ConstantLR(o, factor=0.5, total_iters=100),
+                             lrcore.to_torch(_plateau_spec(), o)], milestones=[5])
+    with pytest.raises(SpecError, match=r"LrcorePlateauScheduler is not supported: its "
+                                        r"plateau scale multiplies the whole curve"):
+        lrcore.from_torch(seq)
