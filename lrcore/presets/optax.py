@@ -27,13 +27,21 @@ Where optax accepts what lrcore cannot express, the builder raises
 ``piecewise_interpolate_schedule`` and ``join_schedules``, an ``end_value`` on the wrong
 side of ``init_value`` in ``exponential_decay`` (optax then returns the constant
 ``end_value``), negative rates, and ``power``/``exponent`` <= 0.
+
+Numbers must be numbers: an int, a float, a numpy scalar or a 0-d array (numpy, jax)
+holding one. A string is refused even when it reads as a number (``"1e-3"``: optax
+would fail on it only when the schedule is first called), and so is a bool (``True``
+is not 1 step); the :class:`~lrcore.SpecError` names the parameter
+(``cosine_kwargs[1].peak_value``, ``boundaries_and_scales[10]``). Arguments that optax
+ignores in a fall-back (``end_value`` of a constant ``exponential_decay``) are checked
+all the same.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import operator
+import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -104,14 +112,24 @@ class OptaxSpec(Schedule):
 
 # ---- argument helpers --------------------------------------------------------------------
 
+def _number(value: Any, name: str) -> float | int:
+    """``value`` as the Python number it is: an int, a float, a numpy scalar, or a 0-d
+    array (numpy, jax) holding one. A bool is not a number, and neither is a string, even
+    ``"1e-3"``: ``float(value)`` would read one, and optax itself would fail on it only
+    when the schedule is first called (or compute with ``True`` as 1)."""
+    x = value
+    if getattr(x, "ndim", None) == 0 and callable(getattr(x, "item", None)):
+        x = x.item()  # numpy scalars and 0-d arrays give their Python number
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise SpecError(name, "must be a real number (int, float, a numpy scalar or a 0-d "
+                        "array; not a bool or a string)",
+                        value if isinstance(value, (bool, str)) else repr(value))
+    return x
+
+
 def _real(value: Any, name: str) -> float:
-    """A finite real number (Python, numpy or a 0-d jax array), as a float."""
-    if isinstance(value, bool):
-        raise SpecError(name, "must be a number", value)
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        raise SpecError(name, "must be a number", repr(value)) from None
+    """A finite real number (see :func:`_number`), as a float."""
+    x = float(_number(value, name))
     if not math.isfinite(x):
         raise SpecError(name, "must be a finite number", x)
     return x
@@ -119,13 +137,10 @@ def _real(value: Any, name: str) -> float:
 
 def _int(value: Any, name: str) -> int:
     """An integer step count (ints, numpy ints, integral floats)."""
-    if isinstance(value, bool):
-        raise SpecError(name, "must be an integer number of steps", value)
-    try:
-        return operator.index(value)
-    except TypeError:
-        pass
-    x = _real(value, name)
+    n = _number(value, name)
+    if isinstance(n, numbers.Integral):
+        return int(n)
+    x = _real(n, name)
     if x != int(x):
         raise SpecError(name, "must be an integer number of steps", x)
     return int(x)
@@ -298,12 +313,13 @@ def exponential_decay(init_value, transition_steps, decay_rate, transition_begin
     begin = max(_int(transition_begin, "transition_begin"), 0)
     if not isinstance(staircase, bool):
         raise SpecError("staircase", "must be True or False", staircase)
+    # checked even where optax ignores it (a constant schedule below)
+    bound = None if end_value is None else _real(end_value, "end_value")
     call = "exponential_decay(" + _args(
         init_value=init_value, transition_steps=transition_steps, decay_rate=decay_rate,
         transition_begin=transition_begin, staircase=staircase, end_value=end_value) + ")"
     if steps <= 0 or rate == 0:  # optax: a constant schedule with value init_value
         return _spec(Constant(value=init), call)
-    bound = None if end_value is None else _real(end_value, "end_value")
     if rate == 1.0:  # a constant; optax clips it with jnp.minimum (decay_rate < 1 is False)
         return _spec(Constant(value=init if bound is None else min(init, bound)), call)
     return _spec(Exponential(start=init, rate=rate, every=steps, staircase=staircase,
@@ -412,7 +428,9 @@ def warmup_constant_schedule(init_value, peak_value, warmup_steps) -> OptaxSpec:
     """``optax.warmup_constant_schedule``: linear from ``init_value`` to ``peak_value``
     over ``warmup_steps``, then ``peak_value`` (optax's ``linear_schedule``; with
     ``warmup_steps <= 0`` that is the constant ``init_value``, as in optax)."""
-    node = _polynomial_node(init_value, peak_value, 1.0, warmup_steps, 0)
+    peak = _real(peak_value, "peak_value")  # named here: the linear schedule's end_value
+    warm = _int(warmup_steps, "warmup_steps")  # and transition_steps
+    node = _polynomial_node(init_value, peak, 1.0, warm, 0)
     return _spec(node, "warmup_constant_schedule(" + _args(
         init_value=init_value, peak_value=peak_value, warmup_steps=warmup_steps) + ")")
 
@@ -439,7 +457,9 @@ def warmup_cosine_decay_schedule(init_value, peak_value, warmup_steps, decay_ste
         raise SpecError("warmup_steps", "must be >= 0 (join_schedules would shift the "
                         "cosine backwards)", warm)
     peak = _real(peak_value, "peak_value")
-    end = 0.0 if peak == 0.0 else _real(end_value, "end_value")  # optax: alpha = end / peak
+    end = _real(end_value, "end_value")
+    if peak == 0.0:  # optax: alpha = end / peak, which it takes as 0 here
+        end = 0.0
     total = _int(decay_steps, "decay_steps")
     if not total - warm > 0:
         raise SpecError("decay_steps", f"must exceed warmup_steps ({warm}): it counts the "
@@ -460,9 +480,10 @@ def warmup_exponential_decay_schedule(init_value, peak_value, warmup_steps, tran
     warm = _int(warmup_steps, "warmup_steps")
     if warm < 0:
         raise SpecError("warmup_steps", "must be >= 0", warm)
-    decay = exponential_decay(peak_value, transition_steps, decay_rate, transition_begin,
+    peak = _real(peak_value, "peak_value")  # here, so that an error names peak_value
+    decay = exponential_decay(peak, transition_steps, decay_rate, transition_begin,
                               staircase, end_value).schedule
-    node = _join_nodes([_polynomial_node(init_value, peak_value, 1.0, warm, 0), decay], [warm])
+    node = _join_nodes([_polynomial_node(init_value, peak, 1.0, warm, 0), decay], [warm])
     return _spec(node, "warmup_exponential_decay_schedule(" + _args(
         init_value=init_value, peak_value=peak_value, warmup_steps=warmup_steps,
         transition_steps=transition_steps, decay_rate=decay_rate,
@@ -481,6 +502,8 @@ def sgdr_schedule(cosine_kwargs: Iterable[dict]) -> OptaxSpec:
             nodes.append(warmup_cosine_decay_schedule(**kwargs).schedule)
         except TypeError as err:
             raise SpecError(f"cosine_kwargs[{i}]", str(err), sorted(kwargs)) from None
+        except SpecError as err:  # name the cycle: cosine_kwargs[1].peak_value
+            raise _under(err, f"cosine_kwargs[{i}]") from None
         step += _int(kwargs["decay_steps"], f"cosine_kwargs[{i}].decay_steps")
         bounds.append(step)
     if not nodes:

@@ -14,6 +14,7 @@ Oracle: optax's own schedule functions called with the same arguments.
 from __future__ import annotations
 
 import inspect
+import re
 from pathlib import Path
 
 import numpy as np
@@ -383,4 +384,113 @@ def test_optax_float32_error_near_a_zero_floor(name):
 ])
 def test_errors_name_the_argument(call, match):
     with pytest.raises(SpecError, match=match):
+        call()
+
+
+# ---- numbers must be numbers ------------------------------------------------------------------
+
+# One valid call per public builder, every numeric argument non-default where it can be.
+VALID = {
+    "constant_schedule": {"value": 0.3},
+    "linear_schedule": {"init_value": 0.3, "end_value": 0.05, "transition_steps": 100,
+                        "transition_begin": 10},
+    "polynomial_schedule": {"init_value": 0.3, "end_value": 0.05, "power": 2.0,
+                            "transition_steps": 100, "transition_begin": 10},
+    "exponential_decay": {"init_value": 0.3, "transition_steps": 10, "decay_rate": 0.5,
+                          "transition_begin": 5, "staircase": False, "end_value": 0.01},
+    "cosine_decay_schedule": {"init_value": 0.3, "decay_steps": 100, "alpha": 0.1,
+                              "exponent": 1.5},
+    "warmup_constant_schedule": {"init_value": 0.01, "peak_value": 0.3, "warmup_steps": 10},
+    "warmup_cosine_decay_schedule": {"init_value": 0.01, "peak_value": 0.3, "warmup_steps": 10,
+                                     "decay_steps": 100, "end_value": 0.02, "exponent": 1.5},
+    "warmup_exponential_decay_schedule": {
+        "init_value": 0.01, "peak_value": 0.3, "warmup_steps": 10, "transition_steps": 10,
+        "decay_rate": 0.5, "transition_begin": 5, "staircase": False, "end_value": 0.02},
+    "piecewise_constant_schedule": {"init_value": 0.3,
+                                    "boundaries_and_scales": {10: 0.5, 20: 0.1}},
+    "piecewise_interpolate_schedule": {"interpolate_type": "cosine", "init_value": 0.3,
+                                       "boundaries_and_scales": {10: 0.5, 20: 0.1}},
+    "linear_onecycle_schedule": {"transition_steps": 100, "peak_value": 0.3, "pct_start": 0.2,
+                                 "pct_final": 0.8, "div_factor": 20.0,
+                                 "final_div_factor": 100.0},
+    "cosine_onecycle_schedule": {"transition_steps": 100, "peak_value": 0.3, "pct_start": 0.2,
+                                 "div_factor": 20.0, "final_div_factor": 100.0},
+    "sgdr_schedule": {"cosine_kwargs": [
+        {"init_value": 0.01, "peak_value": 0.3, "warmup_steps": 5, "decay_steps": 50,
+         "end_value": 0.02, "exponent": 1.5},
+        {"init_value": 0.02, "peak_value": 0.2, "warmup_steps": 0, "decay_steps": 40}]},
+    "join_schedules": {"schedules": [P.constant_schedule(0.3), P.constant_schedule(0.1)],
+                       "boundaries": [10]},
+}
+
+
+def _numbers(kwargs):
+    """(where, path) of every number in a builder's arguments: a parameter, a key or value
+    of boundaries_and_scales, an argument of an sgdr cycle, a join boundary."""
+    for name, v in kwargs.items():
+        if isinstance(v, (int, float)) and not isinstance(v, bool):
+            yield (name,), re.escape(name)
+        elif isinstance(v, dict):
+            for b in v:
+                yield (name, "key", b), rf"{name} \(a step\)"
+                yield (name, "value", b), rf"{name}\[{b}\]"
+        elif name == "cosine_kwargs":
+            for i, cycle in enumerate(v):
+                for key in cycle:
+                    yield (name, i, key), rf"cosine_kwargs\[{i}\]\.{key}"
+        elif name == "boundaries":
+            yield (name, 0), r"boundaries\[0\]"
+
+
+def _with(kwargs, where, make):
+    """A copy of ``kwargs`` with the number at ``where`` replaced by ``make(number)``."""
+    out = dict(kwargs)
+    name = where[0]
+    if len(where) == 1:
+        out[name] = make(out[name])
+    elif where[1] == "key":
+        out[name] = {(make(b) if b == where[2] else b): s for b, s in out[name].items()}
+    elif where[1] == "value":
+        out[name] = {b: (make(s) if b == where[2] else s) for b, s in out[name].items()}
+    elif name == "cosine_kwargs":
+        cycles = [dict(c) for c in out[name]]
+        cycles[where[1]][where[2]] = make(cycles[where[1]][where[2]])
+        out[name] = cycles
+    else:
+        out[name] = [make(out[name][0]), *out[name][1:]]
+    return out
+
+
+NUMBER_CASES = [(fn, where, path) for fn in sorted(VALID) for where, path in _numbers(VALID[fn])]
+
+
+@pytest.mark.parametrize("fn,where,path", NUMBER_CASES,
+                         ids=[f"{fn}-{'.'.join(map(str, w))}" for fn, w, _ in NUMBER_CASES])
+def test_numbers_must_be_numbers(fn, where, path):
+    """A string is refused even when it reads as a number ("0.3", float() would take it),
+    and so are a bool, a numpy bool and a 0-d string array, naming the parameter; numpy
+    scalars and 0-d arrays are the numbers they hold (the same spec)."""
+    assert sorted(VALID) == sorted(n for n in P.__all__ if n != "OptaxSpec")  # all covered
+    build = getattr(P, fn)
+    key = where[1:2] == ("key",)  # a dict key: arrays are not hashable
+    for bad in (str, lambda x: True, lambda x: np.bool_(True),
+                *(() if key else (lambda x: np.asarray(str(x)),))):
+        with pytest.raises(SpecError, match=rf"^{path}: must be a real number \(int, float, "
+                                            r"a numpy scalar or a 0-d array; not a bool or "
+                                            r"a string\), got "):
+            build(**_with(VALID[fn], where, bad))
+    plain = build(**VALID[fn])
+    for good in (lambda x: np.float64(x) if isinstance(x, float) else np.int64(x),
+                 *(() if key else (np.asarray,))):
+        assert build(**_with(VALID[fn], where, good)).schedule == plain.schedule
+
+
+@pytest.mark.parametrize("call,path", [
+    # optax ignores these arguments here, but they must still be numbers
+    (lambda: P.exponential_decay(0.3, 0, 0.5, end_value="0.1"), "end_value"),
+    (lambda: P.exponential_decay(0.3, 10, 0.0, end_value="0.1"), "end_value"),
+    (lambda: P.warmup_cosine_decay_schedule(0.0, 0.0, 10, 100, end_value="0.1"), "end_value"),
+])
+def test_ignored_arguments_must_still_be_numbers(call, path):
+    with pytest.raises(SpecError, match=rf"^{path}: must be a real number"):
         call()
