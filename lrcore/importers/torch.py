@@ -305,14 +305,15 @@ def _check_curve(s: Any, group: int, spec: Schedule, per: int, scale: float = 1.
     if abs(h - expected) <= tol:
         return
     raise SpecError(f"scheduler.get_last_lr()[{group}]", f"{_name(s)} set {h!r} at step {k}, "
-                    f"where the curve read from it gives {expected!r}: torch runs it from "
-                    "another rate than the base rate it records (base_lrs, the group's "
-                    "initial_lr). Its recursive get_lr goes on from whatever rate the group "
-                    "holds, so a scheduler built before it on this optimizer (or stepped "
-                    "alongside it), or a rate set by hand in between, moved its whole curve, "
-                    "and no spec of this scheduler is what torch runs. Build it first on the "
-                    "optimizer, or put the schedulers in one ChainedScheduler or SequentialLR "
-                    "and read that", h)
+                    f"where the curve read from it gives {expected!r}: it does not run the "
+                    "curve its parameters describe. Most often torch runs it from another "
+                    "rate than the base rate it records (base_lrs, the group's initial_lr): "
+                    "its recursive get_lr goes on from whatever rate the group holds, so a "
+                    "scheduler built before it on this optimizer (or stepped alongside it), "
+                    "or a rate set by hand in between, moved its whole curve. Build it first "
+                    "on the optimizer, or put the schedulers in one ChainedScheduler or "
+                    "SequentialLR and read that. (A step(epoch) call, such as a fractional "
+                    "epoch for CosineAnnealingWarmRestarts, also leaves the curve.)", h)
 
 
 def _members(s: Any) -> Iterator[Any]:

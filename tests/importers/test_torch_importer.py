@@ -670,7 +670,8 @@ def test_scheduler_built_after_another_is_refused(earlier, later, origin):
     assert s.optimizer.param_groups[0]["initial_lr"] == BASE  # what base_lrs records
     with pytest.raises(SpecError, match=r"^scheduler\.get_last_lr\(\)\[0\]: \w+ set "
                                         r"\S+ at step 0, where the curve read from it gives "
-                                        r".*torch runs it from another rate than the base"):
+                                        r".*torch runs it from another rate than the base"
+                                        r" rate it records \(base_lrs"):
         lrcore.from_torch(s, origin=origin)
     assert_close(drive(s, 6), LATER[later][1](start), FLOAT64, what=f"{later} from {start}")
     with pytest.raises(SpecError, match=r"at step 6, where the curve read from it gives"):
@@ -711,6 +712,19 @@ def test_schedulers_stepped_side_by_side_are_refused():
     for s in (e, m):
         with pytest.raises(SpecError, match=r"at step 5, where the curve read from it gives"):
             lrcore.from_torch(s)
+
+
+def test_warm_restarts_stepped_with_fractional_epochs_is_refused():
+    """torch documents ``step(epoch + i / iters)`` for CosineAnnealingWarmRestarts: the
+    rate is then the cosine at a fractional position (written out), which the spec read
+    from its parameters (in whole steps) does not draw."""
+    s = L.CosineAnnealingWarmRestarts(optimizer(), T_0=10)
+    s.optimizer.step()
+    s.step(1.75)
+    assert_close([s.get_last_lr()[0]], [BASE * (1 + math.cos(math.pi * 1.75 / 10)) / 2])
+    with pytest.raises(SpecError, match=r"CosineAnnealingWarmRestarts set \S+ at step 1, "
+                                        r"where the curve read from it gives"):
+        lrcore.from_torch(s)
 
 
 # Long runs: the check must not fire on torch's own rounding. (runs, factory, dtype)
