@@ -67,7 +67,9 @@ Choices where torch leaves room:
   bound on torch's own rounding (its recursions drift: ~1 ulp per step, a float32
   tensor lr much more, ``CosineAnnealingLR`` past ``T_max`` ~``u T_max**2``), so a
   factor 2 is caught at once and any mismatch above ~4e-6 of the largest rate on a
-  float64 run of 2**31 steps. The check sees the current step only: a
+  float64 run of 2**31 steps. The same check refuses a ``CosineAnnealingWarmRestarts``
+  stepped with fractional epochs (``step(epoch + i / iters)``): its rate sits between
+  the spec's whole steps. The check sees the current step only: a
   ``CosineAnnealingLR`` past its first ``T_max`` has come back onto its base rate's
   wave, so a different start before that no longer shows.
 * **lrcore's plateau scheduler** (``to_torch`` of a spec whose root is ``plateau``).
