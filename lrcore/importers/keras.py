@@ -40,13 +40,9 @@ with ``gradient_accumulation_steps`` returns its spec, which counts optimizer up
 
 from __future__ import annotations
 
-import contextlib
-import math
-import numbers
 from typing import Any
 
-import numpy as np
-
+from .._args import as_real as _real
 from ..document import Schedule
 from ..errors import SpecError
 from ..node import Node
@@ -151,24 +147,6 @@ def _arguments(class_name: str, config: dict) -> dict[str, Any]:
     args = {k: config[k] for k in required}
     args.update({k: config.get(k, v) for k, v in optional.items()})
     return args
-
-
-def _real(value: Any, path: str) -> float:
-    """A finite real number: int, float, a numpy scalar or a 0-d array or tensor holding
-    one. Not a bool, and not a string even if it reads as one (``"100"``): Keras itself
-    would compute with it as text or fail at the first call."""
-    x = value
-    if getattr(value, "ndim", None) == 0 and not isinstance(value, numbers.Number):
-        with contextlib.suppress(TypeError, ValueError):  # a 0-d tensor (tf, jax, torch)
-            x = np.asarray(value).item()
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise SpecError(path, "must be a real number (int, float or a numpy scalar; not a "
-                        "bool or a string)", value if isinstance(value, (bool, str))
-                        else repr(value))
-    x = float(x)
-    if not math.isfinite(x):
-        raise SpecError(path, "must be a finite number", x)
-    return x
 
 
 def _steps(value: Any, path: str) -> int:

@@ -127,11 +127,13 @@ import dataclasses
 import dis
 import functools
 import math
-import numbers
 import types
 from collections.abc import Iterator
 from typing import Any
 
+from .._args import as_int
+from .._args import as_real as _real
+from .._args import plain_number as _number
 from ..document import Schedule
 from ..errors import SpecError
 from ..evaluate import evaluate
@@ -380,41 +382,11 @@ def _named(s: Any, path: str) -> Iterator[None]:
         raise SpecError(f"{path} ({_name(s)})", f"cannot be expressed: {err}") from None
 
 
-def _number(x: Any) -> float | int | None:
-    """``x`` as a Python number when it is a real number: int, float, a numpy scalar, or
-    a 0-d array or tensor holding one; ``None`` for anything else (a bool, a string)."""
-    if getattr(x, "ndim", None) == 0 and callable(getattr(x, "item", None)):
-        x = x.item()  # a 0-d tensor or array (numpy scalars give their Python number)
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        return None
-    return x
-
-
-def _real(x: Any, path: str) -> float:
-    """A scheduler attribute that must be a finite real number. torch stores constructor
-    arguments as given and only uses them at a later step, so ``ExponentialLR(opt,
-    gamma="0.9")`` builds: the string must not be read as a number here."""
-    n = _number(x)
-    if n is None:
-        raise SpecError(path, "must be a real number (int, float or a numpy scalar; not a "
-                        "bool or a string)", x if isinstance(x, (bool, str)) else repr(x))
-    value = float(n)
-    if not math.isfinite(value):
-        raise SpecError(path, "must be a finite number", value)
-    return value
-
-
 def _int(x: Any, path: str) -> int:
     """A scheduler attribute that must be a whole number of steps (an integral float is
     one: torch's recursion and closed form agree on it, unlike on ``2.5``)."""
-    n = _number(x)
-    if n is not None and isinstance(n, numbers.Integral):
-        return int(n)
-    value = _real(x, path)
-    if value != int(value):
-        raise SpecError(path, "must be a whole number of steps (torch's recursive and "
-                        "closed forms disagree on a fractional one)", value)
-    return int(value)
+    return as_int(x, path, "must be a whole number of steps (torch's recursive and "
+                  "closed forms disagree on a fractional one)")
 
 
 def _base(s: Any, group: int, path: str) -> float:

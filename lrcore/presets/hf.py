@@ -45,9 +45,10 @@ its parameter.
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
+from .._args import as_int as _int
+from .._args import as_real as _real
 from ..document import Schedule
 from ..errors import SpecError
 from ..node import Node
@@ -60,8 +61,6 @@ from ..nodes.polynomial import Polynomial
 from ..nodes.repeat import Repeat
 from ..nodes.shift import Shift
 from ..nodes.warmup_stable_decay import WarmupStableDecay
-from .optax import _int as _optax_int
-from .optax import _real as _optax_real
 from .optax import chain
 
 __all__ = ["NAMES", "hf"]
@@ -84,28 +83,6 @@ NAMES: dict[str, tuple[bool, bool, dict[str, Any]]] = {
                                           "min_lr_ratio": 0.0, "num_cycles": 0.5}),
 }
 _STATEFUL = ("reduce_lr_on_plateau", "greedy")
-
-
-def _check_number(value: Any, name: str) -> None:
-    """Raise unless ``value`` is a real number: int, float, a numpy scalar or a 0-d array
-    holding one. A bool is not a number, and neither is a string, even ``"1e-3"``
-    (transformers would fail on it at its first step, or compare it as text)."""
-    x = value.item() if getattr(value, "ndim", None) == 0 and callable(
-        getattr(value, "item", None)) else value
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise SpecError(name, "must be a real number (int, float or a numpy scalar; not a "
-                        "bool or a string)", value if isinstance(value, (bool, str))
-                        else repr(value))
-
-
-def _real(value: Any, name: str) -> float:
-    _check_number(value, name)
-    return _optax_real(value, name)
-
-
-def _int(value: Any, name: str) -> int:
-    _check_number(value, name)
-    return _optax_int(value, name)
 
 
 def hf(name: Any, lr: float, num_warmup_steps: int | None = None,

@@ -41,10 +41,11 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import numbers
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from .._args import as_int as _int
+from .._args import as_real as _real
 from ..document import Schedule
 from ..errors import SpecError
 from ..node import Context, Node
@@ -111,40 +112,6 @@ class OptaxSpec(Schedule):
 
 
 # ---- argument helpers --------------------------------------------------------------------
-
-def _number(value: Any, name: str) -> float | int:
-    """``value`` as the Python number it is: an int, a float, a numpy scalar, or a 0-d
-    array (numpy, jax) holding one. A bool is not a number, and neither is a string, even
-    ``"1e-3"``: ``float(value)`` would read one, and optax itself would fail on it only
-    when the schedule is first called (or compute with ``True`` as 1)."""
-    x = value
-    if getattr(x, "ndim", None) == 0 and callable(getattr(x, "item", None)):
-        x = x.item()  # numpy scalars and 0-d arrays give their Python number
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise SpecError(name, "must be a real number (int, float, a numpy scalar or a 0-d "
-                        "array; not a bool or a string)",
-                        value if isinstance(value, (bool, str)) else repr(value))
-    return x
-
-
-def _real(value: Any, name: str) -> float:
-    """A finite real number (see :func:`_number`), as a float."""
-    x = float(_number(value, name))
-    if not math.isfinite(x):
-        raise SpecError(name, "must be a finite number", x)
-    return x
-
-
-def _int(value: Any, name: str) -> int:
-    """An integer step count (ints, numpy ints, integral floats)."""
-    n = _number(value, name)
-    if isinstance(n, numbers.Integral):
-        return int(n)
-    x = _real(n, name)
-    if x != int(x):
-        raise SpecError(name, "must be an integer number of steps", x)
-    return int(x)
-
 
 def _spec(node: Node, call: str) -> OptaxSpec:
     return OptaxSpec(schedule=node, description=f"optax.{call}")
