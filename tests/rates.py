@@ -41,3 +41,36 @@ def warm_cos_spec(**plateau):
     kw = dict(factor=0.5, patience=2, threshold=0.01, cooldown=1, min_lr=1e-3)
     kw.update(plateau)
     return lrcore.plateau(schedule=inner, **kw)
+
+
+def check_plateau_example(script: str, epochs: int, *, rtol: float = F64["rtol"],
+                          atol: float = F64["atol"], env: dict | None = None) -> dict:
+    """Run ``examples/<script> --epochs N`` and check what it printed (its last line is a
+    JSON record): at least one cut; one report per epoch; every rate it printed is
+    ``evaluate(spec, step, reports=<the metrics it printed>)`` within ``rtol``/``atol``;
+    and the cuts it announced are the epochs where the reference's scale drops.
+    Returns the record for framework-specific checks."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, str(root / "examples" / script),
+                           "--epochs", str(epochs)], capture_output=True, text=True,
+                          cwd=root, env=env, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert "rate cut after epochs" in proc.stdout
+    spec = lrcore.load(root / "examples" / "plateau.yaml")
+    ctx = dict(steps_per_epoch=out["steps_per_epoch"], total_steps=out["total_steps"])
+    reports = [(int(s), float(m)) for s, m in out["reports"]]
+    assert len(reports) == epochs
+    ref = lrcore.evaluate(spec, out["steps"], reports=reports, **ctx)
+    assert_rates(out["rates"], ref, rtol=rtol, atol=atol)
+    ends = np.asarray([out["steps_per_epoch"] * e for e in range(1, epochs + 1)])
+    scale = lrcore.evaluate(spec, ends, reports=reports, **ctx) / lrcore.evaluate(
+        spec, ends, **ctx)
+    drops = [e + 1 for e in range(epochs) if scale[e] < (scale[e - 1] if e else 1.0)]
+    assert out["cuts"] == drops and len(drops) >= 1
+    return out

@@ -17,11 +17,7 @@
 from __future__ import annotations
 
 import io
-import json
-import pathlib
 import pickle
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -30,7 +26,7 @@ jax = pytest.importorskip("jax")
 jnp = pytest.importorskip("jax.numpy")
 optax = pytest.importorskip("optax")
 from optax.contrib import reduce_on_plateau  # noqa: E402
-from rates import F32, F64, assert_rates, warm_cos_spec  # noqa: E402 - tests/ is on sys.path (conftest)
+from rates import F32, F64, assert_rates, check_plateau_example, warm_cos_spec  # noqa: E402 - tests/ is on sys.path (conftest)
 
 import lrcore  # noqa: E402
 from lrcore import SpecError  # noqa: E402
@@ -39,12 +35,6 @@ from lrcore.adapters.optax import (  # noqa: E402
     report,
     scale_by_plateau_schedule,
 )
-
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-
-
-
-
 
 
 def _metrics(n: int = 30) -> list[float]:
@@ -343,21 +333,4 @@ def test_report_needs_a_metric_number():
 def test_example_cuts_and_matches_the_reference():
     """``python examples/plateau_optax.py --epochs 14``: at least one cut, and every rate
     it printed is (float32 tolerance) ``evaluate(spec, step, reports=<its metrics>)``."""
-    proc = subprocess.run([sys.executable, str(ROOT / "examples" / "plateau_optax.py"),
-                           "--epochs", "14"], capture_output=True, text=True, cwd=ROOT,
-                          timeout=300, check=False)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert "rate cut after epochs" in proc.stdout
-    spec = lrcore.load(ROOT / "examples" / "plateau.yaml")
-    ctx = dict(steps_per_epoch=out["steps_per_epoch"], total_steps=out["total_steps"])
-    reports = [(int(s), float(m)) for s, m in out["reports"]]
-    assert len(reports) == 14
-    ref = lrcore.evaluate(spec, out["steps"], reports=reports, **ctx)
-    assert_rates(out["rates"], ref, **F32)
-    spe = out["steps_per_epoch"]
-    ends = np.asarray([spe * e for e in range(1, 15)])
-    scale = lrcore.evaluate(spec, ends, reports=reports, **ctx) / lrcore.evaluate(
-        spec, ends, **ctx)
-    drops = [e + 1 for e in range(14) if scale[e] < (scale[e - 1] if e else 1.0)]
-    assert out["cuts"] == drops and len(drops) >= 1
+    check_plateau_example("plateau_optax.py", 14, **F32)

@@ -16,21 +16,17 @@ from __future__ import annotations
 import io
 import json
 import math
-import pathlib
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
-from rates import assert_rates, warm_cos_spec  # noqa: E402 - tests/ is on sys.path (conftest)
+from rates import assert_rates, check_plateau_example, warm_cos_spec  # noqa: E402 - tests/ is on sys.path (conftest)
 from torch.optim.lr_scheduler import ReduceLROnPlateau  # noqa: E402
 
 import lrcore  # noqa: E402
 from lrcore import SpecError  # noqa: E402
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
 RTOL, ATOL = 1e-12, 1e-15  # float64 (DESIGN.md); atol is relative to the curve's peak
 
 
@@ -351,23 +347,5 @@ def test_nan_metric_is_an_error_and_changes_nothing(call, nan):
 
 def test_example_cuts_and_matches_the_reference():
     """``python examples/plateau_torch.py --epochs 12``: at least one cut, and every rate
-    it printed is ``evaluate(spec, step, reports=<the metrics it printed>)``."""
-    proc = subprocess.run([sys.executable, str(ROOT / "examples" / "plateau_torch.py"),
-                           "--epochs", "12"], capture_output=True, text=True, cwd=ROOT,
-                          timeout=300, check=False)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert "rate cut after epochs" in proc.stdout
-    spec = lrcore.load(ROOT / "examples" / "plateau.yaml")
-    ctx = dict(steps_per_epoch=out["steps_per_epoch"], total_steps=out["total_steps"])
-    reports = [(int(s), float(m)) for s, m in out["reports"]]
-    assert len(reports) == 12
-    ref = lrcore.evaluate(spec, out["steps"], reports=reports, **ctx)
-    assert_rates(out["rates"], ref)
-    # the cuts it printed are where the reference's scale drops
-    spe = out["steps_per_epoch"]
-    at_ends = np.asarray([spe * e for e in range(1, 13)])
-    scale = lrcore.evaluate(spec, at_ends, reports=reports, **ctx) / lrcore.evaluate(
-        spec, at_ends, **ctx)
-    drops = [e + 1 for e in range(12) if scale[e] < (scale[e - 1] if e else 1.0)]
-    assert out["cuts"] == drops and len(drops) >= 1
+    it printed is ``evaluate(spec, step, reports=<the metrics it printed>)`` (float64)."""
+    check_plateau_example("plateau_torch.py", 12)
