@@ -20,7 +20,17 @@ from fractions import Fraction
 from typing import Any, ClassVar
 
 from .errors import SpecError, key_path
-from .fields import _DURATION, MAX_STEP, NodeField, NodeList, Points, Steps, StepsList, param
+from .fields import (
+    _DURATION,
+    MAX_STEP,
+    RATE,
+    NodeField,
+    NodeList,
+    Points,
+    Steps,
+    StepsList,
+    param,
+)
 
 __all__ = ["Context", "Node", "REGISTRY", "node_from_dict"]
 
@@ -240,16 +250,23 @@ class Node:
         may be loose, ``inf`` past float64). The default, the largest rate parameter or
         child bound, is right for every family whose curve stays between its parameters;
         families that grow or multiply override it."""
-        from .fields import RATE
-
         out = 0.0
         for f in _node_fields(type(self)):
             value = getattr(self, f.name)
             if f.metadata["kind"] is RATE and value is not None:
                 out = max(out, value)
         for _, child in self.children():
-            out = max(out, child.rate_bound())
+            out = max(out, child.rate_ceiling())
         return out
+
+    def rate_ceiling(self) -> float:
+        """:meth:`rate_bound`, computed once per node (a tree's check visits every node,
+        and each parent asks its children)."""
+        cached = self.__dict__.get("_rate_ceiling")
+        if cached is None:
+            cached = self.rate_bound()
+            object.__setattr__(self, "_rate_ceiling", cached)  # frozen: a cache, not a field
+        return cached
 
     def horizon(self) -> int | None:
         """The last step of interest: past it the curve holds or repeats (None: unknown)."""
@@ -356,7 +373,7 @@ def check_bounds(root: Node, path: str) -> None:
     inf * 0), while the float64 reference would not."""
     for suffix, child in root.children():
         check_bounds(child, path + suffix)
-    bound = root.rate_bound()
+    bound = root.rate_ceiling()
     if bound > FLOAT32_MAX:
         raise SpecError(path, f"can reach a rate past float32's range ({FLOAT32_MAX:.4g}) "
                         "before step 2**31 - 1", bound)

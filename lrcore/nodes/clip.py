@@ -31,7 +31,7 @@ class Clip(Node):
             raise SpecError(f"{path}.max", f"must be >= min ({self.min:g})", self.max)
 
     def rate_bound(self):
-        inner = max(self.schedule.rate_bound(), self.min or 0.0)
+        inner = max(self.schedule.rate_ceiling(), self.min or 0.0)
         return inner if self.max is None else min(inner, self.max)
 
     def build(self, ops):

@@ -28,8 +28,8 @@ class Scale(Node):
     by: float | Node = param(NodeField(or_number=True), doc="a number >= 0 or a schedule")
 
     def rate_bound(self):
-        by = self.by.rate_bound() if isinstance(self.by, Node) else self.by
-        return self.schedule.rate_bound() * by
+        by = self.by.rate_ceiling() if isinstance(self.by, Node) else self.by
+        return self.schedule.rate_ceiling() * by
 
     def build(self, ops):
         f = self.schedule.build(ops)
