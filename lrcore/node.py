@@ -124,15 +124,7 @@ class Node:
             raise SpecError(path, f"takes keyword arguments only: lrcore.{cls.type}("
                             + ", ".join(f"{f.name}=..." for f in _node_fields(cls)
                                         if f.default is dataclasses.MISSING) + ")", list(args))
-        names = [f.name for f in _node_fields(cls)]
-        for key, value in kwargs.items():
-            if key not in names:
-                raise SpecError(key_path(path, key), f"is not a parameter of {cls.type}"
-                                f"{_did_you_mean(key, names)}; known: " + ", ".join(names),
-                                value)
-        for f in _node_fields(cls):
-            if f.default is dataclasses.MISSING and f.name not in kwargs:
-                raise SpecError(f"{path}.{f.name}", f"is required for {cls.type}")
+        _check_parameters(cls, kwargs, path)
         return super().__new__(cls)
 
     def __reduce__(self) -> tuple:
@@ -276,6 +268,20 @@ class Node:
         return max(ends) if ends else None
 
 
+def _check_parameters(cls: type, params: dict, path: str) -> None:
+    """The keys of ``params`` are parameters of node type ``cls`` and hold every required
+    one: the one rule for spec mappings and for builder calls."""
+    names = [f.name for f in _node_fields(cls)]
+    for key, value in params.items():
+        if not isinstance(key, str) or key not in names:
+            hint = _did_you_mean(key, names) if isinstance(key, str) else ""
+            raise SpecError(key_path(path, key), f"is not a parameter of {cls.type}{hint}; "
+                            "known: " + ", ".join(names), value)
+    for f in _node_fields(cls):
+        if f.default is dataclasses.MISSING and f.name not in params:
+            raise SpecError(f"{path}.{f.name}", f"is required for {cls.type}")
+
+
 def _rebuild_node(cls: type, values: dict[str, Any]) -> Node:
     return cls(**values)
 
@@ -311,17 +317,8 @@ def node_from_dict(data: Any, path: str) -> Node:
         raise SpecError(f"{path}.type", "must be a known schedule type" + hint
                         + " (one of: " + ", ".join(sorted(REGISTRY)) + ")", kind)
     cls = REGISTRY[kind]
-    names = [f.name for f in _node_fields(cls)]
-    for key in data:
-        if key == "type":
-            continue
-        if not isinstance(key, str) or key not in names:
-            hint = _did_you_mean(key, names) if isinstance(key, str) else ""
-            raise SpecError(key_path(path, key), f"is not a parameter of {kind}{hint}; "
-                            "known: " + ", ".join(names), data[key])
-    for f in _node_fields(cls):
-        if f.default is dataclasses.MISSING and f.name not in data:
-            raise SpecError(f"{path}.{f.name}", f"is required for {kind}")
+    # here, before any child is read, so an unknown key is the error reported first
+    _check_parameters(cls, {k: v for k, v in data.items() if k != "type"}, path)
     values = {}
     for f in _node_fields(cls):
         if f.name not in data:
