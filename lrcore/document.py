@@ -10,8 +10,10 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import math
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +27,17 @@ __all__ = ["FORMAT_VERSION", "Schedule", "dump", "dumps", "load"]
 FORMAT_VERSION = 1
 #: Largest spec file or text accepted (bounds parse time and memory).
 MAX_BYTES = 1 << 20
+#: Most mapping entries that ``<<`` merge keys may produce in one document: a chain of
+#: merges copies each mapping into the next (quadratic), so 1 MiB could take minutes.
+MAX_MERGED = 10_000
+#: Most YAML values (scalars, lists, mappings) in one document. PyYAML spends a few
+#: microseconds of Python on each, so this keeps a 1 MiB file (up to ~500 000 values)
+#: under the 2 s answer promised; the largest valid specs (10 000 phases of a sequence,
+#: 10 000 points) hold under 100 000.
+MAX_YAML_VALUES = 150_000
+
+#: A byte-order mark some editors write first: not content (text, JSON or YAML).
+_BOM = "\ufeff"
 
 _DOC_KEYS = ("lrcore", "name", "description", "steps_per_epoch", "total_steps", "schedule")
 
@@ -63,11 +76,14 @@ class Schedule:
             value = getattr(self, key)
             if value is not None and not isinstance(value, str):
                 raise SpecError(key, "must be a string", value)
+            if value is not None and not _is_text(value):
+                raise SpecError(key, "must be valid Unicode text (a lone surrogate cannot be "
+                                "written to a file)", value)
 
     # ---- dict form -------------------------------------------------------------------
     @classmethod
     def from_dict(cls, data: Any) -> Schedule:
-        if not isinstance(data, dict):
+        if not isinstance(data, Mapping):
             raise SpecError("", "a spec document must be a mapping", data)
         for key in data:
             if key not in _DOC_KEYS:
@@ -143,6 +159,15 @@ class Schedule:
         return own
 
 
+def _is_text(value: str) -> bool:
+    """True unless ``value`` holds a lone surrogate (no UTF-8 file can carry it)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _paths(node: Node, path: str):
     yield path, node
     for suffix, child in node.children():
@@ -175,12 +200,51 @@ _CORE_SCHEMA = (("bool", _YAML_BOOL, "tTfF"), ("int", _YAML_INT, "-+0123456789")
                 ("float", _YAML_FLOAT, "-+0123456789."), ("null", _YAML_NULL, ["~", "n", "N", ""]))
 
 
+class _RuleError(ValueError):
+    """A YAML node breaking a rule of ours: a scalar whose explicit tag (``!!int 1_000``)
+    its text does not fit, or merge keys past their budget."""
+
+    def __init__(self, node: Any, rule: str, text: str) -> None:
+        super().__init__(rule)
+        self.mark, self.rule, self.text = getattr(node, "start_mark", None), rule, text
+
+
+def _scalar(loader: Any, node: Any, pattern: re.Pattern, rule: str) -> str:
+    """The text of a scalar, checked against a YAML 1.2 core pattern: an explicit tag
+    reads its scalar by the same rules as an untagged one (``!!int 1_000`` is not 1000,
+    ``!!bool yes`` is not true)."""
+    text = loader.construct_scalar(node)
+    if not isinstance(text, str) or not pattern.match(text):
+        raise _RuleError(node, rule, text)
+    return text
+
+
 def _construct_int(loader: Any, node: Any) -> int:
     """A YAML 1.2 core integer: decimal (``010`` is 10), ``0o`` octal or ``0x`` hex."""
-    text = loader.construct_scalar(node)
+    text = _scalar(loader, node, _YAML_INT,
+                   "!!int must be a YAML 1.2 integer (decimal, 0o or 0x)")
     sign, digits = (-1, text[1:]) if text[:1] == "-" else (1, text.lstrip("+"))
     base = {"0o": 8, "0x": 16}.get(digits[:2], 10)
     return sign * int(digits[2:] if base != 10 else digits, base)
+
+
+def _construct_float(loader: Any, node: Any) -> float:
+    text = _scalar(loader, node, _YAML_FLOAT,
+                   "!!float must be a YAML 1.2 number (digits, a point, an exponent, .inf, .nan)")
+    if text.lower().lstrip("+-") == ".inf":
+        return -math.inf if text.startswith("-") else math.inf
+    if text.lower() == ".nan":
+        return math.nan
+    return float(text)
+
+
+def _construct_bool(loader: Any, node: Any) -> bool:
+    return _scalar(loader, node, _YAML_BOOL,
+                   "!!bool must be true or false (YAML 1.2)").lower() == "true"
+
+
+def _construct_null(loader: Any, node: Any) -> None:
+    _scalar(loader, node, _YAML_NULL, "!!null must be null, ~ or empty (YAML 1.2)")
 
 
 @functools.lru_cache(maxsize=1)
@@ -192,7 +256,26 @@ def _yaml_loader() -> type:
 
     # libyaml's parser when PyYAML has it (10x faster on big inputs); same safe constructor
     class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-        pass
+        merged = 0
+        values = 0
+
+        def resolve(self, kind: Any, value: Any, implicit: Any) -> str:
+            # called once per node by the composer (C or Python): the cheapest place to
+            # count them before any is constructed
+            self.values += 1
+            if self.values > MAX_YAML_VALUES:
+                raise _RuleError(None, f"must hold at most {MAX_YAML_VALUES} YAML values "
+                                 "(scalars, lists, mappings)", "more")
+            return super().resolve(kind, value, implicit)
+
+        def flatten_mapping(self, node: yaml.MappingNode) -> None:
+            merges = any(k.tag == "tag:yaml.org,2002:merge" for k, _ in node.value)
+            super().flatten_mapping(node)
+            if merges:
+                self.merged += len(node.value)
+                if self.merged > MAX_MERGED:
+                    raise _RuleError(node, f"merge keys (<<) must expand to at most "
+                                     f"{MAX_MERGED} entries in all", f"{self.merged}")
 
     def mapping(loader: Loader, node: yaml.MappingNode) -> dict:
         # duplicates among the keys written here are errors; keys merged in with `<<`
@@ -223,7 +306,9 @@ def _yaml_loader() -> type:
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()}
     for name, pattern, first in _CORE_SCHEMA:
         Loader.add_implicit_resolver(f"tag:yaml.org,2002:{name}", pattern, list(first))
-    Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+    for name, construct in (("int", _construct_int), ("float", _construct_float),
+                            ("bool", _construct_bool), ("null", _construct_null)):
+        Loader.add_constructor(f"tag:yaml.org,2002:{name}", construct)
     Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
     return Loader
 
@@ -256,6 +341,7 @@ def parse(text: str, fmt: str = "yaml", origin: str = "spec") -> Any:
     """Parse spec text (``fmt`` ``"json"`` or ``"yaml"``) into plain data."""
     if len(text) > MAX_BYTES:
         raise SpecError(origin, f"must be at most {MAX_BYTES} bytes", f"{len(text)} bytes")
+    text = text.removeprefix(_BOM)
     import yaml
 
     try:
@@ -264,6 +350,9 @@ def parse(text: str, fmt: str = "yaml", origin: str = "spec") -> Any:
         return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
     except SpecError:
         raise
+    except _RuleError as err:
+        where = f"{origin}:{err.mark.line + 1}:{err.mark.column + 1}" if err.mark else origin
+        raise SpecError(where, err.rule, err.text) from None
     except RecursionError:
         raise SpecError(origin, "is nested too deeply to read", "...") from None
     except json.JSONDecodeError as err:
@@ -294,10 +383,12 @@ def load(source: Any) -> Schedule:
         return source
     if isinstance(source, Node):
         return Schedule(schedule=source)
-    if isinstance(source, dict):
+    if isinstance(source, Mapping):
         return Schedule.from_dict(source)
     if isinstance(source, (os.PathLike, str)):
         text = os.fspath(source)
+        if isinstance(source, str):
+            text = text.removeprefix(_BOM)  # a byte-order mark is not content
         if not text.strip():
             raise SpecError("spec", "is empty: give a path, spec text or a mapping", text)
         if isinstance(source, os.PathLike) or ("\n" not in text and not text.lstrip()
@@ -332,7 +423,7 @@ def _load_file(path: Path) -> Schedule:
         raise SpecError(origin, f"cannot be read ({err.strerror})") from None
     fmt = "json" if path.suffix.lower() == ".json" else "yaml"
     data = parse(text, fmt, origin)
-    if not isinstance(data, dict):
+    if not isinstance(data, Mapping):
         raise SpecError(origin, "must hold a mapping (lrcore: 1, schedule: ...)", data)
     return Schedule.from_dict(data)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 import re
 from typing import Any
 
@@ -74,8 +75,15 @@ class SpecError(ValueError):
             message += f", got {_show(value)}"
         super().__init__(message)
 
-    def __reduce__(self):  # keep the three parts through pickling (multiprocessing)
-        return (_rebuild, (self.path, self.rule, self.value, self.args[0]))
+    def __reduce__(self):
+        # keep the three parts through pickling (multiprocessing); a value that does not
+        # pickle (a lambda, a live object) travels as its repr, so the error always does
+        value = self.value
+        try:
+            pickle.dumps(value)
+        except Exception:  # noqa: BLE001 - any failure to pickle means: send the repr
+            value = repr(value)
+        return (_rebuild, (self.path, self.rule, value, self.args[0]))
 
 
 def _rebuild(path: str, rule: str, value: Any, message: str) -> SpecError:

@@ -13,7 +13,10 @@ import abc
 import dataclasses
 import math
 import re
+from collections.abc import Mapping
 from typing import Any
+
+import numpy as np
 
 from .errors import SpecError
 
@@ -66,13 +69,26 @@ class Kind(abc.ABC):
 
 
 def _is_real(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
+    """A real number: a Python int or float, or a numpy integer or floating scalar (what
+    ``arr[i]`` and config systems hand over). Bools, numpy's included, are not numbers."""
+    return isinstance(value, (int, float, np.integer, np.floating)) \
+        and not isinstance(value, bool)
+
+
+def _plain(value: Any) -> Any:
+    """A numpy scalar as the Python int or float of the same value (exact)."""
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value
 
 
 def _as_int(value: Any, path: str, rule: str) -> int:
     """An int, or a float with an integral value (JSON writers emit 1000.0); else error."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not _is_real(value):
         raise SpecError(path, rule, value)
+    value = _plain(value)
     if isinstance(value, float):
         if not math.isfinite(value) or value != int(value):
             raise SpecError(path, rule, value)
@@ -93,9 +109,9 @@ class Float(Kind):
     def coerce(self, value: Any, path: str) -> float:
         if not _is_real(value):
             raise SpecError(path, f"must be {self.what}", value)
-        if isinstance(value, int) and abs(value) > 2**1023:
+        if isinstance(value, (int, np.integer)) and abs(int(value)) > 2**1023:
             raise SpecError(path, "must be a finite number", value)
-        x = float(value)
+        x = float(value) + 0.0  # + 0.0: -0.0 is 0.0 (equal specs, equal fingerprints)
         if not math.isfinite(x):
             raise SpecError(path, "must be a finite number", value)
         if self.ge is not None and not x >= self.ge:
@@ -299,7 +315,7 @@ class NodeField(Kind):
             return Float(ge=0.0, what="a number >= 0 or a schedule").coerce(value, path)
         if isinstance(value, Node):
             return value
-        if isinstance(value, dict):
+        if isinstance(value, Mapping):
             return node_from_dict(value, path)
         what = "a schedule (a mapping with a 'type') or a number" if self.or_number \
             else "a schedule (a mapping with a 'type')"

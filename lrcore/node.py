@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import difflib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from fractions import Fraction
 from typing import Any, ClassVar
 
@@ -306,7 +306,7 @@ def node_from_dict(data: Any, path: str) -> Node:
     depth = _DEPTH.get()
     if depth >= MAX_DEPTH:
         raise SpecError(path, f"nesting must be at most {MAX_DEPTH} levels deep", "...")
-    if not isinstance(data, dict):
+    if not isinstance(data, Mapping):
         raise SpecError(path, "must be a schedule (a mapping with a 'type')", data)
     kind = data.get("type")
     if kind is None:

@@ -101,6 +101,8 @@ def check_metric(metric: Any, path: str = "metric") -> float:
         raise SpecError(path, "must be a number", metric)
     try:
         value = float(metric)
+    except OverflowError:  # an int such as 10**400
+        raise SpecError(path, "must be a number within float range", metric) from None
     except (TypeError, ValueError):
         raise SpecError(path, "must be a number", repr(metric)) from None
     if math.isnan(value):

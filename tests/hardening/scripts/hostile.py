@@ -101,6 +101,27 @@ def _merge_keys() -> str:
             "  - {<<: *warm, start: 1.0e-3}\n")
 
 
+def _tiny_values(item: str, block: bool = False) -> str:
+    """1 MiB of the smallest YAML values (``1,``, ``{},``, ``-``): about 500 000 of them,
+    each a few microseconds of PyYAML's Python code."""
+    head = "lrcore: 1\nschedule: {type: constant, value: 1.0}\nname:\n" if block else \
+        "lrcore: 1\nschedule: {type: constant, value: 1.0}\nname: ["
+    body = "  -\n" if block else item + ","
+    return (head + body * (MAX_BYTES // len(body)))[:MAX_BYTES]
+
+
+def _merge_chain(n: int) -> str:
+    """Each mapping merges the previous one (``<<: *b{i-1}``): n**2 / 2 entries."""
+    text = "lrcore: 1\nschedule: {type: constant, value: 1.0}\nx0: &b0 {k: 1}\n"
+    return text + "".join(f"x{i}: &b{i} {{<<: *b{i - 1}, k{i}: 1}}\n" for i in range(1, n))
+
+
+def _many_phases(n: int) -> str:
+    """A valid spec near the size limit: n cosine phases in block YAML."""
+    phase = "  - {type: cosine, start: 1.0e-3, end: 1.0e-5, exponent: 1.5, duration: 100}\n"
+    return "lrcore: 1\nschedule:\n type: sequence\n phases:\n" + phase * n
+
+
 def _big_digits(n: int, fmt: str) -> Any:
     digits = "1" * n
     return {
@@ -160,6 +181,12 @@ CASES: dict[str, tuple[Callable[[], Any], str]] = {
     "epochs_5000_digits": (lambda: _big_digits(5000, "epochs"), "SpecError"),
     "share_5000_digits": (lambda: _big_digits(5000, "share"), "SpecError"),
     "share_fraction_5000_digits": (lambda: _big_digits(5000, "share_fraction"), "spec|SpecError"),
+    "yaml_1mb_of_ints": (lambda: _tiny_values("1"), "SpecError"),
+    "yaml_1mb_of_strings": (lambda: _tiny_values("a"), "SpecError"),
+    "yaml_1mb_of_empty_maps": (lambda: _tiny_values("{}"), "SpecError"),
+    "yaml_1mb_of_block_items": (lambda: _tiny_values("", block=True), "SpecError"),
+    "yaml_merge_chain_20000": (lambda: _merge_chain(20000), "SpecError"),
+    "yaml_5000_phases_valid": (lambda: _many_phases(5000), "spec"),
     "path_with_nul": (lambda: "spec\x00.yaml", "SpecError"),
     "path_endless_device": (_dev_zero, "SpecError"),
 }
