@@ -7,7 +7,7 @@ is on (checked at each call, so the flag may change after compiling).
 
 from __future__ import annotations
 
-import math
+import functools
 from typing import Any, NamedTuple
 
 import jax
@@ -16,10 +16,11 @@ import numpy as np
 
 from lrcore.document import as_schedule
 from lrcore.errors import SpecError
-from lrcore.evaluate import compile_spec
+from lrcore.evaluate import compile_spec, evaluate
+from lrcore.fields import MAX_STEP
 from lrcore.nodes.plateau import check_metric, initial_state
 from lrcore.nodes.plateau import report as plateau_report
-from lrcore.ops import Ops
+from lrcore.ops import Ops, PythonOps
 
 __all__ = ["JaxOps", "OptaxSchedule", "PlateauScheduleState", "report", "scale_by_plateau_schedule",
            "to_optax"]
@@ -87,6 +88,29 @@ class JaxOps(Ops):
 _OPS = {False: JaxOps(False), True: JaxOps(True)}
 
 
+def _domain(count: Any, int_dtype: Any) -> jax.Array:
+    """The step as the formula's integer dtype. A concrete count outside
+    ``[0, 2**31 - 1]`` is a SpecError; a traced one (under jit, where nothing can be
+    raised) saturates into that range, clamped in its own dtype before the cast (a uint32
+    3e9 or an int64 2**40 would wrap)."""
+    t = jnp.asarray(count)
+    if not jnp.issubdtype(t.dtype, jnp.integer):
+        raise SpecError("count", "must be an integer step count", str(t.dtype))
+    if not isinstance(t, jax.core.Tracer):
+        host = np.asarray(t)
+        if host.size and (host.min() < 0 or host.max() > MAX_STEP):
+            bad = host.min() if host.min() < 0 else host.max()
+            raise SpecError("count", "must be in [0, 2**31 - 1] (optimizer updates already "
+                            "applied)", int(bad))
+        return t.astype(int_dtype)
+    info = jnp.iinfo(t.dtype)
+    if info.min < 0:
+        t = jnp.maximum(t, jnp.zeros((), t.dtype))
+    if info.max > MAX_STEP:
+        t = jnp.minimum(t, jnp.asarray(MAX_STEP, t.dtype))
+    return t.astype(int_dtype)
+
+
 class OptaxSchedule:
     """``count -> learning rate``: a pure jnp function of an integer step count."""
 
@@ -107,14 +131,19 @@ class OptaxSchedule:
 
     def __call__(self, count: Any) -> jax.Array:
         x64 = bool(jax.config.jax_enable_x64)
-        t = jnp.asarray(count)
-        if not jnp.issubdtype(t.dtype, jnp.integer):
-            raise SpecError("count", "must be an integer step count", str(t.dtype))
-        t = t.astype(_OPS[x64].int_dtype)
-        return self._formula(x64)(t)
+        return self._formula(x64)(_domain(count, _OPS[x64].int_dtype))
 
     def __repr__(self) -> str:
         return f"OptaxSchedule({self.spec.fingerprint()})"
+
+    # equal schedules are equal (and hash alike): a plateau state carries its schedule as
+    # pytree metadata, and jax compares metadata when it combines two states
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, OptaxSchedule) and (self.spec, self._ctx) == (other.spec,
+                                                                                other._ctx)
+
+    def __hash__(self) -> int:
+        return hash((self.spec, self._ctx))
 
     def __getstate__(self) -> dict:  # the compiled formulas are a cache, rebuilt on use
         return {"spec": self.spec, "_ctx": self._ctx}
@@ -138,7 +167,12 @@ def to_optax(spec: Any, *, steps_per_epoch: int | None = None,
 
 class PlateauScheduleState(NamedTuple):
     """optax state of :func:`scale_by_plateau_schedule`: the step count and the whole
-    plateau state, a pytree like any optax state (checkpoint it with the rest)."""
+    plateau state, a pytree like any optax state (checkpoint it with the rest).
+
+    ``best`` and ``scale`` are in the computing dtype (float32 unless x64), for logging
+    and for the rate ``spec(count) * scale``; ``exact`` holds both as float64 bits
+    (``uint32[4]``), the values the rule itself compares, so every dtype makes the float64
+    reference's decisions."""
 
     count: jax.Array
     best: jax.Array
@@ -146,52 +180,63 @@ class PlateauScheduleState(NamedTuple):
     cool: jax.Array
     scale: jax.Array
     reports: jax.Array
+    exact: jax.Array
     spec: Any = None  # static: the compiled plateau spec (an OptaxSchedule); not a leaf
 
 
 jax.tree_util.register_pytree_node(
     PlateauScheduleState,
-    lambda s: (tuple(s[:6]), s.spec),
+    lambda s: (tuple(s[:7]), s.spec),
     lambda spec, leaves: PlateauScheduleState(*leaves, spec=spec),
 )
 
 
-def _check_concrete(value: Any) -> None:
-    if not isinstance(value, jax.core.Tracer):
-        check_metric(np.asarray(value).item())
-    else:  # under jit: fail loudly at run time rather than poison the state with NaN
-        jax.debug.callback(_raise_if_nan, value)
+def _bits(*values: float) -> np.ndarray:
+    return np.asarray(values, dtype=np.float64).view(np.uint32)
 
 
-def _raise_if_nan(value: Any) -> None:
-    check_metric(float(value))
+def _host_report(sched: OptaxSchedule, exact_metric: bool, dtype: Any, count, exact, bad,
+                 cool, metric):
+    """The plateau rule on the host, in float64 (the reference's own rule and inner
+    rate): a float32 metric is its float32 value, an exact one its float64 bits."""
+    best, scale = np.asarray(exact, dtype=np.uint32).view(np.float64).tolist()
+    if exact_metric:
+        value = float(np.asarray(metric, dtype=np.uint32).view(np.float64)[0])
+    else:
+        value = float(np.asarray(metric).reshape(-1)[0])
+    check_metric(value)  # NaN: an error at run time, never a poisoned state
+    inner_now = float(evaluate(sched.spec, int(count)))
+    best, bad, cool, scale = plateau_report(sched.spec.schedule, _PYTHON, best, int(bad),
+                                            int(cool), scale, value, inner_now)
+    return (_bits(best, scale), np.int32(bad), np.int32(cool),
+            np.asarray([best, scale], dtype=dtype))
 
 
 def _report_one(state: PlateauScheduleState, value: Any) -> PlateauScheduleState:
-    sched = state.spec
-    node = sched.spec.schedule
-    ops = _OPS[bool(jax.config.jax_enable_x64)]
-    value = jnp.asarray(value, dtype=ops.dtype)
-    inner_now = sched(state.count)
-    best, bad, cool, scale = plateau_report(node, _PlateauJnp, state.best, state.bad, state.cool,
-                                            state.scale, value, inner_now)
-    return state._replace(best=best.astype(state.best.dtype), bad=bad.astype(jnp.int32),
-                          cool=cool.astype(jnp.int32), scale=scale.astype(state.scale.dtype),
+    dtype = _OPS[bool(jax.config.jax_enable_x64)].dtype
+    exact_metric = not isinstance(value, jax.core.Tracer)
+    if exact_metric:  # a concrete metric keeps its float64 value (a Python float is that)
+        metric = _bits(check_metric(np.asarray(value).item()))
+    else:  # under jit: the traced value, in its own dtype
+        metric = jnp.reshape(value, (1,))
+    out = (jax.ShapeDtypeStruct((4,), jnp.uint32), jax.ShapeDtypeStruct((), jnp.int32),
+           jax.ShapeDtypeStruct((), jnp.int32), jax.ShapeDtypeStruct((2,), dtype))
+    exact, bad, cool, pair = jax.pure_callback(
+        functools.partial(_host_report, state.spec, exact_metric, dtype), out, state.count,
+        state.exact, state.bad, state.cool, metric, vmap_method="sequential")
+    return state._replace(best=pair[0], bad=bad, cool=cool, scale=pair[1], exact=exact,
                           reports=state.reports + 1)
-
-
-class _PlateauJnp:
-    """The three ops the plateau rule uses, on jax arrays."""
-
-    where = staticmethod(jnp.where)
-    maximum = staticmethod(jnp.maximum)
 
 
 def report(opt_state: Any, value: Any) -> Any:
     """Report a monitored metric (e.g. validation loss at epoch end) to every
     :class:`PlateauScheduleState` inside ``opt_state`` (a chain's state works as is).
-    jit-safe; a NaN metric raises (``SpecError`` eagerly, a runtime error under jit)."""
-    _check_concrete(value)
+
+    The rule runs in float64 on the host (a ``jax.pure_callback``), so it makes the
+    reference's decisions in every dtype: a Python float is that float, a float32 array
+    its float32 value. Under ``jit`` jax turns a Python float argument into float32
+    before lrcore sees it; call ``report`` outside jit to keep a float64 metric exact.
+    A NaN metric raises (``SpecError`` eagerly, a runtime error under jit)."""
     return jax.tree_util.tree_map(
         lambda s: _report_one(s, value) if isinstance(s, PlateauScheduleState) else s,
         opt_state, is_leaf=lambda s: isinstance(s, PlateauScheduleState))
@@ -224,13 +269,13 @@ def scale_by_plateau_schedule(spec: Any, *, steps_per_epoch: int | None = None,
         return PlateauScheduleState(
             count=jnp.zeros([], jnp.int32), best=jnp.asarray(first.best, dtype),
             bad=jnp.zeros([], jnp.int32), cool=jnp.zeros([], jnp.int32),
-            scale=jnp.ones([], dtype), reports=jnp.zeros([], jnp.int32), spec=sched)
+            scale=jnp.ones([], dtype), reports=jnp.zeros([], jnp.int32),
+            exact=jnp.asarray(_bits(first.best, first.scale)), spec=sched)
 
     def update_fn(updates: Any, state: PlateauScheduleState, params: Any = None, *,
                   value: Any = None, **extra: Any):
         del params, extra
         if value is not None:
-            _check_concrete(value)
             state = _report_one(state, value)
         lr = sched(state.count) * state.scale
         updates = jax.tree_util.tree_map(lambda g: (-lr).astype(g.dtype) * g, updates)
@@ -240,4 +285,4 @@ def scale_by_plateau_schedule(spec: Any, *, steps_per_epoch: int | None = None,
     return optax.GradientTransformationExtraArgs(init_fn, update_fn)
 
 
-del math
+_PYTHON = PythonOps()

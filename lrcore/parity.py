@@ -231,7 +231,9 @@ def _optax_values(spec: Schedule, t: np.ndarray, x64: bool, reports=None) -> np.
         def rates(state, counts):
             return jax.vmap(lambda c: -tx.update(one, state._replace(count=c))[0])(counts)
 
-        report = jax.jit(adapter.report)
+        # reported eagerly, as a loop does once per epoch: a Python float metric keeps its
+        # float64 value (a jitted call would make it float32 before lrcore sees it)
+        report = adapter.report
         state = tx.init(None)
         parts = []
         for due, seg in _segments(t, reports):
