@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import SpecError, key_path
-from .fields import Int, Steps
+from .fields import Int, Steps, _plain
 from .node import Context, Node, check_bounds, node_from_dict, walk
 
 __all__ = ["FORMAT_VERSION", "Schedule", "dump", "dumps", "load"]
@@ -97,7 +97,7 @@ class Schedule:
         if "lrcore" not in data:
             raise SpecError("lrcore", f"is required: the format version "
                             f"(this lrcore reads {FORMAT_VERSION})")
-        version = data["lrcore"]
+        version = _plain(data["lrcore"])
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise SpecError("lrcore", "must be a format version (a positive integer)", version)
         if version > FORMAT_VERSION:

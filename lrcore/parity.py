@@ -32,6 +32,7 @@ import numpy as np
 from .document import Schedule, as_schedule
 from .errors import SpecError
 from .evaluate import compile_spec, evaluate, grid
+from .fields import _is_real
 
 __all__ = ["BACKENDS", "BackendResult", "ParityError", "Report", "available_backends",
            "check", "check_many", "values"]
@@ -330,13 +331,12 @@ def check_many(specs: Iterable[Any], backends: Sequence[str] | None = None,
         if b not in BACKENDS:
             raise SpecError("backends", "must be among " + ", ".join(BACKENDS), b)
     for field, value in (("rtol", rtol), ("atol", atol)):
-        if value is not None and not (isinstance(value, (int, float, np.floating))
-                                      and not isinstance(value, bool) and 0 <= value <= 1):
+        if value is not None and not (_is_real(value) and 0 <= value <= 1):
             raise SpecError(field, "must be a number in [0, 1] (None: the dtype's default)",
                             value)
     if steps is None:
         grids = [grid(d) for d in docs]
-    elif isinstance(steps, int):
+    elif isinstance(steps, (int, np.integer)) and not isinstance(steps, bool):  # a horizon
         grids = [grid(d, steps) for d in docs]
     else:
         from .evaluate import _steps

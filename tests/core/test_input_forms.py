@@ -222,3 +222,16 @@ def test_yaml_values_are_bounded():
     with pytest.raises(SpecError, match=r"^spec: must hold at most 150000 YAML values "
                                         r'\(scalars, lists, mappings\), got "more"$'):
         lrcore.load(text)
+
+
+def test_numpy_format_version_is_a_version():
+    assert lrcore.load({"lrcore": np.int64(1), "schedule": C}) == lrcore.load(doc(C))
+    with pytest.raises(SpecError, match=r"^lrcore: must be a format version \(a positive "
+                                        r"integer\), got np\.True_$"):
+        lrcore.load({"lrcore": np.bool_(True), "schedule": C})
+
+
+def test_numpy_context_values_are_steps():
+    spec = lrcore.load(doc({"type": "linear", "start": 0.1, "end": 0.0, "duration": "50%"},
+                           steps_per_epoch=np.int32(10), total_steps=np.int64(20)))
+    assert lrcore.evaluate(spec, [5, 10]).tolist() == [0.05, 0.0]
