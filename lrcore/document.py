@@ -19,6 +19,7 @@ from typing import Any
 
 from .errors import SpecError, key_path
 from .fields import Int, Steps, _plain
+from .hyperparams import check_name, check_range
 from .node import Context, Node, check_bounds, node_from_dict, walk
 
 __all__ = ["FORMAT_VERSION", "Schedule", "dump", "dumps", "load"]
@@ -39,7 +40,10 @@ MAX_YAML_VALUES = 150_000
 #: A byte-order mark some editors write first: not content (text, JSON or YAML).
 _BOM = "\ufeff"
 
-_DOC_KEYS = ("lrcore", "name", "description", "steps_per_epoch", "total_steps", "schedule")
+_DOC_KEYS = ("lrcore", "name", "description", "steps_per_epoch", "total_steps", "schedule",
+             "hyperparams")
+#: Most hyperparameter curves one document may carry.
+MAX_HYPERPARAMS = 32
 
 
 @dataclasses.dataclass(frozen=True)
@@ -56,6 +60,9 @@ class Schedule:
     total_steps: int | str | None = None
     name: str | None = None
     description: str | None = None
+    #: ``(name, tree)`` pairs sorted by name: the other hyperparameters' curves (a mapping
+    #: is accepted and sorted)
+    hyperparams: tuple[tuple[str, Node], ...] = ()
 
     def __post_init__(self) -> None:
         if not isinstance(self.schedule, Node):
@@ -66,6 +73,7 @@ class Schedule:
             if node.type == "plateau" and node is not self.schedule:
                 raise SpecError(path, "plateau must be the outermost node of a spec (its "
                                 "scale multiplies the whole curve)", "plateau")
+        object.__setattr__(self, "hyperparams", _hyperparams(self.hyperparams))
         if self.steps_per_epoch is not None:
             object.__setattr__(self, "steps_per_epoch",
                                Int(ge=1).coerce(self.steps_per_epoch, "steps_per_epoch"))
@@ -105,8 +113,20 @@ class Schedule:
                             f"{FORMAT_VERSION}; upgrade lrcore", version)
         if "schedule" not in data:
             raise SpecError("schedule", "is required")
+        hyper = data.get("hyperparams")
+        if hyper is not None:
+            if not isinstance(hyper, Mapping):
+                raise SpecError("hyperparams", "must be a mapping of hyperparameter names to "
+                                "schedules", hyper)
+            if len(hyper) > MAX_HYPERPARAMS:
+                raise SpecError("hyperparams", f"must have at most {MAX_HYPERPARAMS} entries",
+                                f"{len(hyper)} entries")
+            hyper = tuple((check_name(k, key_path("hyperparams", k)),
+                           node_from_dict(v, key_path("hyperparams", k)))
+                          for k, v in hyper.items())
         return cls(schedule=node_from_dict(data["schedule"], "schedule"),
-                   **{k: data[k] for k in _DOC_KEYS[1:5] if k in data})
+                   **{k: data[k] for k in _DOC_KEYS[1:5] if k in data},
+                   hyperparams=hyper or ())
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"lrcore": FORMAT_VERSION}
@@ -114,7 +134,27 @@ class Schedule:
             if getattr(self, key) is not None:
                 out[key] = getattr(self, key)
         out["schedule"] = self.schedule.to_dict()
+        if self.hyperparams:  # absent when empty: older documents keep their fingerprints
+            out["hyperparams"] = {name: tree.to_dict() for name, tree in self.hyperparams}
         return out
+
+    # ---- hyperparameter curves ------------------------------------------------------------
+    def curve(self, hyperparam: str | None = None) -> Schedule:
+        """The document of one curve: the learning rate (``None``) or the hyperparameter
+        ``hyperparam``, with this document's context."""
+        if hyperparam is None:
+            return self if not self.hyperparams else dataclasses.replace(self, hyperparams=())
+        for name, tree in self.hyperparams:
+            if name == hyperparam:
+                return Schedule(schedule=tree, steps_per_epoch=self.steps_per_epoch,
+                                total_steps=self.total_steps, name=_curve_name(self, name))
+        known = ", ".join(n for n, _ in self.hyperparams) or "none"
+        raise SpecError("hyperparam", f"is not among the spec's hyperparams ({known})",
+                        hyperparam)
+
+    def curves(self) -> list[str | None]:
+        """Every curve's key for :meth:`curve`: ``None`` (the rate), then each name."""
+        return [None, *(name for name, _ in self.hyperparams)]
 
     def fingerprint(self) -> str:
         """A stable hash of the canonical form (16 hex digits), for experiment tracking.
@@ -148,8 +188,15 @@ class Schedule:
         ctx = self.context(steps_per_epoch, total_steps)
         root = self.schedule.resolve(ctx, ctx.total_steps, "schedule")
         check_bounds(root, "schedule")
+        hyper = []
+        for name, tree in self.hyperparams:
+            path = key_path("hyperparams", name)
+            resolved = tree.resolve(ctx, ctx.total_steps, path)
+            check_bounds(resolved, path)
+            check_range(name, resolved.rate_ceiling(), path)
+            hyper.append((name, resolved))
         return dataclasses.replace(self, schedule=root, steps_per_epoch=ctx.steps_per_epoch,
-                                   total_steps=ctx.total_steps)
+                                   total_steps=ctx.total_steps, hyperparams=tuple(hyper))
 
     def horizon(self) -> int | None:
         """Last step of interest of a resolved document (total_steps or the tree's)."""
@@ -157,6 +204,40 @@ class Schedule:
         if self.total_steps is not None and isinstance(self.total_steps, int):
             return max(self.total_steps, own or 0)
         return own
+
+
+def _hyperparams(value: Any) -> tuple[tuple[str, Node], ...]:
+    """Validate hyperparameter curves (a mapping or pairs) into sorted ``(name, tree)``."""
+    pairs = list(value.items()) if isinstance(value, Mapping) else list(value)
+    out = {}
+    for pair in pairs:
+        name, tree = pair
+        path = key_path("hyperparams", name)
+        check_name(name, path)
+        if name in out:
+            raise SpecError(path, "appears twice", name)
+        if isinstance(tree, Mapping):
+            tree = node_from_dict(tree, path)
+        if not isinstance(tree, Node):
+            raise SpecError(path, "must be a schedule (a mapping with a 'type')", tree)
+        for _ in walk(tree):
+            pass
+        for p, node in _paths(tree, path):
+            if node.type == "plateau":
+                raise SpecError(p, "plateau scales the learning rate only; it cannot be "
+                                "part of a hyperparameter's curve", "plateau")
+        try:  # the range of a canonical name, as soon as the tree's bound is known
+            high = tree.rate_ceiling()
+        except TypeError:  # a bound that needs resolved durations: checked at resolve
+            high = None
+        if high is not None:
+            check_range(name, high, path)
+        out[name] = tree
+    return tuple(sorted(out.items()))
+
+
+def _curve_name(doc: Schedule, hyperparam: str) -> str:
+    return f"{doc.name}:{hyperparam}" if doc.name else hyperparam
 
 
 def _is_text(value: str) -> bool:

@@ -20,15 +20,19 @@ REFERENCE = NumpyOps()
 
 
 def compile_spec(spec: Any, ops: Ops, *, steps_per_epoch: int | None = None,
-                 total_steps: int | str | None = None) -> Callable[[Any], Any]:
+                 total_steps: int | str | None = None,
+                 hyperparam: str | None = None) -> Callable[[Any], Any]:
     """Resolve ``spec`` and build its formula against ``ops``: a function of the integer
-    step (an array or scalar of that backend) to the rate in ``ops``' float dtype."""
-    return _compiled(as_schedule(spec), ops, steps_per_epoch, total_steps)
+    step (an array or scalar of that backend) to the rate in ``ops``' float dtype (or,
+    with ``hyperparam``, to that hyperparameter's value)."""
+    return _compiled(as_schedule(spec), ops, steps_per_epoch, total_steps, hyperparam)
 
 
 @functools.lru_cache(maxsize=256)
-def _compiled(spec: Schedule, ops: Ops, spe: int | None, total: int | str | None):
-    return spec.resolve(spe, total).schedule.build(ops)
+def _compiled(spec: Schedule, ops: Ops, spe: int | None, total: int | str | None,
+              hyperparam: str | None = None):
+    doc = spec.resolve(spe, total)  # every curve is resolved and checked, used or not
+    return doc.curve(hyperparam).schedule.build(ops)
 
 
 def _steps(steps: Any, path: str = "steps") -> np.ndarray:
@@ -51,21 +55,27 @@ def _steps(steps: Any, path: str = "steps") -> np.ndarray:
 
 def evaluate(spec: Any, steps: Any, *, steps_per_epoch: int | None = None,
              total_steps: int | str | None = None,
-             reports: Any = None) -> np.ndarray:
+             reports: Any = None, hyperparam: str | None = None) -> np.ndarray:
     """The reference curve: float64 rates at integer ``steps`` (any shape).
 
     ``steps`` counts optimizer updates already applied (0 is the first update's rate).
     ``steps_per_epoch``/``total_steps`` override the document's context. For a spec
     whose root is a ``plateau`` node, ``reports`` is the sequence of ``(step, metric)``
     pairs reported so far (in order): each changes the rate from its step on.
+    ``hyperparam`` (a name under the document's ``hyperparams``) gives that curve
+    instead of the learning rate; reports scale the learning rate only.
 
     >>> import lrcore
     >>> lrcore.evaluate(lrcore.step(start=0.1, factor=0.5, every=10), [0, 10, 20]).tolist()
     [0.1, 0.05, 0.025]
     """
-    f = compile_spec(spec, REFERENCE, steps_per_epoch=steps_per_epoch, total_steps=total_steps)
+    f = compile_spec(spec, REFERENCE, steps_per_epoch=steps_per_epoch, total_steps=total_steps,
+                     hyperparam=hyperparam)
     t = _steps(steps)
     out = _chunked(f, t)
+    if reports is not None and hyperparam is not None:
+        raise SpecError("reports", "scale the learning rate only; evaluate a hyperparameter "
+                        "without them", hyperparam)
     if reports is not None:
         at, scales = plateau_scales(as_schedule(spec), f, reports)
         if at.size:

@@ -90,16 +90,19 @@ class BackendResult:
 
 @dataclasses.dataclass(frozen=True)
 class Report:
-    """Parity of one spec on several backends."""
+    """Parity of one spec on several backends. A spec with ``hyperparams`` has one more
+    report per hyperparameter curve in ``curves`` (named ``spec:name``), checked on the
+    same backends at the same tolerances; ``ok`` covers them all."""
 
     name: str
     fingerprint: str
     peak: float
     results: tuple[BackendResult, ...]
+    curves: tuple[Report, ...] = ()
 
     @property
     def ok(self) -> bool:
-        return all(r.ok for r in self.results)
+        return all(r.ok for r in self.results) and all(c.ok for c in self.curves)
 
     @property
     def failures(self) -> list[BackendResult]:
@@ -112,18 +115,21 @@ class Report:
         for r in self.results:
             lines.append(f"{r.backend:18} {r.worst_step:>11} {r.reference:>15.9g} "
                          f"{r.value:>15.9g} {r.ulps:>8.1f}  {'ok' if r.ok else 'FAIL'}")
-        return "\n".join(lines)
+        return "\n".join(lines + [c.table() for c in self.curves])
 
     def raise_for_failure(self) -> None:
         if not self.ok:
-            bad = ", ".join(f"{r.backend} at step {r.worst_step}: {r.value!r} vs reference "
-                            f"{r.reference!r} ({r.ulps:.1f} ulp, rtol {r.rtol:g})"
-                            for r in self.failures)
-            raise ParityError(f"{self.name}: parity failed on {bad}\n{self.table()}")
+            bad = ", ".join(f"{rep.name} on {r.backend} at step {r.worst_step}: {r.value!r} vs "
+                            f"reference {r.reference!r} ({r.ulps:.1f} ulp, rtol {r.rtol:g})"
+                            for rep in (self, *self.curves) for r in rep.failures)
+            raise ParityError(f"{self.name}: parity failed: {bad}\n{self.table()}")
 
     def to_dict(self) -> dict:
-        return {"name": self.name, "fingerprint": self.fingerprint, "peak": self.peak,
-                "ok": self.ok, "results": [r.to_dict() for r in self.results]}
+        out = {"name": self.name, "fingerprint": self.fingerprint, "peak": self.peak,
+               "ok": self.ok, "results": [r.to_dict() for r in self.results]}
+        if self.curves:
+            out["curves"] = [c.to_dict() for c in self.curves]
+        return out
 
 
 # ---- evaluating a backend ---------------------------------------------------------------
@@ -326,6 +332,8 @@ def check_many(specs: Iterable[Any], backends: Sequence[str] | None = None,
     originals = [as_schedule(s) for s in specs]
     docs = [s.resolve(steps_per_epoch, total_steps) for s in originals]
     names = list(names) if names is not None else [d.name or d.schedule.type for d in docs]
+    if any(d.hyperparams for d in docs):  # every curve is a spec of its own to the backends
+        return _with_curves(originals, docs, names, backends, steps, rtol, atol, reports)
     backends = list(backends) if backends is not None else available_backends()
     for b in backends:
         if b not in BACKENDS:
@@ -360,6 +368,29 @@ def check_many(specs: Iterable[Any], backends: Sequence[str] | None = None,
     return [Report(name=n, fingerprint=o.fingerprint(),
                    peak=float(np.max(np.abs(r))) if r.size else 0.0, results=tuple(res))
             for n, o, r, res in zip(names, originals, refs, results, strict=True)]
+
+
+def _with_curves(originals, docs, names, backends, steps, rtol, atol, reports) -> list[Report]:
+    """:func:`check_many` over every curve of every spec (the learning rate and each
+    hyperparameter, with reports for the rate only); the hyperparameter reports go under
+    their spec's ``curves``."""
+    reports = list(reports) if reports is not None else [None] * len(docs)
+    owner, flat, flat_names, flat_reports = [], [], [], []
+    for i, (o, d) in enumerate(zip(originals, docs)):
+        for c in d.curves():
+            owner.append((i, c))
+            flat.append(d.curve(c))  # resolved: context overrides already applied
+            flat_names.append(names[i] if c is None else f"{names[i]}:{c}")
+            flat_reports.append(reports[i] if c is None else None)
+    done = check_many(flat, backends, steps, rtol, atol, names=flat_names,
+                      reports=flat_reports)
+    out: list[Report] = []
+    for (i, c), rep in zip(owner, done):
+        if c is None:
+            out.append(dataclasses.replace(rep, fingerprint=originals[i].fingerprint()))
+        else:
+            out[-1] = dataclasses.replace(out[-1], curves=out[-1].curves + (rep,))
+    return out
 
 
 def check(spec: Any, backends: Sequence[str] | None = None, steps: Any = None,

@@ -6,7 +6,7 @@ import dataclasses
 import math
 
 from ..errors import SpecError
-from ..fields import RATE, Choice, Float, Steps, param
+from ..fields import RATE, Bool, Choice, Float, Steps, param
 from ..node import Node
 
 
@@ -21,7 +21,9 @@ class Cyclic(Node):
               \eta(t) = l + (h - l)\,\phi\,\sigma
 
     :math:`\sigma = 1` (``triangular``), :math:`2^{-k}` (``triangular2``) or
-    :math:`\gamma^{t}` (``exp_range``).
+    :math:`\gamma^{t}` (``exp_range``). With ``invert`` the curve dips instead:
+    :math:`\eta(t) = h - (h - l)\,\phi\,\sigma`, torch's momentum cycle
+    (``cycle_momentum``: ``base_momentum`` :math:`l`, ``max_momentum`` :math:`h`).
 
     * ``low`` :math:`l` (torch ``base_lr``), ``high`` :math:`h` (``max_lr``);
     * ``up`` :math:`U` (``step_size_up``), ``down`` :math:`D` (default :math:`U`);
@@ -42,6 +44,8 @@ class Cyclic(Node):
                       doc="amplitude scaling per cycle")
     gamma: float = param(Float(gt=0.0, le=1.0, what="a number in (0, 1]"), 1.0,
                          doc="exp_range: amplitude multiplier per step")
+    invert: bool = param(Bool(), False, doc="dip from high toward low instead of rising "
+                         "(a momentum moving opposite to the rate)")
 
     def check(self, path):
         if self.high < self.low:
@@ -51,7 +55,9 @@ class Cyclic(Node):
         up = self.up
         down = self.down if self.down is not None else up
         period = up + down
-        low, amp = ops.const(self.low), ops.const(self.high - self.low)
+        # invert: high - amp * weight, the same weight with a negative height
+        low = ops.const(self.high if self.invert else self.low)
+        amp = ops.const((self.low - self.high) if self.invert else (self.high - self.low))
         fup, fdown = ops.const(float(up)), ops.const(float(down))
         phase = ops.select([up + 1], [lambda q: ops.to_float(q) / fup,
                                       # period - q, kept in int32 (period may not be)

@@ -48,22 +48,11 @@ class OneCycle(Node):
     three_phase: bool = param(Bool(), False, doc="come back to the initial rate first")
 
     def _phases(self, path: str = "onecycle"):
-        d, p = self.duration, self.pct_start
         initial = self.peak / self.div_factor
         final = initial / self.final_div_factor
-        if self.three_phase:
-            ends = [float(p * d) - 1, float(2 * p * d) - 2, float(d) - 1]
-            values = [initial, self.peak, initial, final]
-        else:
-            ends = [float(p * d) - 1, float(d) - 1]
-            values = [initial, self.peak, final]
-        starts = [0.0] + ends[:-1]
-        for i, (a, b) in enumerate(zip(starts, ends)):
-            if not b > a:
-                raise SpecError(f"{path}.pct_start", f"leaves phase {i + 1} empty with "
-                                f"duration {d} (it must span more than one step; torch "
-                                "divides by zero here)", p)
-        return starts, ends, values
+        values = [initial, self.peak, initial, final] if self.three_phase \
+            else [initial, self.peak, final]
+        return (*phase_ends(self.duration, self.pct_start, self.three_phase, path), values)
 
     def check(self, path):
         from ..fields import FLOAT32_MAX
@@ -79,16 +68,33 @@ class OneCycle(Node):
         return max(self.peak, initial, initial / self.final_div_factor)
 
     def build(self, ops):
-        starts, ends, values = self._phases()
-        branches = [_phase(ops, s, e, values[i], values[i + 1], self.anneal)
-                    for i, (s, e) in enumerate(zip(starts, ends))]
-        bounds = [math.floor(e) + 1 for e in ends[:-1]] + [self.duration]
-        branches.append(ops.constant(values[-1]))
-        return ops.select(bounds, branches)
+        return build_phases(ops, *self._phases(), self.anneal, self.duration)
 
     def breakpoints(self):
         _, ends, _ = self._phases()
         return [math.floor(e) + 1 for e in ends[:-1]] + [self.duration - 1]
+
+
+def phase_ends(d: int, p: float, three_phase: bool, path: str):
+    """torch ``OneCycleLR``'s phases: their real start and end steps."""
+    ends = [float(p * d) - 1, float(2 * p * d) - 2, float(d) - 1] if three_phase \
+        else [float(p * d) - 1, float(d) - 1]
+    starts = [0.0] + ends[:-1]
+    for i, (a, b) in enumerate(zip(starts, ends)):
+        if not b > a:
+            raise SpecError(f"{path}.pct_start", f"leaves phase {i + 1} empty with "
+                            f"duration {d} (it must span more than one step; torch "
+                            "divides by zero here)", p)
+    return starts, ends
+
+
+def build_phases(ops, starts, ends, values, anneal, duration):
+    """Phase ``i`` from ``values[i]`` to ``values[i + 1]``; the last value from ``D`` on."""
+    branches = [_phase(ops, s, e, values[i], values[i + 1], anneal)
+                for i, (s, e) in enumerate(zip(starts, ends))]
+    bounds = [math.floor(e) + 1 for e in ends[:-1]] + [duration]
+    branches.append(ops.constant(values[-1]))
+    return ops.select(bounds, branches)
 
 
 def _phase(ops, s, e, a, b, anneal):

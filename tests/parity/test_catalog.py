@@ -48,6 +48,9 @@ def _load(path: Path) -> lrcore.Schedule | Exception:
 
 LOADED = {p.stem: _load(p) for p in FILES}
 DOCS = {n: doc for n, doc in LOADED.items() if isinstance(doc, lrcore.Schedule)}
+# A spec's hyperparameter curves are parity-checked with it (Report.curves), one test
+# each: "spec:momentum".
+CURVES = [f"{n}:{c}" for n, d in DOCS.items() for c in d.curves() if c is not None]
 
 # Every registered node type is a schedule the catalog must cover. ``plateau`` is one
 # too: between metric reports it is a pure function of the step, and parity feeds every
@@ -101,7 +104,9 @@ def _isolate(names: list[str], backend: str, reports: dict, errors: dict) -> Non
                                    reports=[REPORTS.get(n) for n in names]):
             old = reports.get(r.name)
             reports[r.name] = r if old is None else dataclasses.replace(
-                old, results=old.results + r.results)
+                old, results=old.results + r.results, curves=tuple(
+                    dataclasses.replace(a, results=a.results + b.results)
+                    for a, b in zip(old.curves, r.curves)))
     except Exception as err:  # noqa: BLE001 - recorded and raised in that spec's test
         if len(names) == 1:
             errors[names[0], backend] = err
@@ -133,6 +138,11 @@ def outcome() -> Outcome:
     except Exception:  # noqa: BLE001 - some spec raised: find which, backend by backend
         for backend in BACKENDS:
             _isolate(names, backend, reports, errors)
+    for rep in list(reports.values()):
+        reports.update({c.name: c for c in rep.curves})
+    for curve in CURVES:
+        stem = curve.split(":")[0]
+        errors.update({(curve, b): e for (n, b), e in list(errors.items()) if n == stem})
     return Outcome(reports, errors, time.perf_counter() - start)
 
 
@@ -141,7 +151,7 @@ def _row(report: parity.Report, backend: str) -> parity.BackendResult:
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("name", NAMES + CURVES)
 def test_backend_draws_the_reference_curve(outcome: Outcome, name: str, backend: str) -> None:
     """The backend's rate at every grid step is within the default tolerance of the
     float64 reference (the oracle of a parity test: same formula, other arithmetic)."""
@@ -159,10 +169,10 @@ def test_backend_draws_the_reference_curve(outcome: Outcome, name: str, backend:
 def _summary(outcome: Outcome) -> dict[str, Any]:
     """Per backend: the largest ulp error over the catalog (each spec's worst step, the
     step nearest its tolerance) and how much of the tolerance the worst spec used."""
-    out: dict[str, Any] = {"specs": len(NAMES), "seconds": round(outcome.seconds, 1),
+    out: dict[str, Any] = {"specs": len(NAMES), "curves": len(CURVES), "seconds": round(outcome.seconds, 1),
                            "backends": {}}
     for backend in BACKENDS:
-        rows = [(name, _row(outcome.reports[name], backend)) for name in NAMES
+        rows = [(name, _row(outcome.reports[name], backend)) for name in NAMES + CURVES
                 if (name, backend) not in outcome.errors]
         errors = sorted(n for n in NAMES if (n, backend) in outcome.errors)
         if not rows:
@@ -227,7 +237,9 @@ def _nodes(node: Node, ancestors: tuple[Node, ...] = ()) -> Iterator[tuple[Node,
         yield from _nodes(child, (*ancestors, node))
 
 
-ALL_NODES = [(name, node, anc) for name in DOCS for node, anc in _nodes(DOCS[name].schedule)]
+ALL_NODES = [(name, node, anc) for name in DOCS
+             for tree in (DOCS[name].schedule, *(t for _, t in DOCS[name].hyperparams))
+             for node, anc in _nodes(tree)]
 
 
 def test_covers_every_node_type() -> None:
