@@ -2,27 +2,91 @@
 
 The multiplier is a picklable callable object (no lambdas) evaluated with
 :class:`lrcore.ops.PythonOps` (float64 scalars, torch keeps learning rates as Python
-floats). The scheduler's only state is torch's own step counter (``last_epoch``).
+floats). The scheduler's only state is torch's own step counter (``last_epoch``), plus
+the plateau state for a reduce-on-plateau spec. The spec's domain is integer steps in
+``[0, 2**31 - 1]``: a step outside it is a ``SpecError``, raised before anything changes.
 """
 
 from __future__ import annotations
 
+import functools
 import math
+import numbers
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
+from lrcore._args import plain_number
 from lrcore.document import Schedule, as_schedule
 from lrcore.errors import SpecError
-from lrcore.evaluate import compile_spec
-from lrcore.nodes.plateau import check_metric, initial_state, report
+from lrcore.fields import MAX_STEP
+from lrcore.node import FLOAT32_MAX
+from lrcore.nodes.plateau import PlateauState, check_metric, initial_state, report
 from lrcore.ops import PythonOps
 
 __all__ = ["LrcoreLambda", "LrcorePlateauScheduler", "LrcoreScheduler", "to_torch"]
 
 PYTHON = PythonOps()
+
+
+def _count(value: Any) -> int:
+    """``last_epoch`` as the int it holds (a numpy integer too): a float, a bool or a
+    string would make torch ask for the rate at a step that does not exist."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise SpecError("last_epoch", "must be an integer (the number of scheduler.step() "
+                        "calls)", value)
+    return int(value)
+
+
+def _check_step(k: int, per: int) -> None:
+    """After ``k`` calls of ``scheduler.step()`` the step is ``k * per``: it must lie in
+    the spec's domain ``[0, 2**31 - 1]`` (torch can raise, so nothing saturates)."""
+    t = k * per
+    if not 0 <= t <= MAX_STEP:
+        hint = "" if per == 1 else f" (epoch {k} of {per} steps)"
+        raise SpecError("step", f"must be in [0, 2**31 - 1]{hint}", t)
+
+
+@functools.lru_cache(maxsize=256)
+def _compile(document: Schedule) -> tuple[Callable[[int], float], float]:
+    """A document's formula (Python floats) and the bound of its rate on the whole
+    domain, from one resolution (which validates the spec whole); cached per spec, as
+    ``compile_spec`` is. ``document`` carries its context (steps_per_epoch, ...)."""
+    root = document.resolve().schedule
+    return root.build(PYTHON), root.rate_ceiling()
+
+
+def _scale(value: Any, i: int, ceiling: float) -> float:
+    """``group_scale[i]`` as a float: a number >= 0 that keeps the spec's highest rate
+    (``ceiling``) within float32's range, as every rate of a spec must stay."""
+    path = f"group_scale[{i}]"
+    x = plain_number(value)
+    if x is None:
+        raise SpecError(path, "must be a finite number >= 0", value)
+
+    def past() -> SpecError:
+        return SpecError(path, f"times the spec's highest rate ({ceiling:.6g}) must stay "
+                         f"within float32's range ({FLOAT32_MAX:.4g})", value)
+
+    try:
+        s = float(x)
+    except OverflowError:  # an int past float64, such as 10**400
+        if x > 0 and ceiling > 0:
+            raise past() from None
+        raise SpecError(path, "must be a finite number >= 0 within float64's range",
+                        value) from None
+    if not (math.isfinite(s) and s >= 0):
+        raise SpecError(path, "must be a finite number >= 0", value)
+    if s * ceiling > FLOAT32_MAX:
+        raise past()
+    return s
+
+
+def _unit(per: int) -> str:
+    return '"step"' if per == 1 else f'"epoch", {per} steps per call'
 
 
 class LrcoreLambda:
@@ -41,12 +105,14 @@ class LrcoreLambda:
     def _formula(self):
         cached = self.__dict__.get("_compiled")
         if cached is None or cached[0] is not self.document:
-            fn = compile_spec(Schedule.from_dict(self.document), PYTHON)
+            fn = _compile(Schedule.from_dict(self.document))[0]
             cached = (self.document, fn)
             self.__dict__["_compiled"] = cached
         return cached[1]
 
     def __call__(self, k: int) -> float:
+        k = _count(k)
+        _check_step(k, self.per)
         return float(self._formula()(k * self.per)) * self.scale
 
     def __getstate__(self) -> dict:
@@ -60,21 +126,30 @@ class LrcoreScheduler(LambdaLR):
     Adds nothing to torch's protocol but two conveniences: ``load_state_dict`` puts the
     restored step's rate into the optimizer at once (so a resume continues the identical
     curve even if only the scheduler was restored), and ``spec`` returns the document.
+    A step outside ``[0, 2**31 - 1]`` is a ``SpecError`` raised before anything changes.
     """
+
+    # the largest last_epoch whose next step() stays in the domain: MAX_STEP // per - 1,
+    # set by the first step(); the class default sends that step down the checked path
+    _next_limit = -2
 
     def __init__(self, optimizer: torch.optim.Optimizer, spec: Any, *,
                  group_scale: list[float] | None = None, step_unit: str = "step",
                  steps_per_epoch: int | None = None, total_steps: int | str | None = None,
                  last_epoch: int = -1) -> None:
         schedule = as_schedule(spec)
+        if schedule.schedule.type == "plateau" and not isinstance(self, LrcorePlateauScheduler):
+            raise SpecError("spec", f"{type(self).__name__} cannot take metrics; use "
+                            "LrcorePlateauScheduler (lrcore.to_torch picks the class)",
+                            schedule.schedule.type)
         ctx = schedule.context(steps_per_epoch, total_steps)
-        # validate the whole spec now (resolution errors surface here, not at step 1)
-        compile_spec(schedule, PYTHON, steps_per_epoch=ctx.steps_per_epoch,
-                     total_steps=ctx.total_steps)
         import dataclasses
 
-        document = dataclasses.replace(schedule, steps_per_epoch=ctx.steps_per_epoch,
-                                       total_steps=ctx.total_steps).to_dict()
+        schedule = dataclasses.replace(schedule, steps_per_epoch=ctx.steps_per_epoch,
+                                       total_steps=ctx.total_steps)
+        # validate the whole spec now (resolution errors surface here, not at step 1)
+        ceiling = _compile(schedule)[1]
+        document = schedule.to_dict()
         if step_unit not in ("step", "epoch"):
             raise SpecError("step_unit", "must be 'step' or 'epoch'", step_unit)
         per = 1
@@ -90,11 +165,12 @@ class LrcoreScheduler(LambdaLR):
         scales = [1.0] * n if group_scale is None else list(group_scale)
         if len(scales) != n:
             raise SpecError("group_scale", f"must have one entry per param group ({n})", scales)
-        for i, s in enumerate(scales):
-            if isinstance(s, bool) or not isinstance(s, (int, float)) or not math.isfinite(s) \
-                    or s < 0:
-                raise SpecError(f"group_scale[{i}]", "must be a finite number >= 0", s)
-        lambdas = [LrcoreLambda(document, float(s), per) for s in scales]
+        scales = [_scale(s, i, ceiling) for i, s in enumerate(scales)]
+        # torch's constructor takes one step from last_epoch: check it before torch
+        # touches the optimizer
+        last_epoch = _count(last_epoch)
+        _check_step(last_epoch + 1, per)
+        lambdas = [LrcoreLambda(document, s, per) for s in scales]
         # reduce-on-plateau state (a plain dict, so it travels in state_dict): only for
         # a spec whose root is a plateau node; the scale multiplies every group's rate
         self.plateau = (initial_state(schedule.schedule).to_dict()
@@ -108,10 +184,33 @@ class LrcoreScheduler(LambdaLR):
     def get_lr(self) -> list[float]:
         # every multiplier holds the same spec: evaluate it once, scale per group
         first = self.lr_lambdas[0]
-        lr = float(first._formula()(self.last_epoch * first.per))  # a plain float for torch
-        if self.plateau is not None:
-            lr = lr * self.plateau["scale"]
-        return [lr * fn.scale if fn.scale != 1.0 else lr for fn in self.lr_lambdas]
+        cached = first.__dict__.get("_compiled")  # _formula(), inlined: once per step
+        f = cached[1] if cached is not None and cached[0] is first.document else \
+            first._formula()
+        lr = float(f(self.last_epoch * first.per))  # a plain float for torch
+        return [lr * fn.scale for fn in self.lr_lambdas]  # x * 1.0 is x, bit for bit
+
+    def _check_next(self) -> None:
+        """The checked path of :meth:`step`: raise unless ``last_epoch + 1`` calls stay
+        in the domain (a numpy integer ``last_epoch`` becomes the int it holds)."""
+        per = self.lr_lambdas[0].per
+        k = _count(self.last_epoch)
+        _check_step(k + 1, per)
+        self.last_epoch = k
+        self._next_limit = MAX_STEP // per - 1
+
+    def _current_step(self) -> int:
+        """``last_epoch``, checked: the step the rate and a report belong to."""
+        k = _count(self.last_epoch)
+        _check_step(k, self.lr_lambdas[0].per)
+        self.last_epoch = k
+        return k
+
+    def _check_groups(self) -> None:
+        n, m = len(self.optimizer.param_groups), len(self.lr_lambdas)
+        if n != m:
+            raise SpecError("optimizer.param_groups", f"has {n} groups, this scheduler was "
+                            f"built for {m}; build the scheduler after adding every group")
 
     def report(self, metric: Any) -> None:
         """Report a monitored metric (reduce-on-plateau specs): the rule runs at the
@@ -120,8 +219,9 @@ class LrcoreScheduler(LambdaLR):
             raise SpecError("report", "needs a spec whose outermost node is plateau",
                             self.spec.schedule.type)
         value = check_metric(metric)
+        self._check_groups()
         fn = self.lr_lambdas[0]
-        inner_now = fn._formula()(self.last_epoch * fn.per)
+        inner_now = fn._formula()(self._current_step() * fn.per)
         state = self.plateau
         best, bad, cool, scale = report(self.spec.schedule, PYTHON, state["best"], state["bad"],
                                         state["cool"], state["scale"], value, inner_now)
@@ -134,48 +234,142 @@ class LrcoreScheduler(LambdaLR):
         :class:`LrcorePlateauScheduler`); it is never taken as torch's deprecated
         ``epoch`` argument."""
         if metrics is not None:
-            raise SpecError("metrics", "need a spec whose outermost node is plateau",
-                            self.spec.schedule.type)
+            raise SpecError("metrics", "need a spec whose outermost node is plateau "
+                            "(torch's deprecated step(epoch) is not supported: set "
+                            "last_epoch)", self.spec.schedule.type)
+        last = self.last_epoch
+        if type(last) is not int or not -1 <= last <= self._next_limit:
+            self._check_next()
         LambdaLR.step(self)
 
     def _apply(self, values: list[float]) -> None:
-        for group, lr in zip(self.optimizer.param_groups, values):
+        groups = self.optimizer.param_groups
+        for group, lr in zip(groups, values, strict=True):
             if isinstance(group["lr"], torch.Tensor):
                 group["lr"].fill_(lr)
             else:
                 group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        # copies, as torch keeps them: a caller must not see (or change) the live tensor
+        self._last_lr = [g["lr"].clone() if isinstance(g["lr"], torch.Tensor) else g["lr"]
+                         for g in groups]
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
+        state.pop("_next_limit", None)  # derived from the unit: recomputed on load
         state["lr_lambdas"] = [
             {k: v for k, v in d.items() if k != "_compiled"} if d is not None else None
             for d in state["lr_lambdas"]
         ]
         return state
 
+    def _read_checkpoint(self, state_dict: dict[str, Any]) -> tuple:
+        """Check a checkpoint whole before any of it is loaded: what it would give each
+        multiplier, the plateau state and the step. Returns ``(schedule, scales, per,
+        last_epoch, plateau)``."""
+        self._check_groups()
+        entries = state_dict.get("lr_lambdas")
+        n = len(self.lr_lambdas)
+        if not isinstance(entries, (list, tuple)):
+            raise SpecError("load_state_dict", "the checkpoint has no lr_lambdas list (not a "
+                            "LambdaLR's state_dict)")
+        if len(entries) != n:
+            m = len(entries)
+            raise SpecError("load_state_dict", f"the checkpoint has {m} param group"
+                            f"{'s' if m != 1 else ''}, this optimizer {n}; build the "
+                            "optimizer as the checkpoint's was")
+        # torch's own loader keeps the live multiplier where the checkpoint holds None
+        # (a function it could not save): so does this one
+        merged = []
+        for i, (entry, fn) in enumerate(zip(entries, self.lr_lambdas)):
+            if entry is None:
+                entry = fn.__getstate__()
+            if not isinstance(entry, dict) or not {"document", "scale", "per"} <= set(entry):
+                raise SpecError("load_state_dict", f"lr_lambdas[{i}] is not an lrcore "
+                                "multiplier's state (document, scale, per)")
+            merged.append(entry)
+        for i, entry in enumerate(merged[1:], 1):
+            if entry["document"] != merged[0]["document"]:
+                raise SpecError("load_state_dict", f"lr_lambdas[{i}] holds another spec than "
+                                "lr_lambdas[0]; every param group follows one spec")
+        schedule = Schedule.from_dict(merged[0]["document"])
+        mine, theirs = self.spec.schedule.type, schedule.schedule.type
+        if (mine == "plateau") != (theirs == "plateau"):
+            raise SpecError("load_state_dict", f'a checkpoint of a "{theirs}" schedule cannot '
+                            f'be loaded into a scheduler built from a "{mine}" spec (only a '
+                            "plateau spec takes metrics); build the scheduler from the "
+                            "checkpoint's spec")
+        spe = schedule.steps_per_epoch
+        per = merged[0]["per"]
+        for i, entry in enumerate(merged):
+            p = entry["per"]
+            if isinstance(p, bool) or not isinstance(p, int) or p not in (1, spe):
+                raise SpecError("load_state_dict", f"lr_lambdas[{i}].per must be 1 or the "
+                                f"spec's steps_per_epoch ({spe})", p)
+            if p != per:
+                raise SpecError("load_state_dict", f"lr_lambdas[{i}].per must equal "
+                                f"lr_lambdas[0].per ({per})", p)
+        ceiling = _compile(schedule)[1]
+        scales = [_scale(entry["scale"], i, ceiling) for i, entry in enumerate(merged)]
+        plateau = None
+        if theirs == "plateau":
+            try:
+                plateau = PlateauState.from_dict(state_dict.get("plateau", self.plateau))
+            except (TypeError, KeyError, ValueError, OverflowError):
+                raise SpecError("load_state_dict", "plateau must be a plateau state (best, "
+                                "bad, cool, scale, reports)") from None
+            if not 0.0 <= plateau.scale <= 1.0:  # NaN too: the rate would be NaN
+                raise SpecError("load_state_dict", "plateau.scale must be in [0, 1]",
+                                plateau.scale)
+        last_epoch = _count(state_dict.get("last_epoch", self.last_epoch))
+        _check_step(last_epoch, per)
+        return schedule, scales, per, last_epoch, plateau
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Restore a checkpoint, its spec included, as torch's own schedulers restore
         their parameters (a ``CosineAnnealingLR`` takes the checkpoint's ``T_max``): the
-        run continues on the checkpoint's curve. When that spec differs from the one
-        this scheduler was built with (an edited spec file), a ``UserWarning`` names both
-        fingerprints."""
-        before = self.spec.fingerprint()
-        super().load_state_dict(state_dict)
-        for fn in self.lr_lambdas:
-            fn.__dict__.pop("_compiled", None)
-        after = self.spec.fingerprint()
+        run continues on the checkpoint's curve, group scales and step unit. Where they
+        differ from what this scheduler was built with (an edited spec file, another
+        ``group_scale`` or ``step_unit``), a ``UserWarning`` names the old and the new.
+        A checkpoint that cannot be loaded whole is a ``SpecError`` and changes nothing."""
+        schedule, scales, per, last_epoch, plateau = self._read_checkpoint(state_dict)
+        before, after = self.spec.fingerprint(), schedule.fingerprint()
         if after != before:
             warnings.warn(f"load_state_dict: the checkpoint's schedule (fingerprint {after}) "
                           f"replaces the one this scheduler was built with ({before}); the "
                           "run continues on the checkpoint's curve", UserWarning, stacklevel=2)
+        old_scales = [fn.scale for fn in self.lr_lambdas]
+        if scales != old_scales:
+            warnings.warn(f"load_state_dict: the checkpoint's group_scale {scales} replaces "
+                          f"the one this scheduler was built with ({old_scales}); the run "
+                          "continues with the checkpoint's", UserWarning, stacklevel=2)
+        old_per = self.lr_lambdas[0].per
+        if per != old_per:
+            warnings.warn(f"load_state_dict: the checkpoint's step_unit ({_unit(per)}) "
+                          f"replaces the one this scheduler was built with ({_unit(old_per)})"
+                          "; the run continues with the checkpoint's", UserWarning,
+                          stacklevel=2)
+        super().load_state_dict(state_dict)
+        for fn, s in zip(self.lr_lambdas, scales):
+            fn.__dict__.pop("_compiled", None)
+            fn.scale, fn.per = s, per
+        self.last_epoch = last_epoch
+        self.plateau = None if plateau is None else plateau.to_dict()
+        self._next_limit = MAX_STEP // per - 1
         self._apply(self.get_lr())
 
 
 class LrcorePlateauScheduler(LrcoreScheduler):
     """:class:`LrcoreScheduler` for a spec whose root is ``plateau``: ``step(metrics)``
-    reports, as torch's ``ReduceLROnPlateau.step(metrics)`` does. (A separate class so
-    plain schedules keep torch's own, cheaper ``step``.)"""
+    reports, as torch's ``ReduceLROnPlateau.step(metrics)`` does, and the reported
+    metrics' scale multiplies the rate. (A separate class so plain schedules keep a
+    ``step`` that pays for neither.)"""
+
+    def get_lr(self) -> list[float]:
+        first = self.lr_lambdas[0]
+        lr = float(first._formula()(self.last_epoch * first.per))
+        if self.plateau is not None:
+            lr = lr * self.plateau["scale"]  # the spec's rate first, then the group's scale
+        return [lr * fn.scale for fn in self.lr_lambdas]
 
     def step(self, metrics: Any = None) -> None:  # type: ignore[override]
         """Advance one step (or epoch). ``step(metrics)`` then reports ``metrics`` at the
@@ -187,6 +381,10 @@ class LrcorePlateauScheduler(LrcoreScheduler):
                 raise SpecError("metrics", "need a spec whose outermost node is plateau",
                                 self.spec.schedule.type)
             check_metric(metrics)  # fail before moving, so a NaN changes nothing
+            self._check_groups()
+        last = self.last_epoch
+        if type(last) is not int or not -1 <= last <= self._next_limit:
+            self._check_next()
         LambdaLR.step(self)
         if metrics is not None:
             self.report(metrics)
