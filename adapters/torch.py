@@ -85,6 +85,60 @@ def _scale(value: Any, i: int, ceiling: float) -> float:
     return s
 
 
+#: Where each canonical hyperparameter lives in a torch param group: (key, index or None)
+#: in order of preference ("momentum or betas[0], whichever the optimizer has", as
+#: torch's OneCycleLR and CyclicLR cycle it).
+_PLACES = {"momentum": (("momentum", None), ("betas", 0)), "beta1": (("betas", 0),),
+           "beta2": (("betas", 1),), "weight_decay": (("weight_decay", None),)}
+
+
+def _targets(optimizer: torch.optim.Optimizer, schedule: Schedule) -> tuple:
+    """``(name, key, index)`` for every hyperparameter curve of ``schedule``: the
+    param-group entry it drives in every group of ``optimizer``."""
+    out, taken = [], {}
+    group = optimizer.param_groups[0]
+    keys = sorted(k for k in group if k != "params")
+    for name, _ in schedule.hyperparams:
+        path = f"hyperparams.{name}"
+        places = _PLACES.get(name, ((name, None),))
+        place = next(((k, i) for k, i in places if k in group), None)
+        if place is None:
+            want = " or ".join(k if i is None else f"{k}[{i}]" for k, i in places)
+            raise SpecError(path, f"{type(optimizer).__name__} has no {want} to drive; its "
+                            "param groups hold: " + ", ".join(keys), name)
+        if place in taken:
+            raise SpecError(path, f"drives the same entry as {taken[place]} "
+                            f"({place[0]}[{place[1]}]) on {type(optimizer).__name__}; "
+                            "keep one of them", name)
+        taken[place] = name
+        out.append((name, *place))
+    for i, g in enumerate(optimizer.param_groups):
+        missing = [k for _, k, _ in out if k not in g]
+        if missing:
+            raise SpecError(f"optimizer.param_groups[{i}]", "lacks " + ", ".join(missing)
+                            + " (every group must hold each scheduled hyperparameter)")
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=256)
+def _compile_curves(document: Schedule) -> tuple:
+    """Each hyperparameter's formula (Python floats), from one resolution."""
+    resolved = document.resolve()
+    return tuple((name, tree.build(PYTHON)) for name, tree in resolved.hyperparams)
+
+
+def _set(group: dict, key: str, index: int | None, value: float) -> None:
+    old = group[key] if index is None else group[key][index]
+    if isinstance(old, torch.Tensor):
+        old.fill_(value)
+    elif index is None:
+        group[key] = value
+    else:  # betas: a tuple, replaced whole
+        entries = list(group[key])
+        entries[index] = value
+        group[key] = type(group[key])(entries) if isinstance(group[key], tuple) else entries
+
+
 def _unit(per: int) -> str:
     return '"step"' if per == 1 else f'"epoch", {per} steps per call'
 
@@ -171,6 +225,8 @@ class LrcoreScheduler(LambdaLR):
         last_epoch = _count(last_epoch)
         _check_step(last_epoch + 1, per)
         lambdas = [LrcoreLambda(document, s, per) for s in scales]
+        # hyperparameter curves: the param-group entries they drive, checked now
+        self._targets = _targets(optimizer, schedule)
         # reduce-on-plateau state (a plain dict, so it travels in state_dict): only for
         # a spec whose root is a plateau node; the scale multiplies every group's rate
         self.plateau = (initial_state(schedule.schedule).to_dict()
@@ -241,6 +297,18 @@ class LrcoreScheduler(LambdaLR):
         if type(last) is not int or not -1 <= last <= self._next_limit:
             self._check_next()
         LambdaLR.step(self)
+        if self._targets:
+            self._apply_hyperparams()
+
+    def _apply_hyperparams(self) -> None:
+        """Every hyperparameter curve at the current step, into every param group."""
+        first = self.lr_lambdas[0]
+        t = self.last_epoch * first.per
+        fns = dict(_compile_curves(Schedule.from_dict(first.document)))
+        for name, key, index in self._targets:
+            value = float(fns[name](t))
+            for group in self.optimizer.param_groups:
+                _set(group, key, index, value)
 
     def _apply(self, values: list[float]) -> None:
         groups = self.optimizer.param_groups
@@ -252,10 +320,13 @@ class LrcoreScheduler(LambdaLR):
         # copies, as torch keeps them: a caller must not see (or change) the live tensor
         self._last_lr = [g["lr"].clone() if isinstance(g["lr"], torch.Tensor) else g["lr"]
                          for g in groups]
+        if self._targets:
+            self._apply_hyperparams()
 
     def state_dict(self) -> dict[str, Any]:
         state = super().state_dict()
         state.pop("_next_limit", None)  # derived from the unit: recomputed on load
+        state.pop("_targets", None)  # derived from the optimizer: recomputed on load
         state["lr_lambdas"] = [
             {k: v for k, v in d.items() if k != "_compiled"} if d is not None else None
             for d in state["lr_lambdas"]
@@ -348,7 +419,9 @@ class LrcoreScheduler(LambdaLR):
                           f"replaces the one this scheduler was built with ({_unit(old_per)})"
                           "; the run continues with the checkpoint's", UserWarning,
                           stacklevel=2)
+        targets = _targets(self.optimizer, schedule)  # before anything changes
         super().load_state_dict(state_dict)
+        self._targets = targets
         for fn, s in zip(self.lr_lambdas, scales):
             fn.__dict__.pop("_compiled", None)
             fn.scale, fn.per = s, per
@@ -386,6 +459,8 @@ class LrcorePlateauScheduler(LrcoreScheduler):
         if type(last) is not int or not -1 <= last <= self._next_limit:
             self._check_next()
         LambdaLR.step(self)
+        if self._targets:
+            self._apply_hyperparams()
         if metrics is not None:
             self.report(metrics)
 
@@ -398,8 +473,11 @@ def to_torch(spec: Any, optimizer: torch.optim.Optimizer, *,
 
     After ``k`` calls of ``scheduler.step()`` every param group's lr equals
     ``lrcore.evaluate(spec, k) * group_scale[i]`` (with ``step_unit="epoch"``:
-    ``evaluate(spec, k * steps_per_epoch)``). Call ``optimizer.step()`` then
-    ``scheduler.step()``, as torch documents.
+    ``evaluate(spec, k * steps_per_epoch)``), and every hyperparameter curve of the spec
+    is in every group: ``momentum`` (or ``betas[0]``), ``beta1``/``beta2`` (``betas``),
+    ``weight_decay``, other names as the group key of that name (``group_scale`` scales
+    the rate only). Call ``optimizer.step()`` then ``scheduler.step()``, as torch
+    documents.
     """
     schedule = as_schedule(spec)
     cls = LrcorePlateauScheduler if schedule.schedule.type == "plateau" else LrcoreScheduler
