@@ -23,7 +23,7 @@ from lrcore.nodes.plateau import report as plateau_report
 from lrcore.ops import Ops, PythonOps
 
 __all__ = ["JaxOps", "OptaxSchedule", "PlateauScheduleState", "report", "scale_by_plateau_schedule",
-           "to_optax"]
+           "to_optax", "to_optax_optimizer"]
 
 
 class JaxOps(Ops):
@@ -115,10 +115,11 @@ class OptaxSchedule:
     """``count -> learning rate``: a pure jnp function of an integer step count."""
 
     def __init__(self, spec: Any, steps_per_epoch: int | None = None,
-                 total_steps: int | str | None = None) -> None:
+                 total_steps: int | str | None = None, hyperparam: str | None = None) -> None:
         self.spec = as_schedule(spec)
         ctx = self.spec.context(steps_per_epoch, total_steps)
         self._ctx = (ctx.steps_per_epoch, ctx.total_steps)
+        self.hyperparam = hyperparam
         self._fns: dict[bool, Any] = {}
         self._formula(bool(jax.config.jax_enable_x64))  # validate and compile now
 
@@ -126,7 +127,8 @@ class OptaxSchedule:
         fn = self._fns.get(x64)
         if fn is None:
             fn = self._fns[x64] = compile_spec(self.spec, _OPS[x64], steps_per_epoch=self._ctx[0],
-                                               total_steps=self._ctx[1])
+                                               total_steps=self._ctx[1],
+                                               hyperparam=self.hyperparam)
         return fn
 
     def __call__(self, count: Any) -> jax.Array:
@@ -139,27 +141,83 @@ class OptaxSchedule:
     # equal schedules are equal (and hash alike): a plateau state carries its schedule as
     # pytree metadata, and jax compares metadata when it combines two states
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, OptaxSchedule) and (self.spec, self._ctx) == (other.spec,
-                                                                                other._ctx)
+        return isinstance(other, OptaxSchedule) and self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash((self.spec, self._ctx))
+        return hash(self._key())
+
+    def _key(self) -> tuple:
+        return self.spec, self._ctx, self.hyperparam
 
     def __getstate__(self) -> dict:  # the compiled formulas are a cache, rebuilt on use
-        return {"spec": self.spec, "_ctx": self._ctx}
+        return {"spec": self.spec, "_ctx": self._ctx, "hyperparam": self.hyperparam}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state, _fns={})
 
 
 def to_optax(spec: Any, *, steps_per_epoch: int | None = None,
-             total_steps: int | str | None = None) -> OptaxSchedule:
-    """Compile ``spec`` into an optax schedule (``count -> jax.Array``).
+             total_steps: int | str | None = None,
+             hyperparam: str | None = None) -> OptaxSchedule:
+    """Compile ``spec`` into an optax schedule (``count -> jax.Array``): the learning
+    rate, or the curve of ``hyperparam`` (a name under the spec's ``hyperparams``).
 
     >>> import lrcore, optax  # doctest: +SKIP
     >>> opt = optax.adam(learning_rate=lrcore.to_optax(spec))  # doctest: +SKIP
     """
-    return OptaxSchedule(spec, steps_per_epoch, total_steps)
+    return OptaxSchedule(spec, steps_per_epoch, total_steps, hyperparam)
+
+
+#: The optax argument each canonical hyperparameter is, in order of preference
+#: (``momentum`` is ``optax.sgd``'s momentum, else an Adam-style optimizer's ``b1``).
+_ARGS = {"momentum": ("momentum", "b1"), "beta1": ("b1",), "beta2": ("b2",),
+         "weight_decay": ("weight_decay",)}
+
+
+def to_optax_optimizer(spec: Any, optimizer: Any, *, steps_per_epoch: int | None = None,
+                       total_steps: int | str | None = None, **fixed: Any) -> Any:
+    """The whole optimizer from a spec: ``optax.inject_hyperparams(optimizer)`` with the
+    spec's learning rate and every hyperparameter curve as schedules, so each scheduled
+    value is in ``opt_state.hyperparams`` (where ``opt_state.hyperparams["b1"]`` and the
+    rest can be logged). ``fixed`` holds the optimizer's other arguments.
+
+    ``momentum`` is ``optimizer``'s ``momentum`` argument (``optax.sgd``) or else ``b1``
+    (Adam-style); ``beta1``/``beta2`` are ``b1``/``b2``; ``weight_decay`` and any other
+    name are the argument of that name. A name ``optimizer`` does not take is a
+    ``SpecError`` listing the arguments it does take.
+
+    >>> tx = to_optax_optimizer(spec, optax.adamw, eps=1e-8)  # doctest: +SKIP
+    """
+    import inspect
+
+    import optax
+
+    doc = as_schedule(spec)
+    try:
+        accepted = [p for p in inspect.signature(optimizer).parameters
+                    if p != "learning_rate"]
+    except (TypeError, ValueError):
+        raise SpecError("optimizer", "must be an optax optimizer factory such as optax.adamw",
+                        repr(optimizer)) from None
+    kwargs: dict[str, Any] = {"learning_rate": OptaxSchedule(doc, steps_per_epoch,
+                                                             total_steps)}
+    taken: dict[str, str] = {}
+    for name, _ in doc.hyperparams:
+        wanted = _ARGS.get(name, (name,))
+        arg = next((a for a in wanted if a in accepted), None)
+        path = f"hyperparams.{name}"
+        if arg is None:
+            raise SpecError(path, f"{getattr(optimizer, '__name__', optimizer)} takes no "
+                            f"{' or '.join(wanted)}; it takes: " + ", ".join(accepted), name)
+        if arg in taken:
+            raise SpecError(path, f"is the same argument ({arg}) as {taken[arg]}; keep one "
+                            "of them", name)
+        if arg in fixed:
+            raise SpecError(path, f"is scheduled, so {arg}= cannot also be given as a fixed "
+                            "value", fixed[arg])
+        taken[arg] = name
+        kwargs[arg] = OptaxSchedule(doc, steps_per_epoch, total_steps, name)
+    return optax.inject_hyperparams(optimizer)(**kwargs, **fixed)
 
 
 

@@ -34,11 +34,13 @@ __all__ = [
     "from_torch",
     "to_keras",
     "to_optax",
+    "to_optax_optimizer",
     "to_torch",
     *sorted(REGISTRY),
 ]
 
-_ADAPTERS = {"to_torch": "torch", "to_keras": "keras", "to_optax": "optax"}
+_ADAPTERS = {"to_torch": "torch", "to_keras": "keras", "to_optax": "optax",
+             "to_optax_optimizer": "optax"}
 _IMPORTERS = {"from_torch": "lrcore.importers.torch", "from_keras": "lrcore.importers.keras"}
 _LAZY_MODULES = {"parity", "testing", "presets", "adapters", "importers", "schema"}
 
