@@ -93,9 +93,11 @@ Choices where torch leaves room:
   on its bytecode): probing the function at a few steps cannot prove it returns the same
   value at every other step, and a closure or global can change later. Any other callable
   is refused with a ``SpecError`` (write the spec with ``lrcore.step`` instead).
-* **Not modelled.** Momentum cycling (``CyclicLR``/``OneCycleLR`` ``cycle_momentum``) is
-  not a learning rate and is ignored; ``CyclicLR`` with a custom ``scale_fn`` and
-  ``ReduceLROnPlateau`` (metric driven) are refused.
+* **Momentum cycling.** A ``CyclicLR``/``OneCycleLR`` built with ``cycle_momentum=True``
+  (torch's default) imports with its momentum curve under the spec's ``hyperparams``
+  (``momentum``: SGD's momentum or Adam's ``betas[0]``, as in torch); inside a
+  composite scheduler such a momentum cycle is refused. ``CyclicLR`` with a custom
+  ``scale_fn`` and ``ReduceLROnPlateau`` (metric driven) are refused.
 * **SequentialLR's first scheduler.** ``SequentialLR.__init__`` resets the rate to
   the group's ``initial_lr`` and restarts its first scheduler from it; a ``OneCycleLR``
   built after that scheduler has rewritten ``initial_lr`` to ``max_lr / div_factor``
@@ -146,6 +148,7 @@ from ..nodes.exponential import Exponential
 from ..nodes.linear import Linear
 from ..nodes.multistep import MultiStep
 from ..nodes.onecycle import OneCycle
+from ..nodes.onecycle_momentum import OneCycleMomentum
 from ..nodes.piecewise_constant import PiecewiseConstant
 from ..nodes.plateau import Plateau, PlateauState, initial_state
 from ..nodes.polynomial import Polynomial
@@ -202,9 +205,11 @@ def from_torch(scheduler: Any, *, group: int = 0, origin: str = "start") -> Sche
         spec, per = _own_spec(scheduler, group, nested=False)
         node, extra = spec.schedule, {k: getattr(spec, k) for k in
                                       ("steps_per_epoch", "total_steps", "name")}
+        hyper = dict(spec.hyperparams)
         description = spec.description
     else:
         node, per, extra = _curve(scheduler, group, "scheduler"), 1, {}
+        hyper = _momentum(scheduler, group, node)
         description = f"torch {_describe(scheduler)}, param group {group}"
     # a plateau scheduler's rate is its spec's (the curve before any cut) times the scale
     # its reports have left
@@ -218,8 +223,32 @@ def from_torch(scheduler: Any, *, group: int = 0, origin: str = "start") -> Sche
             node = _plateau_now(node, k, state)
         elif k > 0:
             node = Shift(schedule=node, offset=k)
+        if k > 0:
+            hyper = {name: Shift(schedule=tree, offset=k) for name, tree in hyper.items()}
         description = f"{description or 'lrcore spec'}, from step {k}"
-    return Schedule(schedule=node, description=description, **extra)
+    return Schedule(schedule=node, description=description, hyperparams=hyper, **extra)
+
+
+def _momentum(s: Any, group: int, node: Node) -> dict[str, Node]:
+    """The momentum curve a top-level ``OneCycleLR``/``CyclicLR`` cycles
+    (``cycle_momentum=True``) in param group ``group`` ("momentum" or ``betas[0]``,
+    whichever the optimizer has: lrcore's ``momentum`` means the same), as the spec's
+    ``hyperparams``; ``node`` is the rate's node, whose phases it shares."""
+    name = _name(s)
+    if name not in ("OneCycleLR", "CyclicLR") or not getattr(s, "cycle_momentum", False):
+        return {}
+    path = "scheduler"
+    if name == "OneCycleLR":
+        pg = s.optimizer.param_groups[group]
+        where = f"optimizer.param_groups[{group}]"
+        low, high = (_real(pg[k], f"{where}.{k}") for k in ("base_momentum", "max_momentum"))
+        return {"momentum": OneCycleMomentum(
+            low=low, high=high, pct_start=node.pct_start, anneal=node.anneal,
+            three_phase=node.three_phase, duration=node.duration)}
+    low = _real(s.base_momentums[group], f"{path}.base_momentum")
+    high = _real(s.max_momentums[group], f"{path}.max_momentum")
+    return {"momentum": Cyclic(low=low, high=high, up=node.up, down=node.down, mode=node.mode,
+                               gamma=node.gamma, invert=True)}
 
 
 def _check_rate_held(s: Any, group: int) -> None:
@@ -405,7 +434,15 @@ def _curve(s: Any, group: int, path: str, base: float | None = None,
             raise _unsupported(s, path, "in a ChainedScheduler it sets the rate outright "
                                "instead of multiplying it")
         spec, _ = _own_spec(s, group, nested=True)
+        if spec.hyperparams:
+            raise _unsupported(s, path, "its hyperparameter curves cannot be placed inside "
+                               "a composite scheduler; import it on its own")
         return spec.resolve().schedule
+    if path != "scheduler" and name in ("OneCycleLR", "CyclicLR") \
+            and getattr(s, "cycle_momentum", False):
+        raise _unsupported(s, path, "its momentum cycle (cycle_momentum=True) inside a "
+                           "composite scheduler is not modelled; build it with "
+                           "cycle_momentum=False, or import it on its own")
     if type(s) is not getattr(L, name, None):
         raise _unsupported(s, path, "lrcore reads torch's own scheduler classes only (a "
                            "subclass may compute its rate differently)")

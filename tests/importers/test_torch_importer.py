@@ -456,7 +456,7 @@ FIRST_PHASES = {
     "CyclicLR": lambda o: L.CyclicLR(o, 0.01, 0.2, step_size_up=9, cycle_momentum=False),
     "CosineAnnealingWarmRestarts": lambda o: L.CosineAnnealingWarmRestarts(o, 11, 2, 0.004),
     "OneCycleLR": lambda o: L.OneCycleLR(o, max_lr=[0.3, 0.7], total_steps=250,
-                                         pct_start=0.2),
+                                         pct_start=0.2, cycle_momentum=False),
     "LrcoreScheduler": lambda o: lrcore.to_torch(lrcore.cosine(start=0.2, end=0.01,
                                                                duration=50), o),
 }
@@ -464,7 +464,8 @@ FIRST_PHASES = {
 
 def _then_one_cycle(first):
     return lambda o: L.SequentialLR(o, [first(o), L.OneCycleLR(
-        o, max_lr=[0.5, 0.9], total_steps=400, pct_start=0.3)], milestones=[200])
+        o, max_lr=[0.5, 0.9], total_steps=400, pct_start=0.3, cycle_momentum=False)],
+        milestones=[200])
 
 
 @pytest.mark.parametrize("group", [0, 1])
@@ -486,7 +487,8 @@ def test_sequential_constant_then_one_cycle_by_hand():
     one cycle starts at 0.02."""
     o = optimizer()
     s = L.SequentialLR(o, [L.ConstantLR(o, factor=0.1, total_iters=10),
-                           L.OneCycleLR(o, max_lr=0.5, total_steps=90)], milestones=[10])
+                           L.OneCycleLR(o, max_lr=0.5, total_steps=90,
+                                        cycle_momentum=False)], milestones=[10])
     got = lrcore.evaluate(lrcore.from_torch(s), np.arange(12))
     assert_close(got, [0.002] * 10 + [0.02, 0.02 + (0.5 - 0.02) * (1 - math.cos(
         math.pi / 26)) / 2])  # phase 1: cos warmup over pct_start * 90 - 1 = 26 steps
@@ -500,7 +502,8 @@ def test_sequential_cosine_first_phase_by_hand():
     T, eta, r, base = 10, 0.001, 0.02, BASE
     o = optimizer()
     s = L.SequentialLR(o, [L.CosineAnnealingLR(o, T_max=T, eta_min=eta),
-                           L.OneCycleLR(o, max_lr=0.5, total_steps=100)], milestones=[45])
+                           L.OneCycleLR(o, max_lr=0.5, total_steps=100,
+                                        cycle_momentum=False)], milestones=[45])
     hand = [eta + ((r if k <= T else base) - eta) * (1 + math.cos(math.pi * k / T)) / 2
             for k in range(45)]
     assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(45)), hand, FLOAT64)
