@@ -218,6 +218,12 @@ def _hyperparams(value: Any) -> tuple[tuple[str, Node], ...]:
             raise SpecError(path, "appears twice", name)
         if isinstance(tree, Mapping):
             tree = node_from_dict(tree, path)
+        if isinstance(tree, Schedule):  # a whole document (a preset): its own curve
+            if tree.hyperparams:
+                raise SpecError(path, "must be one curve, not a document with hyperparams",
+                                name)
+            own = tree.steps_per_epoch is not None or tree.total_steps is not None
+            tree = tree.resolve().schedule if own else tree.schedule
         if not isinstance(tree, Node):
             raise SpecError(path, "must be a schedule (a mapping with a 'type')", tree)
         for _ in walk(tree):

@@ -179,3 +179,31 @@ def test_inverse_cycles_written_out():
     want = [0.9 - 0.1 * phi[t % 4] * 0.5 ** (t // 4) for t in range(12)]
     np.testing.assert_allclose(lrcore.evaluate(c, range(12)), want, rtol=1e-15)
     assert math.isclose(lrcore.evaluate(c, [2])[0], 0.8)
+
+
+def test_presets_give_hyperparameter_curves():
+    from lrcore.presets import optax as presets
+
+    spec = lrcore.Schedule(
+        schedule=presets.warmup_cosine_decay_schedule(0.0, 0.1, 10, 100).schedule,
+        hyperparams={"weight_decay": presets.linear_schedule(0.01, 0.1, 50),
+                     "beta2": presets.piecewise_constant_schedule(0.999, {60: 0.99})})
+    # optax's linear_schedule and piecewise_constant_schedule, written out
+    t = np.arange(0, 120, 10)
+    wd = 0.01 + (0.1 - 0.01) * np.minimum(t, 50) / 50
+    np.testing.assert_allclose(lrcore.evaluate(spec, t, hyperparam="weight_decay"), wd,
+                               rtol=1e-12)
+    assert lrcore.evaluate(spec, [59, 60], hyperparam="beta2").tolist() == [0.999,
+                                                                            0.999 * 0.99]
+    assert lrcore.load(lrcore.dumps(spec)) == spec
+
+
+def test_a_document_with_its_own_context_resolves_on_it():
+    part = lrcore.load({"lrcore": 1, "steps_per_epoch": 10, "schedule": {
+        "type": "linear", "start": 0.0, "end": 0.1, "duration": "2ep"}})
+    spec = lrcore.Schedule(schedule=lrcore.constant(value=0.1),
+                           hyperparams={"weight_decay": part})
+    assert lrcore.evaluate(spec, [10, 20], hyperparam="weight_decay").tolist() == [0.05, 0.1]
+    with pytest.raises(SpecError, match=r"^hyperparams\.momentum: must be one curve, not a "
+                                        r'document with hyperparams, got "momentum"$'):
+        lrcore.Schedule(schedule=lrcore.constant(value=0.1), hyperparams={"momentum": spec})
