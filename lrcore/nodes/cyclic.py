@@ -55,21 +55,36 @@ class Cyclic(Node):
         up = self.up
         down = self.down if self.down is not None else up
         period = up + down
-        # invert: high - amp * weight, the same weight with a negative height
-        low = ops.const(self.high if self.invert else self.low)
-        amp = ops.const((self.low - self.high) if self.invert else (self.high - self.low))
+        low, amp = ops.const(self.low), ops.const(self.high - self.low)
         fup, fdown = ops.const(float(up)), ops.const(float(down))
         phase = ops.select([up + 1], [lambda q: ops.to_float(q) / fup,
                                       # period - q, kept in int32 (period may not be)
                                       lambda q: ops.to_float(down - (q - up)) / fdown])
         if self.mode == "triangular":
-            return lambda t: low + amp * phase(ops.mod(t, period))
-        if self.mode == "triangular2":
+            log_sigma = None
+        elif self.mode == "triangular2":
             k = ops.const(math.log(0.5))
-            return lambda t: low + amp * phase(ops.mod(t, period)) * ops.exp(
-                ops.to_float(ops.floordiv(t, period)) * k)
-        g = ops.const(math.log(self.gamma))
-        return lambda t: low + amp * phase(ops.mod(t, period)) * ops.exp(ops.to_float(t) * g)
+            log_sigma = lambda t: ops.to_float(ops.floordiv(t, period)) * k  # noqa: E731
+        else:
+            g = ops.const(math.log(self.gamma))
+            log_sigma = lambda t: ops.to_float(t) * g  # noqa: E731
+        if not self.invert:
+            if log_sigma is None:
+                return lambda t: low + amp * phase(ops.mod(t, period))
+            return lambda t: low + amp * phase(ops.mod(t, period)) * ops.exp(log_sigma(t))
+        # the dip, high - amp * phi * sigma, as low + amp * (1 - phi * sigma) with
+        # 1 - phi sigma = (1 - phi) + phi (1 - sigma): two non-negative terms, the first
+        # from an exact integer distance, the second from expm1 (no cancellation near low)
+        rest = ops.select([up + 1], [lambda q: ops.to_float(up - q) / fup,
+                                     lambda q: ops.to_float(q - up) / fdown])
+        if log_sigma is None:
+            return lambda t: low + amp * rest(ops.mod(t, period))
+
+        def dip(t):
+            q = ops.mod(t, period)
+            return low + amp * (rest(q) - phase(q) * ops.expm1(log_sigma(t)))
+
+        return dip
 
     def breakpoints(self):
         down = self.down if self.down is not None else self.up

@@ -249,8 +249,8 @@ class Grammar:
         d = self.d
         kind = d.choice(["constant", "linear", "cosine", "exponential", "inverse_time", "step",
                          "multistep", "piecewise_constant", "piecewise_linear", "polynomial",
-                         "cosine_restarts", "cyclic", "onecycle", "inverse_sqrt",
-                         "warmup_stable_decay"])
+                         "cosine_restarts", "cyclic", "onecycle", "onecycle_momentum",
+                         "inverse_sqrt", "warmup_stable_decay"])
         node: dict[str, Any] = {"type": kind}
         if kind == "constant":
             node["value"] = _rate(d)
@@ -320,6 +320,19 @@ class Grammar:
             node["mode"] = d.choice(["triangular", "triangular2", "exp_range"])
             if node["mode"] == "exp_range":
                 node["gamma"] = float(f"{1 - 10 ** d.real(-6, -1.5):.6g}")
+            if _chance(d, 0.3):
+                node["invert"] = True
+        elif kind == "onecycle_momentum":  # onecycle's phases, a dip from high to low
+            three = _chance(d, 0.4)
+            pct = d.integer(5, 45 if three else 95)
+            low = float(f"{d.real(0.5, 0.95):.4g}")
+            node.update(low=low, high=float(f"{low + d.real(0.0, 0.99 - low):.4g}"),
+                        pct_start=pct / 100,
+                        duration=d.integer(100 // pct + 1, 100 // pct + 3000))
+            if three:
+                node["three_phase"] = True
+            if _chance(d, 0.5):
+                node["anneal"] = "linear"
         elif kind == "onecycle":  # torch needs every phase to span more than one step
             three = _chance(d, 0.4)
             pct = d.integer(5, 45 if three else 95)
