@@ -33,6 +33,8 @@ _MAX_SIDE = 2**16 - 1
 #: Longest title or legend label drawn; a longer one ends in an ellipsis.
 MAX_LABEL_CHARS = 200
 _COLLAPSED = "constrained_layout not applied"
+#: A character the font lacks is drawn as a box: the image is still what was asked.
+_NO_GLYPH = "missing from font"
 
 
 def check_image(size: tuple[float, float], dpi: float, fmt: str) -> None:
@@ -109,7 +111,8 @@ def plot(curves: Sequence[tuple[str, Schedule]], output: str | Path, *,
                             "layout collapsed): give a larger size, fewer specs or a "
                             "shorter title", f"{size[0]:g} x {size[1]:g} in")
     for w in caught:  # any other warning: as the caller's filters say
-        warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+        if _NO_GLYPH not in str(w.message):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     return out
 
 

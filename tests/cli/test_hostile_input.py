@@ -196,6 +196,18 @@ def test_mathtext_titles_and_names_are_drawn_literally(tmp_path, text):
     assert _svg_texts(out).count(text) == 2  # the title and the legend label
 
 
+def test_characters_the_font_lacks_are_drawn_as_boxes(spec, tmp_path):
+    """A title in a script DejaVu Sans lacks (found by the CLI fuzzer): matplotlib warns
+    once per glyph and draws a box; that is the asked image, not an internal error
+    (pytest turns the warning into an error, as PYTHONWARNINGS=error does)."""
+    pytest.importorskip("matplotlib")
+    out = tmp_path / "x.png"
+    r = invoke("plot", str(spec), "-o", str(out), "--size", "2", "2", "--dpi", "20",
+               "--title", "\u0526 \u4e2d\u6587")
+    assert r.exit_code == 0, r.output
+    assert (r.stdout, r.stderr) == (f"wrote {out}\n", "")
+
+
 def test_all_zero_curve_on_a_log_axis_is_bad_input(tmp_path):
     """--log with every rate 0 has nothing to draw (matplotlib warned and drew an empty
     axis): a clear error. Without --log the zero curve draws on a [0, 1] axis."""
