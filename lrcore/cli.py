@@ -1,7 +1,8 @@
 """The ``lrcore`` command: show, plot, check parity, convert and evaluate spec files.
 
 Exit status: 0 success, 1 a parity check failed, 2 bad input (an unreadable file, an
-invalid spec, a bad option): one line ``error: <what, where>`` on stderr, never a
+invalid spec, a bad option) or output that cannot be written (``> /dev/full``): one line
+``error: <what, where>`` on stderr (click's usage error for an option), never a
 traceback. ``python -m lrcore.cli`` is the same command.
 """
 
@@ -74,7 +75,9 @@ class _Group(click.Group):
 
 def _message(err: BaseException) -> str:
     if isinstance(err, OSError) and err.strerror:
-        where = f"{printable(os.fsdecode(err.filename))}: " if err.filename else ""
+        name = err.filename
+        name = os.fsdecode(name) if isinstance(name, (str, bytes)) else str(name)
+        where = f"{printable(name)}: " if err.filename else ""
         return f"{where}{err.strerror.lower()}"
     return printable(str(err))
 
