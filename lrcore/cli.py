@@ -1,7 +1,8 @@
 """The ``lrcore`` command: show, plot, check parity, convert and evaluate spec files.
 
 Exit status: 0 success, 1 a parity check failed, 2 bad input (an unreadable file, an
-invalid spec, a bad option): one line ``error: <what, where>`` on stderr, never a
+invalid spec, a bad option) or output that cannot be written (``> /dev/full``): one line
+``error: <what, where>`` on stderr (click's usage error for an option), never a
 traceback. ``python -m lrcore.cli`` is the same command.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -19,7 +21,7 @@ from typing import Any, TextIO
 import click
 import numpy as np
 
-from .document import Schedule, dumps, load, parse
+from .document import MAX_BYTES, Schedule, dumps, load, parse
 from .errors import SpecError
 from .fields import MAX_STEP
 
@@ -40,6 +42,14 @@ class _Group(click.Group):
     """Turns SpecError/OSError/BadInput from any subcommand into ``error: ...``, exit 2,
     and any other exception (a bug) into one ``error: internal error ...`` line, exit 3."""
 
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return super().main(*args, **kwargs)
+        except OSError as err:  # `lrcore --help > /dev/full`: click re-raises all but EPIPE
+            _silence_stdout()  # nothing left in stdout's buffer to fail again at exit
+            click.echo(f"error: {_message(err)}", err=True)
+            sys.exit(2)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -47,6 +57,8 @@ class _Group(click.Group):
             _silence_stdout()
             ctx.exit(0)
         except (SpecError, BadInput, OSError) as err:
+            if isinstance(err, OSError) and not err.filename:  # stdout itself: a full disk
+                _silence_stdout()
             click.echo(f"error: {_message(err)}", err=True)
             ctx.exit(2)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
@@ -63,12 +75,34 @@ class _Group(click.Group):
 
 def _message(err: BaseException) -> str:
     if isinstance(err, OSError) and err.strerror:
-        where = f"{err.filename}: " if err.filename else ""
+        name = err.filename
+        name = os.fsdecode(name) if isinstance(name, (str, bytes)) else str(name)
+        where = f"{printable(name)}: " if err.filename else ""
         return f"{where}{err.strerror.lower()}"
-    return str(err)
+    return printable(str(err))
+
+
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def printable(text: str) -> str:
+    """``text`` safe to print or draw: a byte that was not UTF-8 in a file name (Python
+    keeps it as a lone surrogate, U+DC80-U+DCFF) shows as ``\\xff``, any other lone
+    surrogate as ``\\udXXX`` and a control character (newline, escape, NUL) as its
+    escape, so a strict UTF-8 terminal, an image and the layout all take it."""
+    def esc(m: re.Match) -> str:
+        c = ord(m.group())
+        return f"\\x{c - 0xDC00:02x}" if 0xDC80 <= c <= 0xDCFF else \
+            m.group().encode("unicode_escape").decode("ascii")
+
+    return _UNPRINTABLE.sub(esc, text)
 
 
 def _silence_stdout() -> None:
+    """Point fd 1 at /dev/null, so that the flush at exit cannot fail again (only the
+    process's own stdout: never a stream a test harness put there)."""
+    if sys.stdout is not sys.__stdout__:
+        return
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -76,22 +110,106 @@ def _silence_stdout() -> None:
         pass
 
 
+# ---- option types: ASCII numbers, bounded before conversion -------------------------------
+
+def _shown(text: str, quote: str = "'") -> str:
+    """A value as an error message quotes it: escaped, and at most 40 characters."""
+    if len(text) <= 40:
+        return f"{quote}{printable(text)}{quote}"
+    what = "digits" if text.isascii() and text.isdigit() else "characters"
+    return f"{quote}{printable(text[:40])}...{quote} ({len(text)} {what})"
+
+
+def _text(value: Any) -> Any:
+    """An option's raw value: bytes (from ``main([b"..."])``) decoded as argv is."""
+    return os.fsdecode(value) if isinstance(value, bytes) else value
+
+
+_INT = re.compile(r"[+-]?[0-9]+", re.ASCII)
+_FLOAT = re.compile(r"[+-]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+                    r"|inf|infinity|nan)", re.ASCII | re.IGNORECASE)
+
+
+class _Int(click.IntRange):
+    """An integer in [min, max] written with the digits 0-9 (Python's int() also takes
+    Arabic-Indic, fullwidth and other digits, underscores, and fails past 4300 digits)."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        value = _text(value)
+        if isinstance(value, str):
+            text = value.strip()
+            if not _INT.fullmatch(text):
+                self.fail(f"{_shown(value)} is not an integer (digits 0-9).", param, ctx)
+            if len(text.lstrip("+-").lstrip("0")) > 18:  # far outside any range here
+                self.fail(f"{_shown(text, '')} is not in the range {self._describe_range()}.",
+                          param, ctx)
+            value = int(text)
+        return super().convert(value, param, ctx)
+
+
+class _Float(click.FloatRange):
+    """A finite number in [min, max] written with the digits 0-9 (``nan`` passes
+    click's FloatRange: every comparison with it is false)."""
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        value = _text(value)
+        if isinstance(value, str):
+            text = value.strip()
+            if not _FLOAT.fullmatch(text):
+                self.fail(f"{_shown(value)} is not a number (digits 0-9).", param, ctx)
+            value = float(text)
+        if isinstance(value, float) and not math.isfinite(value):
+            self.fail(f"{value} is not in the range {self._describe_range()}.", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class _TotalSteps(click.ParamType):
+    """``N`` steps or ``Nep`` epochs, N in [1, 2**31 - 1] written with the digits 0-9."""
+
+    name = "total_steps"
+    _FORM = re.compile(r"([0-9]+)(ep)?", re.ASCII)
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        value = _text(value)
+        if not isinstance(value, str):
+            return value
+        m = self._FORM.fullmatch(value.strip())
+        if not m:
+            self.fail(f"{_shown(value)} is not a number of steps N or of epochs Nep "
+                      "(digits 0-9).", param, ctx)
+        digits, ep = m.group(1), m.group(2) or ""
+        if len(digits.lstrip("0")) > 10 or not 1 <= int(digits) <= MAX_STEP:
+            self.fail(f"{_shown(digits + ep, '')} is not in the range 1<=x<={MAX_STEP}.",
+                      param, ctx)
+        return int(digits) if not ep else f"{int(digits)}ep"
+
+
+class _FileName(click.ParamType):
+    """A file name as the OS gives it: bytes (``CliRunner``, ``main([b"..."])``) decode
+    like ``sys.argv`` does (undecodable bytes kept as lone surrogates, so the file is
+    still found) instead of click's lossy UTF-8 ``replace``; a NUL byte is refused."""
+
+    name = "file"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> Any:
+        text = os.fsdecode(value) if isinstance(value, (bytes, os.PathLike)) else str(value)
+        if "\x00" in text:
+            self.fail(f"{_shown(text)} is not a file name (it holds a NUL byte).", param, ctx)
+        return text
+
+
+FILE = _FileName()
+
+
 # ---- shared options and helpers ---------------------------------------------------------
 
 def _context_options(f: Callable) -> Callable:
     """--steps-per-epoch and --total-steps: override the document's context."""
-    f = click.option("--total-steps", metavar="N|Nep", default=None,
+    f = click.option("--total-steps", type=_TotalSteps(), metavar="N|Nep", default=None,
                      help="Override the spec's total_steps (steps, or epochs as 'Nep').")(f)
-    f = click.option("--steps-per-epoch", type=click.IntRange(1, MAX_STEP), default=None,
+    f = click.option("--steps-per-epoch", type=_Int(1, MAX_STEP), default=None,
                      metavar="N", help="Override the spec's steps_per_epoch.")(f)
     return f
-
-
-def _total(value: str | None) -> int | str | None:
-    if value is None:
-        return None
-    text = value.strip()
-    return int(text) if text.isdigit() else text
 
 
 def _backends_option(f: Callable) -> Callable:
@@ -123,9 +241,11 @@ def _backend_list(raw: Sequence[str], default_all: bool) -> list[str] | None:
 
 def _read(path: str) -> Schedule:
     """Load one spec file (or ``-``: spec text on stdin); errors name the file."""
+    if not path.strip():
+        raise BadInput(f"{_shown(path)}: is not a file name: give a spec file or '-'")
     try:
         if path == "-":
-            text = sys.stdin.read()
+            text = _read_stdin()
             fmt = "json" if text.lstrip().startswith("{") else "yaml"
             data = parse(text, fmt, "<stdin>")
             if not isinstance(data, dict):
@@ -140,10 +260,30 @@ def _read(path: str) -> Schedule:
         raise BadInput(f"{where}: {err}") from None
 
 
+def _read_stdin() -> str:
+    """Spec text from stdin, read as files are: at most MAX_BYTES bytes of UTF-8."""
+    stream = sys.stdin
+    if stream is None or stream.closed:  # `lrcore show - <&-`
+        raise SpecError("<stdin>", "is closed: pipe a spec into it or give a file name")
+    buffer = getattr(stream, "buffer", None)
+    raw = buffer.read(MAX_BYTES + 1) if buffer is not None else \
+        stream.read(MAX_BYTES + 1).encode("utf-8", "surrogateescape")
+    if len(raw) > MAX_BYTES:  # `< /dev/zero` would otherwise grow until MemoryError
+        raise SpecError("<stdin>", f"must be at most {MAX_BYTES} bytes", "more")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SpecError("<stdin>", "is not UTF-8 text") from None
+    if not text.strip():  # `< /dev/null`
+        raise SpecError("<stdin>", "is empty: pipe a spec into it or give a file name")
+    return text
+
+
 def _label(path: str, doc: Schedule) -> str:
+    """The spec's name, else its file stem, printable (see :func:`printable`)."""
     if doc.name:
-        return doc.name
-    return "stdin" if path == "-" else Path(path).stem
+        return printable(doc.name)
+    return "stdin" if path == "-" else printable(Path(path).stem)
 
 
 def _resolve(path: str, doc: Schedule, spe: int | None, total: int | str | None) -> Schedule:
@@ -193,16 +333,16 @@ def cli() -> None:
 # ---- show ---------------------------------------------------------------------------------
 
 @cli.command()
-@click.argument("spec")
-@click.option("--steps", type=click.IntRange(1, MAX_STEP), default=None, metavar="N",
+@click.argument("spec", type=FILE)
+@click.option("--steps", type=_Int(1, MAX_STEP), default=None, metavar="N",
               help="Last step to show (default: the spec's horizon).")
-@click.option("--width", type=click.IntRange(10, 400), default=64, show_default=True,
+@click.option("--width", type=_Int(10, 400), default=64, show_default=True,
               help="Width of the curve, in characters.")
-@click.option("--height", type=click.IntRange(2, 100), default=8, show_default=True,
+@click.option("--height", type=_Int(2, 100), default=8, show_default=True,
               help="Height of the curve, in lines.")
 @_context_options
 def show(spec: str, steps: int | None, width: int, height: int,
-         steps_per_epoch: int | None, total_steps: str | None) -> None:
+         steps_per_epoch: int | None, total_steps: int | str | None) -> None:
     """Print the resolved tree, key rates and a text plot.
 
     The tree lists every node with its resolved parameters and steps [start, end);
@@ -210,7 +350,7 @@ def show(spec: str, steps: int | None, width: int, height: int,
     curve drawn in the terminal.
     """
     doc = _read(spec)
-    res = _resolve(spec, doc, steps_per_epoch, _total(total_steps))
+    res = _resolve(spec, doc, steps_per_epoch, total_steps)
     n = _horizon(res, steps)
     uni = _unicode_ok(sys.stdout)
     out = [f"{_label(spec, doc)}  (fingerprint {doc.fingerprint()})"]
@@ -359,24 +499,24 @@ def block_plot(t: np.ndarray, lr: np.ndarray, width: int = 64, height: int = 8,
 # ---- plot ---------------------------------------------------------------------------------
 
 @cli.command()
-@click.argument("specs", nargs=-1, required=True)
-@click.option("-o", "--output", required=True, metavar="FILE",
+@click.argument("specs", nargs=-1, required=True, type=FILE)
+@click.option("-o", "--output", required=True, metavar="FILE", type=FILE,
               help="Image to write: .png, .svg or .pdf.")
-@click.option("--steps", type=click.IntRange(1, MAX_STEP), default=None, metavar="N",
+@click.option("--steps", type=_Int(1, MAX_STEP), default=None, metavar="N",
               help="Last step on the x axis (default: the longest spec's horizon).")
 @click.option("--log", "log_scale", is_flag=True, help="Logarithmic rate axis.")
 @_backends_option
 @click.option("--title", default=None, help="Figure title.")
-@click.option("--size", type=(click.FloatRange(1, 50), click.FloatRange(1, 50)),
+@click.option("--size", type=(_Float(1, 50), _Float(1, 50)),
               default=(9.0, 6.0), show_default=True, metavar="W H",
               help="Figure size in inches.")
-@click.option("--dpi", type=click.IntRange(10, 1200), default=100, show_default=True,
+@click.option("--dpi", type=_Int(10, 1200), default=100, show_default=True,
               metavar="DPI",
               help="Pixels per inch (a 9 x 6 figure at 100 dpi is 900 x 600 px).")
 @_context_options
 def plot(specs: tuple[str, ...], output: str, steps: int | None, log_scale: bool,
          backends: tuple[str, ...], title: str | None, size: tuple[float, float], dpi: int,
-         steps_per_epoch: int | None, total_steps: str | None) -> None:
+         steps_per_epoch: int | None, total_steps: int | str | None) -> None:
     """Draw specs to a PNG, SVG or PDF file.
 
     Several specs are overlaid, each labelled by its name (else its file stem); dotted
@@ -388,44 +528,51 @@ def plot(specs: tuple[str, ...], output: str, steps: int | None, log_scale: bool
         raise BadInput(f"{output}: the image must end in .png, .svg or .pdf")
     names = _backend_list(backends, default_all=False)
     loaded = [(p, _read(p)) for p in _expand(specs)]
-    curves = [(_label(p, d), _resolve(p, d, steps_per_epoch, _total(total_steps)))
+    curves = [(_label(p, d), _resolve(p, d, steps_per_epoch, total_steps))
               for p, d in loaded]
     try:
         from . import plot as plotting
     except ModuleNotFoundError as err:  # matplotlib is the `plot` extra
         raise BadInput(f"lrcore plot needs matplotlib ({err}); pip install 'lrcore[plot]'") \
             from None
-    plotting.plot(curves, out, steps=steps, log=log_scale, backends=names, title=title,
-                  size=size, dpi=dpi)
-    click.echo(f"wrote {out}")
+    try:
+        plotting.check_image(size, dpi, out.suffix.lower().lstrip("."))
+        plotting.plot(curves, out, steps=steps, log=log_scale, backends=names,
+                      title=title, size=size, dpi=dpi)
+    except SpecError as err:  # name the option: --size, --dpi, --log
+        if err.path not in ("size", "dpi", "log"):
+            raise
+        raise BadInput(f"--{err}") from None
+    click.echo(f"wrote {printable(str(out))}")
 
 
 # ---- parity -------------------------------------------------------------------------------
 
 @cli.command()
-@click.argument("specs", nargs=-1, required=True, metavar="SPEC_OR_DIR...")
+@click.argument("specs", nargs=-1, required=True, metavar="SPEC_OR_DIR...",
+                type=FILE)
 @_backends_option
-@click.option("--steps", type=click.IntRange(1, 200_000), default=None, metavar="N",
+@click.option("--steps", type=_Int(1, 200_000), default=None, metavar="N",
               help="Check every step up to N (plus boundaries and far steps); default: "
                    "the spec's horizon.")
-@click.option("--rtol", type=click.FloatRange(0, 1), default=None, metavar="R",
+@click.option("--rtol", type=_Float(0, 1), default=None, metavar="R",
               help="Relative tolerance for every backend (default: by dtype, 2e-6 for "
                    "float32, 1e-12 for float64).")
-@click.option("--atol", type=click.FloatRange(0, 1), default=None, metavar="A",
+@click.option("--atol", type=_Float(0, 1), default=None, metavar="A",
               help="Absolute tolerance as a share of the peak rate (default: by dtype).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON report (shape: lrcore.schema.PARITY_REPORT_SCHEMA).")
 @_context_options
 def parity(specs: tuple[str, ...], backends: tuple[str, ...], steps: int | None,
            rtol: float | None, atol: float | None, as_json: bool,
-           steps_per_epoch: int | None, total_steps: str | None) -> None:
+           steps_per_epoch: int | None, total_steps: int | str | None) -> None:
     """Check each spec on every backend against the reference.
 
     A directory stands for every .yaml/.yml/.json file in it. Exit status 0 when all
     pass, 1 when any fails, 2 on bad input. Default backends: every installed one.
     """
     files = _expand(specs)
-    total = _total(total_steps)
+    total = total_steps
     docs = [_read(p) for p in files]
     for p, d in zip(files, docs, strict=True):
         _resolve(p, d, steps_per_epoch, total)  # every spec valid before any work
@@ -533,10 +680,10 @@ class Progress:
 # ---- convert, schema, evaluate ------------------------------------------------------------
 
 @cli.command()
-@click.argument("spec")
+@click.argument("spec", type=FILE)
 @click.option("--to", "fmt", type=click.Choice(["yaml", "json"]), default="yaml",
               show_default=True, help="Output format.")
-@click.option("-o", "--output", default=None, metavar="FILE",
+@click.option("-o", "--output", default=None, metavar="FILE", type=FILE,
               help="Write to FILE instead of stdout.")
 def convert(spec: str, fmt: str, output: str | None) -> None:
     """Print a spec in canonical form.
@@ -552,7 +699,7 @@ def convert(spec: str, fmt: str, output: str | None) -> None:
 
 
 @cli.command()
-@click.option("--indent", type=click.IntRange(0, 8), default=2, show_default=True)
+@click.option("--indent", type=_Int(0, 8), default=2, show_default=True)
 def schema(indent: int) -> None:
     """Print the JSON Schema (draft 2020-12) of the spec format."""
     from .schema import spec_schema
@@ -561,18 +708,21 @@ def schema(indent: int) -> None:
 
 
 def parse_steps(text: str) -> np.ndarray:
-    """``N``, ``start:stop[:step]`` (a Python range) or a comma-separated list of them."""
+    """``N``, ``start:stop[:step]`` (a Python range) or a comma-separated list of them,
+    written with the digits 0-9; every step in [0, 2**31 - 1], at most
+    :data:`MAX_EVAL_STEPS` of them (both checked before any array is made)."""
     rule = "must be N, start:stop[:step] or a comma-separated list of them"
-    parts: list[np.ndarray] = []
+    parts: list[range] = []
     count = 0
     for item in text.split(","):
-        fields = item.strip().split(":")
-        try:
-            nums = [int(f) if f.strip() else None for f in fields]
-        except ValueError:
-            raise SpecError("--steps", rule, text) from None
+        fields = [f.strip() for f in item.split(":")]
+        if not all(not f or _INT.fullmatch(f) for f in fields):
+            raise SpecError("--steps", rule, text)
+        if any(len(f.lstrip("+-").lstrip("0")) > 30 for f in fields):
+            raise SpecError("--steps", "must be in [0, 2**31 - 1]", text)
+        nums = [int(f) if f else None for f in fields]
         if len(nums) == 1 and nums[0] is not None:
-            r: Sequence[int] = [nums[0]]
+            r = range(nums[0], nums[0] + 1)
         elif len(nums) in (2, 3):
             start = nums[0] if nums[0] is not None else 0
             stop = nums[1]
@@ -584,19 +734,22 @@ def parse_steps(text: str) -> np.ndarray:
             r = range(start, stop, step)
         else:
             raise SpecError("--steps", rule, text)
-        count += len(r)
+        count += (r[-1] - r[0]) // r.step + 1 if r else 0  # len(r) overflows past 2**63
         if count > MAX_EVAL_STEPS:
             raise SpecError("--steps", f"must select at most {MAX_EVAL_STEPS} steps", text)
-        parts.append(np.asarray(r, dtype=np.int64))
-    t = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
-    if t.size and (t.min() < 0 or t.max() > MAX_STEP):
+        parts.append(r)
+    ends = [x for r in parts if r for x in (r[0], r[-1])]
+    if ends and (min(ends) < 0 or max(ends) > MAX_STEP):
         raise SpecError("--steps", "must be in [0, 2**31 - 1]",
-                        int(t.min() if t.min() < 0 else t.max()))
-    return t
+                        min(ends) if min(ends) < 0 else max(ends))
+    if not parts:  # pragma: no cover - str.split always gives one item
+        return np.zeros(0, dtype=np.int64)
+    return np.concatenate([np.arange(r.start, r.stop, r.step, dtype=np.int64)
+                           for r in parts])
 
 
 @cli.command(name="evaluate")
-@click.argument("spec")
+@click.argument("spec", type=FILE)
 @click.option("--steps", "steps_text", default=None, metavar="RANGE",
               help="Steps: N, start:stop[:step] (like a Python range) or a comma-separated "
                    "list of them. Default: 0 to the spec's horizon.")
@@ -604,7 +757,7 @@ def parse_steps(text: str) -> np.ndarray:
               show_default=True)
 @_context_options
 def evaluate_cmd(spec: str, steps_text: str | None, fmt: str, steps_per_epoch: int | None,
-                 total_steps: str | None) -> None:
+                 total_steps: int | str | None) -> None:
     """Print the reference rate at each step (CSV or JSON).
 
     Rates are the float64 reference, printed at full precision (they parse back to the
@@ -613,7 +766,7 @@ def evaluate_cmd(spec: str, steps_text: str | None, fmt: str, steps_per_epoch: i
     from .evaluate import evaluate
 
     doc = _read(spec)
-    res = _resolve(spec, doc, steps_per_epoch, _total(total_steps))
+    res = _resolve(spec, doc, steps_per_epoch, total_steps)
     if steps_text is None:
         last = _horizon(res, None)
         if last + 1 > MAX_EVAL_STEPS:
@@ -622,11 +775,14 @@ def evaluate_cmd(spec: str, steps_text: str | None, fmt: str, steps_per_epoch: i
         t = np.arange(last + 1, dtype=np.int64)
     else:
         t = parse_steps(steps_text)
-    lr = evaluate(doc, t, steps_per_epoch=steps_per_epoch, total_steps=_total(total_steps))
+    lr = evaluate(doc, t, steps_per_epoch=steps_per_epoch, total_steps=total_steps)
     steps_list, lr_list = t.tolist(), lr.tolist()
     if fmt == "json":
-        click.echo(json.dumps({"name": _label(spec, doc), "fingerprint": doc.fingerprint(),
+        name = doc.name if doc.name else _label(spec, doc)  # JSON escapes any text
+        click.echo(json.dumps({"name": name, "fingerprint": doc.fingerprint(),
                                "step": steps_list, "lr": lr_list}))
+        return
+    if sys.stdout is None:  # `>&-`: nothing to print to, as click.echo then does
         return
     write = sys.stdout.write
     write("step,lr\n")

@@ -6,6 +6,8 @@ global state and the user's chosen GUI backend are never touched.
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -14,14 +16,54 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from .cli import printable
 from .document import Schedule
+from .errors import SpecError
 from .evaluate import evaluate
 from .fields import MAX_STEP
 
-__all__ = ["plot", "plot_steps", "ulp_error"]
+__all__ = ["MAX_PIXELS", "check_image", "plot", "plot_steps", "ulp_error"]
 
 #: Most points drawn per curve; past this the curve is sampled (plus every boundary).
 MAX_POINTS = 20_000
+#: Most pixels in a PNG (about 5000 x 5000, 100 MB of RGBA while it is drawn).
+MAX_PIXELS = 25_000_000
+#: Agg draws at most this many pixels on a side.
+_MAX_SIDE = 2**16 - 1
+#: Longest title or legend label drawn; a longer one ends in an ellipsis.
+MAX_LABEL_CHARS = 200
+_COLLAPSED = "constrained_layout not applied"
+#: A character the font lacks is drawn as a box: the image is still what was asked.
+_NO_GLYPH = "missing from font"
+
+
+def check_image(size: tuple[float, float], dpi: float, fmt: str) -> None:
+    """Refuse, before matplotlib allocates anything, an image that cannot be drawn:
+    a size or dpi that is not a finite number > 0, or a PNG over :data:`MAX_PIXELS`
+    pixels (or 65535 on a side). SVG and PDF are vectors: their size costs nothing."""
+    w, h = size
+    if not all(isinstance(x, (int, float)) and math.isfinite(x) and x > 0 for x in size):
+        raise SpecError("size", "must be two finite numbers > 0 (inches)", list(size))
+    if not (isinstance(dpi, (int, float)) and math.isfinite(dpi) and dpi > 0):
+        raise SpecError("dpi", "must be a finite number > 0", dpi)
+    px, py = round(w * dpi), round(h * dpi)
+    if fmt == "png" and (px * py > MAX_PIXELS or max(px, py) > _MAX_SIDE):
+        raise SpecError("size", f"at {dpi:g} dpi makes a {px} x {py} px PNG, more than the "
+                        f"{MAX_PIXELS} pixels lrcore draws (about 5000 x 5000): lower the "
+                        "size or the dpi", f"{w:g} x {h:g} in")
+
+
+def _drawn(text: str) -> str:
+    """User text as drawn: printable, at most MAX_LABEL_CHARS characters."""
+    text = printable(text)
+    return text if len(text) <= MAX_LABEL_CHARS else text[:MAX_LABEL_CHARS - 1] + "\u2026"
+
+
+def _literal(texts: Sequence) -> None:
+    """Draw user text as written: never as mathtext (``$x^$`` would not parse) or TeX."""
+    for t in texts:
+        t.set_parse_math(False)
+        t.set_usetex(False)
 
 
 def plot_steps(docs: Sequence[Schedule], last: int) -> np.ndarray:
@@ -55,10 +97,28 @@ def plot(curves: Sequence[tuple[str, Schedule]], output: str | Path, *,
     lines; with ``backends`` a lower panel shows each backend's error in ulps. The image
     is exactly ``size * dpi`` pixels; the format follows the file's suffix."""
     out = Path(output)
+    fmt = out.suffix.lower().lstrip(".")
+    check_image(size, dpi, fmt)
     last = steps if steps is not None else min(
         max((d.horizon() or 1000) for _, d in curves), MAX_STEP)
     t = plot_steps([d for _, d in curves], last)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _draw(curves, out, fmt, t, last, log, backends, title, size, dpi)
+    for w in caught:
+        if _COLLAPSED in str(w.message):
+            raise SpecError("size", "is too small for the axes, labels and legend (the "
+                            "layout collapsed): give a larger size, fewer specs or a "
+                            "shorter title", f"{size[0]:g} x {size[1]:g} in")
+    for w in caught:  # any other warning: as the caller's filters say
+        if _NO_GLYPH not in str(w.message):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return out
 
+
+def _draw(curves: Sequence[tuple[str, Schedule]], out: Path, fmt: str, t: np.ndarray,
+          last: int, log: bool, backends: Sequence[str], title: str | None,
+          size: tuple[float, float], dpi: float) -> None:
     fig = Figure(figsize=size, dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     if backends:
@@ -66,48 +126,56 @@ def plot(curves: Sequence[tuple[str, Schedule]], output: str | Path, *,
     else:
         ax, err_ax = fig.subplots(1, 1), None
 
-    refs = []
-    for i, (label, doc) in enumerate(curves):
+    refs, lines = [], []
+    for i, (_, doc) in enumerate(curves):
         color = f"C{i % 10}"
         y = evaluate(doc, t)
         refs.append(y)
         shown = np.where(y > 0, y, np.nan) if log else y  # log axes cannot show 0
-        ax.plot(t, shown, color=color, lw=1.6, label=label)
+        lines += ax.plot(t, shown, color=color, lw=1.6)
         for b in sorted({b for b in doc.schedule.breakpoints() if 0 < b < last}):
             ax.axvline(b, color=color, lw=0.8, ls=":", alpha=0.6)
+    top = max(float(np.max(y)) for y in refs)
     if log:
+        if top <= 0:
+            raise SpecError("log", "needs a rate > 0 to draw on a log axis: every rate "
+                            "drawn is 0")
         ax.set_yscale("log")
-    else:
+    elif top > 0:
         ax.set_ylim(bottom=0)
-    ax.set_xlim(0, last)
+    else:  # every rate 0: an axis from 0 to 1, not a singular one
+        ax.set_ylim(0, 1)
+    ax.set_xlim(0, max(last, 1))
     ax.set_ylabel("learning rate")
     ax.grid(True, alpha=0.25)
-    ax.legend(loc="best", fontsize="small")
+    # labels given explicitly: a name that starts with "_" is still a label
+    _literal(ax.legend(lines, [_drawn(label) for label, _ in curves], loc="best",
+                       fontsize="small").get_texts())
     if title:
-        ax.set_title(title)
+        _literal([ax.set_title(_drawn(title))])
 
     if err_ax is not None:
         from .parity import values
 
         docs = [d for _, d in curves]
         k = 0
+        err_lines, err_labels = [], []
         for b in backends:
             got = values(b, docs, [t] * len(docs))
             for (label, _), ref, g in zip(curves, refs, got, strict=True):
-                name = b if len(curves) == 1 else f"{label}: {b}"
-                err_ax.plot(t, ulp_error(b, ref, g), lw=0.8, color=f"C{k % 10}", label=name)
+                err_labels.append(b if len(curves) == 1 else f"{_drawn(label)}: {b}")
+                err_lines += err_ax.plot(t, ulp_error(b, ref, g), lw=0.8, color=f"C{k % 10}")
                 k += 1
         err_ax.axhline(0.0, color="0.3", lw=0.6)
         err_ax.set_ylabel("error (ulp)")
         err_ax.grid(True, alpha=0.25)
-        err_ax.legend(loc="upper right", fontsize="x-small", ncols=min(k, 4))
+        _literal(err_ax.legend(err_lines, err_labels, loc="upper right", fontsize="x-small",
+                               ncols=min(k, 4)).get_texts())
         err_ax.set_xlabel("step")
     else:
         ax.set_xlabel("step")
 
-    fmt = out.suffix.lower().lstrip(".")
     # Text as text in SVG (searchable, small); no timestamps, so output is reproducible.
     metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt)
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "lrcore"}):
         fig.savefig(out, format=fmt, dpi=dpi, metadata=metadata)
-    return out
