@@ -8,6 +8,7 @@ traceback. ``python -m lrcore.cli`` is the same command.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -23,6 +24,7 @@ import numpy as np
 
 from .document import MAX_BYTES, Schedule, dumps, load, parse
 from .errors import SpecError
+from .evaluate import evaluate
 from .fields import MAX_STEP
 
 __all__ = ["main"]
@@ -373,12 +375,16 @@ def show(spec: str, steps: int | None, width: int, height: int,
         out += [f"{b:>10}  {_fmt(x):>14}  {_fmt(y):>14}"
                 for b, x, y in zip(bounds, before, at, strict=True)]
     out += ["", *block_plot(t, lr, width, height, uni)]
+    for (name, tree), (_, written) in zip(res.hyperparams, doc.hyperparams, strict=True):
+        values = evaluate(res, t, hyperparam=name)
+        out += ["", f"hyperparams.{name}", *_tree(tree, written, uni), "",
+                f"range  {_fmt(float(values.min()))} to {_fmt(float(values.max()))}",
+                f"final  {_fmt(values[-1])} at step {n}", "",
+                *block_plot(t, values, width, height, uni)]
     click.echo("\n".join(out))
 
 
 def _evaluate(doc: Schedule, t: np.ndarray) -> np.ndarray:
-    from .evaluate import evaluate
-
     return evaluate(doc, t)
 
 
@@ -585,8 +591,8 @@ def parity(specs: tuple[str, ...], backends: tuple[str, ...], steps: int | None,
         click.echo(json.dumps(parity_json(reports, files, names), indent=2, allow_nan=False))
     else:
         click.echo("\n\n".join(r.table() for r in reports))
-        failed = [f"{lab} ({', '.join(x.backend for x in r.failures)})"
-                  for lab, r in zip(labels, reports, strict=True) if not r.ok]
+        failed = [f"{c.name} ({', '.join(x.backend for x in c.failures)})"
+                  for r in reports for c in (r, *r.curves) if c.failures]
         summary = (f"{len(reports)} spec(s) on {len(names)} backend(s): "
                    + ("all passed" if ok else f"{len(failed)} failed: " + "; ".join(failed)))
         click.echo("\n" + summary)
@@ -613,7 +619,11 @@ def run_parity(docs: Sequence[Schedule], labels: Sequence[str], backends: Sequen
             reps = check_many([docs[i] for i in idx], [b], steps, rtol, atol,
                               names=[labels[i] for i in idx], **context)
             for i, rep in zip(idx, reps, strict=True):
-                heads[i] = rep
+                # hyperparameter curves: one report each, gathered across backends
+                heads[i] = rep if heads[i] is None else dataclasses.replace(
+                    rep, curves=tuple(dataclasses.replace(a, results=a.results + b.results)
+                                      for a, b in zip(heads[i].curves, rep.curves,
+                                                      strict=True)))
                 results[i] += rep.results
     finally:
         progress.close()
@@ -622,7 +632,8 @@ def run_parity(docs: Sequence[Schedule], labels: Sequence[str], backends: Sequen
     # the document's own fingerprint (as `lrcore show` and Schedule.fingerprint() give
     # it), not the resolved tree's that check_many reports
     return [Report(name=h.name, fingerprint=d.fingerprint(), peak=h.peak,
-                   results=tuple(res)) for d, h, res in zip(docs, heads, results, strict=True)]
+                   results=tuple(res), curves=h.curves)
+            for d, h, res in zip(docs, heads, results, strict=True)]
 
 
 def _finite(x: Any) -> Any:
@@ -637,10 +648,12 @@ def parity_json(reports: Sequence[Any], files: Sequence[str | None],
 
     specs = []
     for rep, f in zip(reports, files, strict=True):
-        specs.append({"file": f, "name": rep.name, "fingerprint": rep.fingerprint,
-                      "peak": rep.peak, "ok": rep.ok,
-                      "results": [{k: _finite(v) for k, v in r.to_dict().items()}
-                                  for r in rep.results]})
+        # a hyperparameter curve is an entry of its own, named "spec:momentum"
+        for one in (dataclasses.replace(rep, curves=()), *rep.curves):
+            specs.append({"file": f, "name": one.name, "fingerprint": one.fingerprint,
+                          "peak": one.peak, "ok": one.ok,
+                          "results": [{k: _finite(v) for k, v in r.to_dict().items()}
+                                      for r in one.results]})
     return {"report_version": PARITY_REPORT_VERSION, "lrcore_version": __version__,
             "ok": all(r.ok for r in reports), "backends": list(backends), "specs": specs}
 
@@ -777,19 +790,27 @@ def evaluate_cmd(spec: str, steps_text: str | None, fmt: str, steps_per_epoch: i
         t = parse_steps(steps_text)
     lr = evaluate(doc, t, steps_per_epoch=steps_per_epoch, total_steps=total_steps)
     steps_list, lr_list = t.tolist(), lr.tolist()
+    # every hyperparameter curve as a column of its own (JSON: under "hyperparams")
+    hyper = {name: evaluate(doc, t, steps_per_epoch=steps_per_epoch, total_steps=total_steps,
+                            hyperparam=name).tolist() for name, _ in doc.hyperparams}
     if fmt == "json":
         name = doc.name if doc.name else _label(spec, doc)  # JSON escapes any text
-        click.echo(json.dumps({"name": name, "fingerprint": doc.fingerprint(),
-                               "step": steps_list, "lr": lr_list}))
+        out = {"name": name, "fingerprint": doc.fingerprint(), "step": steps_list,
+               "lr": lr_list}
+        if hyper:
+            out["hyperparams"] = hyper
+        click.echo(json.dumps(out))
         return
     if sys.stdout is None:  # `>&-`: nothing to print to, as click.echo then does
         return
     write = sys.stdout.write
-    write("step,lr\n")
+    write(",".join(["step", "lr", *hyper]) + "\n")
+    columns = [steps_list, lr_list, *hyper.values()]
     chunk = 65536
     for i in range(0, len(steps_list), chunk):
-        write("".join(f"{s},{x!r}\n" for s, x in zip(steps_list[i:i + chunk],
-                                                    lr_list[i:i + chunk], strict=True)))
+        rows = zip(*(c[i:i + chunk] for c in columns), strict=True)
+        write("".join(str(row[0]) + "".join(f",{x!r}" for x in row[1:]) + "\n"
+                      for row in rows))
     sys.stdout.flush()
 
 

@@ -119,10 +119,11 @@ class Report:
 
     def raise_for_failure(self) -> None:
         if not self.ok:
-            bad = ", ".join(f"{rep.name} on {r.backend} at step {r.worst_step}: {r.value!r} vs "
+            bad = ", ".join(("" if rep is self else f"{rep.name} ")
+                            + f"{r.backend} at step {r.worst_step}: {r.value!r} vs "
                             f"reference {r.reference!r} ({r.ulps:.1f} ulp, rtol {r.rtol:g})"
                             for rep in (self, *self.curves) for r in rep.failures)
-            raise ParityError(f"{self.name}: parity failed: {bad}\n{self.table()}")
+            raise ParityError(f"{self.name}: parity failed on {bad}\n{self.table()}")
 
     def to_dict(self) -> dict:
         out = {"name": self.name, "fingerprint": self.fingerprint, "peak": self.peak,

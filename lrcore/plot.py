@@ -10,6 +10,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -116,15 +117,32 @@ def plot(curves: Sequence[tuple[str, Schedule]], output: str | Path, *,
     return out
 
 
+def _hyper_panel(ax: Any, curves: Sequence[tuple[str, Schedule]], name: str,
+                 t: np.ndarray) -> None:
+    """The curve of hyperparameter ``name`` of every spec that schedules it."""
+    lines, labels = [], []
+    for i, (label, doc) in enumerate(curves):
+        if name in doc.curves():
+            lines += ax.plot(t, evaluate(doc, t, hyperparam=name), color=f"C{i % 10}", lw=1.6)
+            labels.append(_drawn(label))
+    ax.set_ylabel(_drawn(name))
+    ax.grid(True, alpha=0.25)
+    _literal(ax.legend(lines, labels, loc="best", fontsize="small").get_texts())
+
+
 def _draw(curves: Sequence[tuple[str, Schedule]], out: Path, fmt: str, t: np.ndarray,
           last: int, log: bool, backends: Sequence[str], title: str | None,
           size: tuple[float, float], dpi: float) -> None:
     fig = Figure(figsize=size, dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
-    if backends:
-        ax, err_ax = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
-    else:
-        ax, err_ax = fig.subplots(1, 1), None
+    # one panel per curve: the rate, then each hyperparameter any spec schedules
+    names = sorted({name for _, d in curves for name, _ in d.hyperparams})
+    ratios = [3] * (1 + len(names)) + ([1] if backends else [])
+    axes = fig.subplots(len(ratios), 1, sharex=True, squeeze=False,
+                        gridspec_kw={"height_ratios": ratios})[:, 0]
+    ax, err_ax = axes[0], axes[-1] if backends else None
+    for hp_ax, name in zip(axes[1:], names):
+        _hyper_panel(hp_ax, curves, name, t)
 
     refs, lines = [], []
     for i, (_, doc) in enumerate(curves):
@@ -154,6 +172,8 @@ def _draw(curves: Sequence[tuple[str, Schedule]], out: Path, fmt: str, t: np.nda
     if title:
         _literal([ax.set_title(_drawn(title))])
 
+    for extra in axes[1:1 + len(names)]:
+        extra.set_xlim(0, max(last, 1))
     if err_ax is not None:
         from .parity import values
 
@@ -173,7 +193,7 @@ def _draw(curves: Sequence[tuple[str, Schedule]], out: Path, fmt: str, t: np.nda
                                ncols=min(k, 4)).get_texts())
         err_ax.set_xlabel("step")
     else:
-        ax.set_xlabel("step")
+        axes[-1].set_xlabel("step")
 
     # Text as text in SVG (searchable, small); no timestamps, so output is reproducible.
     metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt)

@@ -86,6 +86,14 @@ def spec_schema() -> dict[str, Any]:
                 "oneOf": [{"type": "integer", "minimum": 1, "maximum": MAX_STEP},
                           {"type": "string", "pattern": _STEPS_OR_EPOCHS}]},
             "schedule": {"$ref": "#/$defs/schedule"},
+            "hyperparams": {
+                "description": "curves of other hyperparameters (momentum, beta1, beta2, "
+                               "weight_decay, or any lower-case name), in the schedule "
+                               "grammar",
+                "type": "object", "maxProperties": 32,
+                "propertyNames": {"pattern": "^[a-z_][a-z0-9_]{0,63}$",
+                                  "not": {"enum": ["lr", "learning_rate"]}},
+                "additionalProperties": {"$ref": "#/$defs/schedule"}},
         },
         "required": ["lrcore", "schedule"],
         "additionalProperties": False,
