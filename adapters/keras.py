@@ -3,6 +3,9 @@
 Runs on every Keras backend (tensorflow, jax, torch), inside ``model.fit`` with
 ``jit_compile=True``; ``get_config()`` is the spec document and the class is
 registered with ``keras.saving``, so ``model.save`` / ``load_model`` keep the curve.
+The formula runs in float64 (float32 on jax without x64) and is cast once to
+``keras.config.floatx()``; steps outside ``[0, 2**31 - 1]`` raise eagerly and
+saturate inside a compiled function.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from keras import ops as K
 
 from lrcore.document import Schedule, as_schedule
 from lrcore.errors import SpecError
+from lrcore.evaluate import _steps as _checked_steps
 from lrcore.evaluate import compile_spec, evaluate
+from lrcore.fields import MAX_STEP
 from lrcore.nodes.plateau import PlateauState, check_metric, initial_state, report
 from lrcore.ops import Ops, PythonOps
 
-__all__ = ["KerasOps", "LrcoreSchedule", "PlateauCallback", "to_keras"]
+__all__ = ["KerasOps", "LrcoreSchedule", "PlateauCallback", "schedule_of", "to_keras"]
 
 
 class KerasOps(Ops):
@@ -27,30 +32,28 @@ class KerasOps(Ops):
     on every backend); tables become tensors at call time, so nothing built inside one
     trace leaks into another."""
 
-    def __init__(self, floatx: str, intx: str) -> None:
-        self.floatx, self.intx = floatx, intx
-        self.dtype = np.dtype(floatx).type
+    def __init__(self, float_dtype: str, intx: str) -> None:
+        self.float_dtype, self.intx = float_dtype, intx
+        self.dtype = np.dtype(float_dtype).type
         self.name = f"keras-{keras.backend.backend()}"
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, KerasOps) and (other.floatx, other.intx, other.name) == (
-            self.floatx, self.intx, self.name)
+        return isinstance(other, KerasOps) and (other.float_dtype, other.intx, other.name) == (
+            self.float_dtype, self.intx, self.name)
 
     def __hash__(self) -> int:
-        return hash((self.floatx, self.intx, self.name))
+        return hash((self.float_dtype, self.intx, self.name))
 
     def const(self, x: float) -> float:
         return float(x)
 
     def full(self, t: Any, x: float) -> Any:
-        return K.full_like(t, x, dtype=self.floatx)
+        return K.full_like(t, x, dtype=self.float_dtype)
 
     def to_float(self, t: Any) -> Any:
-        return K.cast(t, self.floatx)
+        return K.cast(t, self.float_dtype)
 
     where = staticmethod(K.where)
-    minimum = staticmethod(K.minimum)
-    maximum = staticmethod(K.maximum)
     sin = staticmethod(K.sin)
     cos = staticmethod(K.cos)
     exp = staticmethod(K.exp)
@@ -61,16 +64,21 @@ class KerasOps(Ops):
 
     def power(self, x: Any, y: Any) -> Any:
         # convert, not cast: a cast of a Python float goes through float32 on TensorFlow
-        return K.power(x, K.convert_to_tensor(y, dtype=self.floatx))
+        return K.power(x, K.convert_to_tensor(y, dtype=self.float_dtype))
 
-    def _floordiv(self, t: Any, n: int) -> Any:
-        return K.floor_divide(t, n)
+    # Keras's torch backend computes minimum, maximum and floor_divide of 64-bit
+    # tensors in 32 bits (float64 becomes float32): where and Python operators keep the
+    # dtype on every backend. The bound takes the tensor's dtype first.
+    def minimum(self, x: Any, y: Any) -> Any:
+        x, y = _same_dtype(x, y)
+        return K.where(x <= y, x, y)
 
-    def _mod(self, t: Any, n: int) -> Any:
-        return K.mod(t, n)
+    def maximum(self, x: Any, y: Any) -> Any:
+        x, y = _same_dtype(x, y)
+        return K.where(x >= y, x, y)
 
     def table(self, values, integer: bool = False) -> Any:
-        return _Table(values, self.intx if integer else self.floatx)
+        return _Table(values, self.intx if integer else self.float_dtype)
 
     def searchsorted(self, table: Any, t: Any) -> Any:
         seq = K.convert_to_tensor(table.values, dtype=table.dtype)
@@ -82,17 +90,102 @@ class KerasOps(Ops):
         return K.take(K.convert_to_tensor(table.values, dtype=table.dtype), i)
 
 
+def _same_dtype(x: Any, y: Any) -> tuple[Any, Any]:
+    """``(x, y)`` with a Python number among them converted to the other's dtype."""
+    number = (int, float)
+    if isinstance(y, number) and not isinstance(x, number):
+        y = K.convert_to_tensor(y, dtype=keras.backend.standardize_dtype(x.dtype))
+    elif isinstance(x, number) and not isinstance(y, number):
+        x = K.convert_to_tensor(x, dtype=keras.backend.standardize_dtype(y.dtype))
+    return x, y
+
+
 class _Table:
     def __init__(self, values, dtype: str) -> None:
         self.values, self.dtype = list(values), dtype
 
 
-def _int_dtype() -> str:
+def _x64() -> bool:
+    """Whether the backend holds 64-bit values: always, except jax without x64."""
     if keras.backend.backend() == "jax":
         import jax
 
-        return "int64" if jax.config.jax_enable_x64 else "int32"
-    return "int64"
+        return bool(jax.config.jax_enable_x64)
+    return True
+
+
+def _int_dtype() -> str:
+    return "int64" if _x64() else "int32"
+
+
+def _compute_dtype() -> str:
+    """The formula's dtype: float64 where the backend has it (one scalar per step costs
+    nothing), so the float32 rate is the reference rounded once; float32 on jax
+    without x64. Never floatx itself: float16 cannot hold pi / (2 D) or D - t."""
+    return "float64" if _x64() else "float32"
+
+
+_HOST = (int, float, np.generic, np.ndarray, list, tuple)
+
+
+def _traced(x: Any) -> bool:
+    """Whether the tensor ``x`` is a value inside a trace (tf.function, jax.jit,
+    torch.compile), where no value can be read and nothing raised."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return not tf.executing_eagerly()
+    if backend == "jax":
+        import jax
+
+        return isinstance(x, jax.core.Tracer)
+    if backend == "torch":
+        import torch
+
+        return torch.compiler.is_compiling()
+    return True  # another backend: assume a trace, and saturate
+
+
+def _steps(step: Any, k: int, intx: str) -> Any:
+    """The optimizer updates ``step // k`` as an ``intx`` tensor in ``[0, 2**31 - 1]``.
+
+    A concrete step (a Python or numpy value, an eager tensor) outside the domain is a
+    ``SpecError``; host values follow ``lrcore.evaluate``'s rules (``3.0`` is step 3).
+    A traced one saturates, clamped in its own integer dtype before the cast (a uint32
+    3e9 or an int64 2**40 cast to int32 first would wrap to another step)."""
+    if isinstance(step, keras.Variable):
+        step = step.value  # the tracer, inside a jax train step
+    if isinstance(step, int) and not isinstance(step, bool):  # any size: not via numpy
+        if not 0 <= step // k <= MAX_STEP:
+            raise SpecError("iterations", "must be in [0, 2**31 - 1]", step // k)
+        return K.convert_to_tensor(step // k, dtype=intx)
+    if isinstance(step, _HOST):
+        a = np.asarray(step)
+        if k > 1 and a.dtype != bool and (np.issubdtype(a.dtype, np.integer) or (
+                np.issubdtype(a.dtype, np.floating) and np.all(a == np.floor(a)))):
+            a = a // k  # before the range check: the domain is on optimizer updates
+        return K.convert_to_tensor(_checked_steps(a, "iterations"), dtype=intx)
+    dtype = keras.backend.standardize_dtype(step.dtype)
+    if not dtype.startswith(("int", "uint")):
+        raise SpecError("iterations", "must be an integer tensor (the optimizer's step "
+                        "counter)", dtype)
+    if not _traced(step):
+        a = np.asarray(K.convert_to_numpy(step)) // k
+        return K.convert_to_tensor(_checked_steps(a, "iterations"), dtype=intx)
+    t = step
+    if dtype.startswith("uint") and intx == "int64" and dtype != "uint64":
+        t, dtype = K.cast(t, intx), intx  # widening is exact (and torch's uint32 has no //)
+    # // and where, not keras.ops.floor_divide/minimum: those compute int64 in int32 on
+    # Keras's torch backend (see KerasOps.minimum)
+    if k > 1:
+        t = t // k
+    info = np.iinfo(dtype)
+    if info.min < 0:
+        t = K.where(t < 0, K.zeros_like(t), t)
+    if info.max > MAX_STEP:
+        t = K.where(t > MAX_STEP, K.full_like(t, MAX_STEP), t)
+    return K.cast(t, intx)
 
 
 @keras.saving.register_keras_serializable(package="lrcore", name="LrcoreSchedule")
@@ -125,10 +218,10 @@ class LrcoreSchedule(keras.optimizers.schedules.LearningRateSchedule):
             raise SpecError("gradient_accumulation_steps", "must be an integer >= 1",
                             gradient_accumulation_steps)
         self.gradient_accumulation_steps = gradient_accumulation_steps
-        # compiled formulas by (floatx, int dtype, backend): built here, outside any trace,
-        # so a traced __call__ (tf.function, jax.jit, torch.compile) only does a lookup
+        # compiled formulas by (compute dtype, int dtype, backend): built here, outside any
+        # trace, so a traced __call__ (tf.function, jax.jit, torch.compile) only looks up
         self._fns: dict[tuple[str, str, str], Any] = {}
-        self._formula(keras.config.floatx(), _int_dtype())  # validates the spec now
+        self._formula(_compute_dtype(), _int_dtype())  # validates the spec now
         # reduce-on-plateau: the rule's state lives here in float64 Python values (and in
         # get_config, so model.save keeps it); the scale the graph reads is a
         # non-trainable variable, assigned by report()
@@ -137,26 +230,33 @@ class LrcoreSchedule(keras.optimizers.schedules.LearningRateSchedule):
         if self.spec.schedule.type == "plateau":
             self.plateau = (PlateauState.from_dict(plateau_state) if plateau_state
                             else initial_state(self.spec.schedule))
-            self.scale = keras.Variable(self.plateau.scale, dtype=keras.config.floatx(),
+            # in the compute dtype: rate * scale is rounded once, like the reference's
+            self.scale = keras.Variable(self.plateau.scale, dtype=_compute_dtype(),
                                         trainable=False, name="lrcore_plateau_scale")
         elif plateau_state:
             raise SpecError("plateau_state", "needs a spec whose outermost node is plateau",
                             self.spec.schedule.type)
 
-    def _formula(self, floatx: str, intx: str):
-        key = (floatx, intx, keras.backend.backend())
+    def _formula(self, float_dtype: str, intx: str):
+        key = (float_dtype, intx, keras.backend.backend())
         fn = self._fns.get(key)
         if fn is None:
-            fn = self._fns[key] = compile_spec(self.spec, KerasOps(floatx, intx))
+            fn = self._fns[key] = compile_spec(self.spec, KerasOps(float_dtype, intx))
         return fn
 
     def __call__(self, step: Any) -> Any:
-        floatx, intx = keras.config.floatx(), _int_dtype()
-        t = K.cast(step, intx)
-        if self.gradient_accumulation_steps and self.gradient_accumulation_steps > 1:
-            t = K.floor_divide(t, self.gradient_accumulation_steps)
-        lr = self._formula(floatx, intx)(t)
-        return lr if self.scale is None else lr * K.cast(self.scale, floatx)
+        """The rate at ``step`` (the optimizer's counter), in ``keras.config.floatx()``.
+
+        A concrete step outside ``[0, 2**31 - 1]`` (after dividing by
+        ``gradient_accumulation_steps``) is a ``SpecError``; inside a compiled function,
+        where nothing can be raised, it saturates: below 0 gives the rate at 0, above
+        2**31 - 1 the rate at 2**31 - 1."""
+        compute, intx = _compute_dtype(), _int_dtype()
+        t = _steps(step, self.gradient_accumulation_steps or 1, intx)
+        lr = self._formula(compute, intx)(t)
+        if self.scale is not None:
+            lr = lr * K.cast(self.scale, compute)
+        return K.cast(lr, keras.config.floatx())
 
     def report(self, metric: Any, step: int) -> bool:
         """Report a monitored metric at optimizer step ``step`` (updates applied so
