@@ -150,36 +150,44 @@ def _traced(x: Any) -> bool:
 def _steps(step: Any, k: int, intx: str) -> Any:
     """The optimizer updates ``step // k`` as an ``intx`` tensor in ``[0, 2**31 - 1]``.
 
-    A concrete step (a Python or numpy value, an eager tensor) outside the domain is a
-    ``SpecError``; host values follow ``lrcore.evaluate``'s rules (``3.0`` is step 3).
-    A traced one saturates, clamped in its own integer dtype before the cast (a uint32
-    3e9 or an int64 2**40 cast to int32 first would wrap to another step)."""
+    A concrete step (a Python or numpy value, an eager tensor) follows
+    ``lrcore.evaluate``'s rules (``3.0`` is step 3; 2.5 or a step outside the domain is
+    a ``SpecError`` naming ``iterations``). A traced one saturates (:func:`_saturated`)."""
     if isinstance(step, keras.Variable):
         step = step.value  # the tracer, inside a jax train step
     if isinstance(step, int) and not isinstance(step, bool):  # any size: not via numpy
         if not 0 <= step // k <= MAX_STEP:
             raise SpecError("iterations", "must be in [0, 2**31 - 1]", step // k)
         return K.convert_to_tensor(step // k, dtype=intx)
-    if isinstance(step, _HOST):
-        a = np.asarray(step)
-        if k > 1 and a.dtype != bool and (np.issubdtype(a.dtype, np.integer) or (
-                np.issubdtype(a.dtype, np.floating) and np.all(a == np.floor(a)))):
-            a = a // k  # before the range check: the domain is on optimizer updates
-        return K.convert_to_tensor(_checked_steps(a, "iterations"), dtype=intx)
-    dtype = keras.backend.standardize_dtype(step.dtype)
-    if not dtype.startswith(("int", "uint")):
-        raise SpecError("iterations", "must be an integer tensor (the optimizer's step "
-                        "counter)", dtype)
-    if not _traced(step):
-        a = np.asarray(K.convert_to_numpy(step)) // k
-        return K.convert_to_tensor(_checked_steps(a, "iterations"), dtype=intx)
-    t = step
-    if dtype.startswith("uint") and intx == "int64" and dtype != "uint64":
+    if not isinstance(step, _HOST):
+        if _traced(step):
+            return _saturated(step, k, intx)
+        step = np.asarray(K.convert_to_numpy(step))
+    a = np.asarray(step)
+    if a.dtype.kind == "f" and a.dtype.itemsize < 8:
+        # exactly, into a dtype that holds the bound: float32 compares 2**31 as 2**31 - 1
+        step = a = a.astype(np.float64)
+    if k > 1 and a.dtype != bool and (np.issubdtype(a.dtype, np.integer) or (
+            np.issubdtype(a.dtype, np.floating) and np.all(a == np.floor(a)))):
+        step = a // k  # before the range check: the domain is on optimizer updates
+    return K.convert_to_tensor(_checked_steps(step, "iterations"), dtype=intx)
+
+
+def _saturated(t: Any, k: int, intx: str) -> Any:
+    """A traced step, divided by ``k``, clamped to ``[0, 2**31 - 1]`` in its own dtype
+    before the cast (a uint32 3e9 or an int64 2**40 cast to int32 first would wrap to
+    another step); a float step is floored too (NaN gives 0)."""
+    dtype = keras.backend.standardize_dtype(t.dtype)
+    if dtype == "bool" or (dtype.startswith("uint") and intx == "int64" and dtype != "uint64"):
         t, dtype = K.cast(t, intx), intx  # widening is exact (and torch's uint32 has no //)
-    # // and where, not keras.ops.floor_divide/minimum: those compute int64 in int32 on
-    # Keras's torch backend (see KerasOps.minimum)
+    # //, % and where, not keras.ops.floor_divide/minimum/floor: those compute 64-bit
+    # tensors in 32 bits on Keras's torch backend (see KerasOps.minimum)
     if k > 1:
         t = t // k
+    if dtype.startswith("float"):
+        t = K.where(t > MAX_STEP, K.full_like(t, MAX_STEP), t)
+        t = K.where(t >= 0, t, K.zeros_like(t))  # NaN too
+        t, dtype = K.cast(t - t % 1, intx), intx  # float32 MAX_STEP is 2**31: clamp again
     info = np.iinfo(dtype)
     if info.min < 0:
         t = K.where(t < 0, K.zeros_like(t), t)
@@ -264,7 +272,7 @@ class LrcoreSchedule(keras.optimizers.schedules.LearningRateSchedule):
         if self.plateau is None:
             raise SpecError("report", "needs a spec whose outermost node is plateau",
                             self.spec.schedule.type)
-        value = check_metric(metric)
+        value = check_metric(_metric(metric))
         inner_now = float(evaluate(self.spec, int(step)))
         p = self.plateau
         best, bad, cool, scale = report(self.spec.schedule, _PY, p.best, p.bad, p.cool,
@@ -295,8 +303,62 @@ class LrcoreSchedule(keras.optimizers.schedules.LearningRateSchedule):
 _PY = PythonOps()
 
 
+def _describe(lr: Any) -> str:
+    """What an optimizer's learning rate is, for a message: its class, and for an
+    lrcore schedule its spec's fingerprint."""
+    if isinstance(lr, LrcoreSchedule):
+        return f"LrcoreSchedule {lr.spec.fingerprint()}"
+    return type(lr).__name__
+
+
+def _optimizer_of(model_or_optimizer: Any) -> Any:
+    opt = model_or_optimizer
+    if isinstance(opt, keras.Model):
+        opt = getattr(opt, "optimizer", None)  # an uncompiled model has no attribute
+        if opt is None:
+            raise SpecError("model.optimizer", "must be set (compile the model first)",
+                            type(model_or_optimizer).__name__)
+    if isinstance(opt, keras.optimizers.LossScaleOptimizer):  # mixed_float16 wraps it
+        opt = opt.inner_optimizer
+    if not isinstance(opt, keras.optimizers.Optimizer):
+        raise SpecError("model_or_optimizer", "must be a Keras model or optimizer",
+                        type(model_or_optimizer).__name__)
+    return opt
+
+
+def schedule_of(model_or_optimizer: Any) -> LrcoreSchedule:
+    """The :class:`LrcoreSchedule` a model's (or an optimizer's) updates use.
+
+    ``keras.models.load_model`` builds a new schedule object, with the saved plateau
+    state; this is how to reach it (Keras itself has no public accessor:
+    ``optimizer.learning_rate`` is the rate at the current step). A
+    ``LossScaleOptimizer`` (``mixed_float16``) is looked through."""
+    lr = _optimizer_of(model_or_optimizer)._learning_rate
+    if not isinstance(lr, LrcoreSchedule):
+        raise SpecError("optimizer.learning_rate", "must be an lrcore schedule "
+                        "(lrcore.to_keras(spec))", _describe(lr))
+    return lr
+
+
+def _metric(metric: Any) -> Any:
+    """A tensor or array metric as a numpy scalar of its own dtype (a float32 metric is
+    that float32 value); anything else as given, for ``check_metric`` to judge."""
+    if isinstance(metric, (int, float, np.generic, str, bytes)) or not hasattr(metric, "dtype"):
+        return metric
+    try:
+        a = np.asarray(K.convert_to_numpy(metric))
+    except (TypeError, ValueError):
+        return metric
+    return a.reshape(())[()] if a.size == 1 else a
+
+
 class PlateauCallback(keras.callbacks.Callback):
     """Report ``monitor`` to a plateau schedule at the end of every epoch.
+
+    Without ``schedule`` the callback reports to the schedule the model's optimizer
+    uses, found at the start of every ``fit`` (so it follows ``load_model``). Given
+    one, ``fit`` refuses to start unless the optimizer uses that very object: a
+    callback built before ``load_model`` would otherwise cut a schedule nothing reads.
 
     Unlike Keras's ``ReduceLROnPlateau`` it works with a learning-rate schedule (the
     schedule's scale changes, not a fixed rate) and follows torch's rule (see the
@@ -304,22 +366,44 @@ class PlateauCallback(keras.callbacks.Callback):
     jax captures the scale as a constant when it compiles.
     """
 
-    def __init__(self, schedule: LrcoreSchedule, monitor: str = "val_loss") -> None:
+    def __init__(self, schedule: LrcoreSchedule | None = None,
+                 monitor: str = "val_loss") -> None:
         super().__init__()
-        if not isinstance(schedule, LrcoreSchedule) or schedule.plateau is None:
-            raise SpecError("schedule", "must be an lrcore schedule of a plateau spec",
-                            type(schedule).__name__)
-        self.schedule, self.monitor = schedule, monitor
+        if schedule is not None:
+            _check_plateau(schedule, "schedule")
+        self.given, self.schedule, self.monitor = schedule, schedule, monitor
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.schedule = self._live()
+
+    def _live(self) -> LrcoreSchedule:
+        """The optimizer's schedule: the one given, checked, or the one found."""
+        lr = _optimizer_of(self.model)._learning_rate
+        if self.given is None:
+            return _check_plateau(lr, "optimizer.learning_rate")
+        if lr is not self.given:
+            raise SpecError("schedule", f"is not the schedule the optimizer uses "
+                            f"({_describe(lr)}); after load_model, pass "
+                            "schedule_of(model), or no schedule", _describe(self.given))
+        return lr
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         if self.monitor not in logs:
             raise SpecError("monitor", "is not among the logged metrics ("
                             + ", ".join(sorted(logs)) + ")", self.monitor)
+        self.schedule = self._live()  # still the optimizer's (cheap: an identity check)
         step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
         if self.schedule.report(logs[self.monitor], step) and \
                 keras.backend.backend() == "jax":
             self.model.make_train_function(force=True)
+
+
+def _check_plateau(schedule: Any, path: str) -> LrcoreSchedule:
+    if not isinstance(schedule, LrcoreSchedule) or schedule.plateau is None:
+        raise SpecError(path, "must be an lrcore schedule of a plateau spec",
+                        _describe(schedule))
+    return schedule
 
 
 def to_keras(spec: Any, *, gradient_accumulation_steps: int | None = None,

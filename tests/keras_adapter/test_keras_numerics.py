@@ -307,6 +307,26 @@ def test_eager_step_outside_the_domain_is_an_error(case):
         if abs(shown) < 2**62 else "iterations: must be in [0, 2**31 - 1], got ~2**70"
 
 
+def test_float_steps():
+    """Eagerly a float step follows lrcore.evaluate (3.0 is step 3, 2.5 is an error);
+    inside a compiled function it is floored and saturates (NaN is step 0)."""
+    schedule = lrcore.to_keras(WARMUP)
+    eager = [float(_np(schedule(3.0))), *_np(schedule(np.array([4.0, 5.0]))),
+             *_np(schedule(K.convert_to_tensor([6.0], dtype="float32")))]
+    _assert_ref(eager, WARMUP, [3, 4, 5, 6])
+    with pytest.raises(SpecError) as err:
+        schedule(2.5)
+    assert str(err.value) == ("iterations: must be integers (optimizer updates already "
+                              "applied), got 2.5")
+    with pytest.raises(SpecError) as err:
+        schedule(K.convert_to_tensor(2.0**31, dtype="float32"))
+    assert str(err.value) == "iterations: must be in [0, 2**31 - 1], got 2147483648"
+    run = _compiled(lambda s: schedule(s))
+    steps = [-5.0, 3.0, 3.7, 104.5, 2.0**31, 1e20, np.inf, -np.inf, np.nan]
+    got = _np(run(K.convert_to_tensor(np.array(steps, dtype="float32"))))
+    _assert_ref(got, WARMUP, [0, 3, 3, 104, MAX, MAX, MAX, 0, 0])
+
+
 def test_eager_edges_of_the_domain():
     schedule = lrcore.to_keras(WARMUP)
     steps = [0, 1, 99, 100, MAX - 1, MAX]
