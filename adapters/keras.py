@@ -36,6 +36,12 @@ class KerasOps(Ops):
         self.float_dtype, self.intx = float_dtype, intx
         self.dtype = np.dtype(float_dtype).type
         self.name = f"keras-{keras.backend.backend()}"
+        if keras.backend.backend() == "jax" and float_dtype == "float64":
+            # Keras's jax backend computes sin and cos of float64 in float32 (its dtype
+            # rules turn 64-bit results into 32-bit ones outside tensorflow)
+            import jax.numpy as jnp
+
+            self.sin, self.cos = jnp.sin, jnp.cos
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, KerasOps) and (other.float_dtype, other.intx, other.name) == (

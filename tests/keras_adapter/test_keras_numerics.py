@@ -158,7 +158,8 @@ def test_float16_floatx_has_no_nan(floatx):
 def test_float32_is_the_reference_rounded_once(name):
     """On tensorflow and torch the float32 rate is ``np.float32(reference)`` exactly at
     every step of the parity grid (eager, and compiled: XLA, torch.compile); on jax
-    (float32 arithmetic) it is within the float32 tolerance."""
+    (float32 arithmetic) it is within the float32 tolerance. (Rates here stay above
+    float32's subnormal range, which tensorflow flushes to zero.)"""
     spec = PARITY_SPECS[name]
     steps = lrcore.grid(spec)
     ref = lrcore.evaluate(spec, steps)
@@ -179,6 +180,48 @@ def test_float32_is_the_reference_rounded_once(name):
 @keras.saving.register_keras_serializable(package="lrcore_tests")
 def mean_prediction(y_true, y_pred):
     return K.mean(y_pred)
+
+
+X64_SCRIPT = """
+import jax
+jax.config.update("jax_enable_x64", True)
+import json, sys
+import numpy as np, keras, lrcore
+out = {}
+for name, doc in json.loads(sys.stdin.read()).items():
+    spec = lrcore.Schedule.from_dict(doc)
+    steps = lrcore.grid(spec)
+    schedule = lrcore.to_keras(spec)
+    t = keras.ops.convert_to_tensor(steps, dtype="int64")
+    got = [np.asarray(f(t)) for f in (schedule, jax.jit(lambda s: schedule(s)))]
+    ref = lrcore.evaluate(spec, steps).astype(np.float32)
+    out[name] = [str(g.dtype) for g in got] + [int(np.sum(g != ref)) for g in got]
+far = jax.jit(lambda s: schedule(s))(jax.numpy.asarray([-5, 2**40], dtype=jax.numpy.int64))
+out["far"] = (np.asarray(far) == lrcore.evaluate(spec, [0, 2**31 - 1]).astype(np.float32)).tolist()
+print(json.dumps(out))
+"""
+
+
+def test_jax_x64_computes_in_float64():
+    """With ``jax_enable_x64`` keras-jax computes in float64 and rounds once, like
+    tensorflow and torch: ``np.float32(reference)`` at every grid step, eager and under
+    jax.jit; an int64 step saturates. In a subprocess: x64 is a process-wide switch."""
+    if BACKEND != "jax":
+        pytest.skip("jax_enable_x64 is a jax switch: the keras-jax env runs this")
+    import json
+    import os
+    import subprocess
+    import sys
+
+    docs = {name: lrcore.Schedule(schedule=spec).to_dict()
+            for name, spec in PARITY_SPECS.items()}
+    proc = subprocess.run([sys.executable, "-c", X64_SCRIPT], input=json.dumps(docs),
+                          capture_output=True, text=True, timeout=300, check=False,
+                          env=dict(os.environ, KERAS_BACKEND="jax"))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out.pop("far") == [True, True]
+    assert out == {name: ["float32", "float32", 0, 0] for name in PARITY_SPECS}
 
 
 def _unit_gradient_model(optimizer, jit_compile=True, run_eagerly=False):
