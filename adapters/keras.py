@@ -73,15 +73,17 @@ class KerasOps(Ops):
         return K.power(x, K.convert_to_tensor(y, dtype=self.float_dtype))
 
     # Keras's torch backend computes minimum, maximum and floor_divide of 64-bit
-    # tensors in 32 bits (float64 becomes float32): where and Python operators keep the
-    # dtype on every backend. The bound takes the tensor's dtype first.
+    # tensors in 32 bits (float64 becomes float32); torch.clamp keeps the dtype in one
+    # op (where would take three). Formulas bound a tensor by a Python number.
     def minimum(self, x: Any, y: Any) -> Any:
-        x, y = _same_dtype(x, y)
-        return K.where(x <= y, x, y)
+        if self.name == "keras-torch":
+            return _torch_clamp(x, y, "max")
+        return K.minimum(x, y)
 
     def maximum(self, x: Any, y: Any) -> Any:
-        x, y = _same_dtype(x, y)
-        return K.where(x >= y, x, y)
+        if self.name == "keras-torch":
+            return _torch_clamp(x, y, "min")
+        return K.maximum(x, y)
 
     def table(self, values, integer: bool = False) -> Any:
         return _Table(values, self.intx if integer else self.float_dtype)
@@ -96,14 +98,14 @@ class KerasOps(Ops):
         return K.take(K.convert_to_tensor(table.values, dtype=table.dtype), i)
 
 
-def _same_dtype(x: Any, y: Any) -> tuple[Any, Any]:
-    """``(x, y)`` with a Python number among them converted to the other's dtype."""
-    number = (int, float)
-    if isinstance(y, number) and not isinstance(x, number):
-        y = K.convert_to_tensor(y, dtype=keras.backend.standardize_dtype(x.dtype))
-    elif isinstance(x, number) and not isinstance(y, number):
-        x = K.convert_to_tensor(x, dtype=keras.backend.standardize_dtype(y.dtype))
-    return x, y
+def _torch_clamp(x: Any, y: Any, side: str) -> Any:
+    import torch
+
+    if isinstance(x, (int, float)):
+        x, y = y, x
+    if isinstance(y, (int, float)):
+        return torch.clamp(x, **{side: y})
+    return (torch.minimum if side == "max" else torch.maximum)(x, y)
 
 
 class _Table:
