@@ -3,6 +3,9 @@
 Runs on every Keras backend (tensorflow, jax, torch), inside ``model.fit`` with
 ``jit_compile=True``; ``get_config()`` is the spec document and the class is
 registered with ``keras.saving``, so ``model.save`` / ``load_model`` keep the curve.
+The formula runs in float64 (float32 on jax without x64) and is cast once to
+``keras.config.floatx()``; steps outside ``[0, 2**31 - 1]`` raise eagerly and
+saturate inside a compiled function.
 """
 
 from __future__ import annotations
@@ -15,11 +18,13 @@ from keras import ops as K
 
 from lrcore.document import Schedule, as_schedule
 from lrcore.errors import SpecError
+from lrcore.evaluate import _steps as _checked_steps
 from lrcore.evaluate import compile_spec, evaluate
+from lrcore.fields import MAX_STEP
 from lrcore.nodes.plateau import PlateauState, check_metric, initial_state, report
 from lrcore.ops import Ops, PythonOps
 
-__all__ = ["KerasOps", "LrcoreSchedule", "PlateauCallback", "to_keras"]
+__all__ = ["KerasOps", "LrcoreSchedule", "PlateauCallback", "schedule_of", "to_keras"]
 
 
 class KerasOps(Ops):
@@ -27,30 +32,34 @@ class KerasOps(Ops):
     on every backend); tables become tensors at call time, so nothing built inside one
     trace leaks into another."""
 
-    def __init__(self, floatx: str, intx: str) -> None:
-        self.floatx, self.intx = floatx, intx
-        self.dtype = np.dtype(floatx).type
+    def __init__(self, float_dtype: str, intx: str) -> None:
+        self.float_dtype, self.intx = float_dtype, intx
+        self.dtype = np.dtype(float_dtype).type
         self.name = f"keras-{keras.backend.backend()}"
+        if keras.backend.backend() == "jax" and float_dtype == "float64":
+            # Keras's jax backend computes sin and cos of float64 in float32 (its dtype
+            # rules turn 64-bit results into 32-bit ones outside tensorflow)
+            import jax.numpy as jnp
+
+            self.sin, self.cos = jnp.sin, jnp.cos
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, KerasOps) and (other.floatx, other.intx, other.name) == (
-            self.floatx, self.intx, self.name)
+        return isinstance(other, KerasOps) and (other.float_dtype, other.intx, other.name) == (
+            self.float_dtype, self.intx, self.name)
 
     def __hash__(self) -> int:
-        return hash((self.floatx, self.intx, self.name))
+        return hash((self.float_dtype, self.intx, self.name))
 
     def const(self, x: float) -> float:
         return float(x)
 
     def full(self, t: Any, x: float) -> Any:
-        return K.full_like(t, x, dtype=self.floatx)
+        return K.full_like(t, x, dtype=self.float_dtype)
 
     def to_float(self, t: Any) -> Any:
-        return K.cast(t, self.floatx)
+        return K.cast(t, self.float_dtype)
 
     where = staticmethod(K.where)
-    minimum = staticmethod(K.minimum)
-    maximum = staticmethod(K.maximum)
     sin = staticmethod(K.sin)
     cos = staticmethod(K.cos)
     exp = staticmethod(K.exp)
@@ -61,16 +70,23 @@ class KerasOps(Ops):
 
     def power(self, x: Any, y: Any) -> Any:
         # convert, not cast: a cast of a Python float goes through float32 on TensorFlow
-        return K.power(x, K.convert_to_tensor(y, dtype=self.floatx))
+        return K.power(x, K.convert_to_tensor(y, dtype=self.float_dtype))
 
-    def _floordiv(self, t: Any, n: int) -> Any:
-        return K.floor_divide(t, n)
+    # Keras's torch backend computes minimum, maximum and floor_divide of 64-bit
+    # tensors in 32 bits (float64 becomes float32); torch.clamp keeps the dtype in one
+    # op (where would take three). Formulas bound a tensor by a Python number.
+    def minimum(self, x: Any, y: Any) -> Any:
+        if self.name == "keras-torch":
+            return _torch_clamp(x, y, "max")
+        return K.minimum(x, y)
 
-    def _mod(self, t: Any, n: int) -> Any:
-        return K.mod(t, n)
+    def maximum(self, x: Any, y: Any) -> Any:
+        if self.name == "keras-torch":
+            return _torch_clamp(x, y, "min")
+        return K.maximum(x, y)
 
     def table(self, values, integer: bool = False) -> Any:
-        return _Table(values, self.intx if integer else self.floatx)
+        return _Table(values, self.intx if integer else self.float_dtype)
 
     def searchsorted(self, table: Any, t: Any) -> Any:
         seq = K.convert_to_tensor(table.values, dtype=table.dtype)
@@ -82,17 +98,110 @@ class KerasOps(Ops):
         return K.take(K.convert_to_tensor(table.values, dtype=table.dtype), i)
 
 
+def _torch_clamp(x: Any, y: Any, side: str) -> Any:
+    import torch
+
+    if isinstance(x, (int, float)):
+        x, y = y, x
+    if isinstance(y, (int, float)):
+        return torch.clamp(x, **{side: y})
+    return (torch.minimum if side == "max" else torch.maximum)(x, y)
+
+
 class _Table:
     def __init__(self, values, dtype: str) -> None:
         self.values, self.dtype = list(values), dtype
 
 
-def _int_dtype() -> str:
+def _x64() -> bool:
+    """Whether the backend holds 64-bit values: always, except jax without x64."""
     if keras.backend.backend() == "jax":
         import jax
 
-        return "int64" if jax.config.jax_enable_x64 else "int32"
-    return "int64"
+        return bool(jax.config.jax_enable_x64)
+    return True
+
+
+def _int_dtype() -> str:
+    return "int64" if _x64() else "int32"
+
+
+def _compute_dtype() -> str:
+    """The formula's dtype: float64 where the backend has it (one scalar per step costs
+    nothing), so the float32 rate is the reference rounded once; float32 on jax
+    without x64. Never floatx itself: float16 cannot hold pi / (2 D) or D - t."""
+    return "float64" if _x64() else "float32"
+
+
+_HOST = (int, float, np.generic, np.ndarray, list, tuple)
+
+
+def _traced(x: Any) -> bool:
+    """Whether the tensor ``x`` is a value inside a trace (tf.function, jax.jit,
+    torch.compile), where no value can be read and nothing raised."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        return not tf.executing_eagerly()
+    if backend == "jax":
+        import jax
+
+        return isinstance(x, jax.core.Tracer)
+    if backend == "torch":
+        import torch
+
+        return torch.compiler.is_compiling()
+    return True  # another backend: assume a trace, and saturate
+
+
+def _steps(step: Any, k: int, intx: str) -> Any:
+    """The optimizer updates ``step // k`` as an ``intx`` tensor in ``[0, 2**31 - 1]``.
+
+    A concrete step (a Python or numpy value, an eager tensor) follows
+    ``lrcore.evaluate``'s rules (``3.0`` is step 3; 2.5 or a step outside the domain is
+    a ``SpecError`` naming ``iterations``). A traced one saturates (:func:`_saturated`)."""
+    if isinstance(step, keras.Variable):
+        step = step.value  # the tracer, inside a jax train step
+    if isinstance(step, int) and not isinstance(step, bool):  # any size: not via numpy
+        if not 0 <= step // k <= MAX_STEP:
+            raise SpecError("iterations", "must be in [0, 2**31 - 1]", step // k)
+        return K.convert_to_tensor(step // k, dtype=intx)
+    if not isinstance(step, _HOST):
+        if _traced(step):
+            return _saturated(step, k, intx)
+        step = np.asarray(K.convert_to_numpy(step))
+    a = np.asarray(step)
+    if a.dtype.kind == "f" and a.dtype.itemsize < 8:
+        # exactly, into a dtype that holds the bound: float32 compares 2**31 as 2**31 - 1
+        step = a = a.astype(np.float64)
+    if k > 1 and a.dtype != bool and (np.issubdtype(a.dtype, np.integer) or (
+            np.issubdtype(a.dtype, np.floating) and np.all(a == np.floor(a)))):
+        step = a // k  # before the range check: the domain is on optimizer updates
+    return K.convert_to_tensor(_checked_steps(step, "iterations"), dtype=intx)
+
+
+def _saturated(t: Any, k: int, intx: str) -> Any:
+    """A traced step, divided by ``k``, clamped to ``[0, 2**31 - 1]`` in its own dtype
+    before the cast (a uint32 3e9 or an int64 2**40 cast to int32 first would wrap to
+    another step); a float step is floored too (NaN gives 0)."""
+    dtype = keras.backend.standardize_dtype(t.dtype)
+    if dtype == "bool" or (dtype.startswith("uint") and intx == "int64" and dtype != "uint64"):
+        t, dtype = K.cast(t, intx), intx  # widening is exact (and torch's uint32 has no //)
+    # //, % and where, not keras.ops.floor_divide/minimum/floor: those compute 64-bit
+    # tensors in 32 bits on Keras's torch backend (see KerasOps.minimum)
+    if k > 1:
+        t = t // k
+    if dtype.startswith("float"):
+        t = K.where(t > MAX_STEP, K.full_like(t, MAX_STEP), t)
+        t = K.where(t >= 0, t, K.zeros_like(t))  # NaN too
+        t, dtype = K.cast(t - t % 1, intx), intx  # float32 MAX_STEP is 2**31: clamp again
+    info = np.iinfo(dtype)
+    if info.min < 0:
+        t = K.where(t < 0, K.zeros_like(t), t)
+    if info.max > MAX_STEP:
+        t = K.where(t > MAX_STEP, K.full_like(t, MAX_STEP), t)
+    return K.cast(t, intx)
 
 
 @keras.saving.register_keras_serializable(package="lrcore", name="LrcoreSchedule")
@@ -125,10 +234,10 @@ class LrcoreSchedule(keras.optimizers.schedules.LearningRateSchedule):
             raise SpecError("gradient_accumulation_steps", "must be an integer >= 1",
                             gradient_accumulation_steps)
         self.gradient_accumulation_steps = gradient_accumulation_steps
-        # compiled formulas by (floatx, int dtype, backend): built here, outside any trace,
-        # so a traced __call__ (tf.function, jax.jit, torch.compile) only does a lookup
+        # compiled formulas by (compute dtype, int dtype, backend): built here, outside any
+        # trace, so a traced __call__ (tf.function, jax.jit, torch.compile) only looks up
         self._fns: dict[tuple[str, str, str], Any] = {}
-        self._formula(keras.config.floatx(), _int_dtype())  # validates the spec now
+        self._formula(_compute_dtype(), _int_dtype())  # validates the spec now
         # reduce-on-plateau: the rule's state lives here in float64 Python values (and in
         # get_config, so model.save keeps it); the scale the graph reads is a
         # non-trainable variable, assigned by report()
@@ -137,26 +246,33 @@ class LrcoreSchedule(keras.optimizers.schedules.LearningRateSchedule):
         if self.spec.schedule.type == "plateau":
             self.plateau = (PlateauState.from_dict(plateau_state) if plateau_state
                             else initial_state(self.spec.schedule))
-            self.scale = keras.Variable(self.plateau.scale, dtype=keras.config.floatx(),
+            # in the compute dtype: rate * scale is rounded once, like the reference's
+            self.scale = keras.Variable(self.plateau.scale, dtype=_compute_dtype(),
                                         trainable=False, name="lrcore_plateau_scale")
         elif plateau_state:
             raise SpecError("plateau_state", "needs a spec whose outermost node is plateau",
                             self.spec.schedule.type)
 
-    def _formula(self, floatx: str, intx: str):
-        key = (floatx, intx, keras.backend.backend())
+    def _formula(self, float_dtype: str, intx: str):
+        key = (float_dtype, intx, keras.backend.backend())
         fn = self._fns.get(key)
         if fn is None:
-            fn = self._fns[key] = compile_spec(self.spec, KerasOps(floatx, intx))
+            fn = self._fns[key] = compile_spec(self.spec, KerasOps(float_dtype, intx))
         return fn
 
     def __call__(self, step: Any) -> Any:
-        floatx, intx = keras.config.floatx(), _int_dtype()
-        t = K.cast(step, intx)
-        if self.gradient_accumulation_steps and self.gradient_accumulation_steps > 1:
-            t = K.floor_divide(t, self.gradient_accumulation_steps)
-        lr = self._formula(floatx, intx)(t)
-        return lr if self.scale is None else lr * K.cast(self.scale, floatx)
+        """The rate at ``step`` (the optimizer's counter), in ``keras.config.floatx()``.
+
+        A concrete step outside ``[0, 2**31 - 1]`` (after dividing by
+        ``gradient_accumulation_steps``) is a ``SpecError``; inside a compiled function,
+        where nothing can be raised, it saturates: below 0 gives the rate at 0, above
+        2**31 - 1 the rate at 2**31 - 1."""
+        compute, intx = _compute_dtype(), _int_dtype()
+        t = _steps(step, self.gradient_accumulation_steps or 1, intx)
+        lr = self._formula(compute, intx)(t)
+        if self.scale is not None:
+            lr = lr * K.cast(self.scale, compute)
+        return K.cast(lr, keras.config.floatx())
 
     def report(self, metric: Any, step: int) -> bool:
         """Report a monitored metric at optimizer step ``step`` (updates applied so
@@ -164,7 +280,7 @@ class LrcoreSchedule(keras.optimizers.schedules.LearningRateSchedule):
         if self.plateau is None:
             raise SpecError("report", "needs a spec whose outermost node is plateau",
                             self.spec.schedule.type)
-        value = check_metric(metric)
+        value = check_metric(_metric(metric))
         inner_now = float(evaluate(self.spec, int(step)))
         p = self.plateau
         best, bad, cool, scale = report(self.spec.schedule, _PY, p.best, p.bad, p.cool,
@@ -195,8 +311,62 @@ class LrcoreSchedule(keras.optimizers.schedules.LearningRateSchedule):
 _PY = PythonOps()
 
 
+def _describe(lr: Any) -> str:
+    """What an optimizer's learning rate is, for a message: its class, and for an
+    lrcore schedule its spec's fingerprint."""
+    if isinstance(lr, LrcoreSchedule):
+        return f"LrcoreSchedule {lr.spec.fingerprint()}"
+    return type(lr).__name__
+
+
+def _optimizer_of(model_or_optimizer: Any) -> Any:
+    opt = model_or_optimizer
+    if isinstance(opt, keras.Model):
+        opt = getattr(opt, "optimizer", None)  # an uncompiled model has no attribute
+        if opt is None:
+            raise SpecError("model.optimizer", "must be set (compile the model first)",
+                            type(model_or_optimizer).__name__)
+    if isinstance(opt, keras.optimizers.LossScaleOptimizer):  # mixed_float16 wraps it
+        opt = opt.inner_optimizer
+    if not isinstance(opt, keras.optimizers.Optimizer):
+        raise SpecError("model_or_optimizer", "must be a Keras model or optimizer",
+                        type(model_or_optimizer).__name__)
+    return opt
+
+
+def schedule_of(model_or_optimizer: Any) -> LrcoreSchedule:
+    """The :class:`LrcoreSchedule` a model's (or an optimizer's) updates use.
+
+    ``keras.models.load_model`` builds a new schedule object, with the saved plateau
+    state; this is how to reach it (Keras itself has no public accessor:
+    ``optimizer.learning_rate`` is the rate at the current step). A
+    ``LossScaleOptimizer`` (``mixed_float16``) is looked through."""
+    lr = _optimizer_of(model_or_optimizer)._learning_rate
+    if not isinstance(lr, LrcoreSchedule):
+        raise SpecError("optimizer.learning_rate", "must be an lrcore schedule "
+                        "(lrcore.to_keras(spec))", _describe(lr))
+    return lr
+
+
+def _metric(metric: Any) -> Any:
+    """A tensor or array metric as a numpy scalar of its own dtype (a float32 metric is
+    that float32 value); anything else as given, for ``check_metric`` to judge."""
+    if isinstance(metric, (int, float, np.generic, str, bytes)) or not hasattr(metric, "dtype"):
+        return metric
+    try:
+        a = np.asarray(K.convert_to_numpy(metric))
+    except (TypeError, ValueError):
+        return metric
+    return a.reshape(())[()] if a.size == 1 else a
+
+
 class PlateauCallback(keras.callbacks.Callback):
     """Report ``monitor`` to a plateau schedule at the end of every epoch.
+
+    Without ``schedule`` the callback reports to the schedule the model's optimizer
+    uses, found at the start of every ``fit`` (so it follows ``load_model``). Given
+    one, ``fit`` refuses to start unless the optimizer uses that very object: a
+    callback built before ``load_model`` would otherwise cut a schedule nothing reads.
 
     Unlike Keras's ``ReduceLROnPlateau`` it works with a learning-rate schedule (the
     schedule's scale changes, not a fixed rate) and follows torch's rule (see the
@@ -204,22 +374,44 @@ class PlateauCallback(keras.callbacks.Callback):
     jax captures the scale as a constant when it compiles.
     """
 
-    def __init__(self, schedule: LrcoreSchedule, monitor: str = "val_loss") -> None:
+    def __init__(self, schedule: LrcoreSchedule | None = None,
+                 monitor: str = "val_loss") -> None:
         super().__init__()
-        if not isinstance(schedule, LrcoreSchedule) or schedule.plateau is None:
-            raise SpecError("schedule", "must be an lrcore schedule of a plateau spec",
-                            type(schedule).__name__)
-        self.schedule, self.monitor = schedule, monitor
+        if schedule is not None:
+            _check_plateau(schedule, "schedule")
+        self.given, self.schedule, self.monitor = schedule, schedule, monitor
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self.schedule = self._live()
+
+    def _live(self) -> LrcoreSchedule:
+        """The optimizer's schedule: the one given, checked, or the one found."""
+        lr = _optimizer_of(self.model)._learning_rate
+        if self.given is None:
+            return _check_plateau(lr, "optimizer.learning_rate")
+        if lr is not self.given:
+            raise SpecError("schedule", f"is not the schedule the optimizer uses "
+                            f"({_describe(lr)}); after load_model, pass "
+                            "schedule_of(model), or no schedule", _describe(self.given))
+        return lr
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}
         if self.monitor not in logs:
             raise SpecError("monitor", "is not among the logged metrics ("
                             + ", ".join(sorted(logs)) + ")", self.monitor)
+        self.schedule = self._live()  # still the optimizer's (cheap: an identity check)
         step = int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
         if self.schedule.report(logs[self.monitor], step) and \
                 keras.backend.backend() == "jax":
             self.model.make_train_function(force=True)
+
+
+def _check_plateau(schedule: Any, path: str) -> LrcoreSchedule:
+    if not isinstance(schedule, LrcoreSchedule) or schedule.plateau is None:
+        raise SpecError(path, "must be an lrcore schedule of a plateau spec",
+                        _describe(schedule))
+    return schedule
 
 
 def to_keras(spec: Any, *, gradient_accumulation_steps: int | None = None,

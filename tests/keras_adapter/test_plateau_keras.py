@@ -12,6 +12,11 @@
   step really uses the cut rate (read off the weights: on jax the callback retraces);
   ``model.save``/``load_model`` in the middle of a patience window then ``fit`` again
   equals an uninterrupted run; ``get_config`` keeps the plateau state; errors;
+* the live schedule: a callback given a schedule the optimizer does not use refuses to
+  start (after ``load_model`` the optimizer holds a new object); ``schedule_of(model)``
+  and ``PlateauCallback()`` without a schedule reach the one the optimizer uses;
+* decisions: near-tie reports make the reference's cuts, whatever form the metric takes
+  (a Python float is that float, a float32 array or tensor that float32 value);
 * the example ``examples/plateau_keras.py`` in a subprocess on this backend.
 """
 
@@ -28,19 +33,14 @@ from rates import F32, assert_rates, check_plateau_example, warm_cos_spec  # noq
 
 import lrcore  # noqa: E402
 from lrcore import SpecError  # noqa: E402
-from lrcore.adapters.keras import LrcoreSchedule, PlateauCallback  # noqa: E402
+from lrcore.adapters.keras import LrcoreSchedule, PlateauCallback, schedule_of  # noqa: E402
+
+#: tensorflow and torch compute the rate in float64 and round once (test_keras_numerics)
+EXACT = keras.backend.backend() in ("tensorflow", "torch")
 
 
 def _num(x) -> float:
     return float(keras.ops.convert_to_numpy(x))
-
-
-def _schedule_of(model) -> LrcoreSchedule:
-    """The schedule object of a (re)loaded model's optimizer. Keras has no public
-    accessor: ``optimizer.learning_rate`` evaluates the schedule at the current step."""
-    sched = model.optimizer._learning_rate
-    assert isinstance(sched, LrcoreSchedule)
-    return sched
 
 
 
@@ -269,7 +269,8 @@ def test_save_load_mid_patience_window_then_fit_again(tmp_path, where):
     model.save(path)
     del model, sched
     loaded = keras.saving.load_model(path)
-    sched = _schedule_of(loaded)
+    sched = schedule_of(loaded)
+    assert sched is loaded.optimizer._learning_rate
     assert sched.plateau.to_dict() == states[cut]
     assert _num(sched.scale) == np.float32(states[cut]["scale"])
     second = Record(sched, spe, "scripted")
@@ -310,9 +311,11 @@ def test_config_keeps_the_plateau_state():
 # ---- errors -----------------------------------------------------------------------------------
 
 def test_callback_needs_a_plateau_schedule():
-    with pytest.raises(SpecError, match="schedule: must be an lrcore schedule of a plateau "
-                                        "spec, got \"LrcoreSchedule\""):
-        PlateauCallback(lrcore.to_keras(lrcore.constant(value=0.1)))
+    plain = lrcore.to_keras(lrcore.constant(value=0.1))
+    with pytest.raises(SpecError) as err:
+        PlateauCallback(plain)
+    assert str(err.value) == ("schedule: must be an lrcore schedule of a plateau spec, got "
+                              f"\"LrcoreSchedule {plain.spec.fingerprint()}\"")
     with pytest.raises(SpecError, match="schedule: must be an lrcore schedule of a plateau "
                                         "spec, got \"float\""):
         PlateauCallback(0.1)
@@ -347,6 +350,208 @@ def test_nan_metric_is_an_error_and_changes_nothing():
     cb.set_model(_compiled(sched))
     with pytest.raises(SpecError, match="metric: must not be NaN"):
         cb.on_epoch_end(1, {"val_loss": np.float32("nan")})
+    assert sched.plateau == before and _num(sched.scale) == 1.0
+
+
+# ---- the live schedule ---------------------------------------------------------------------
+
+def _fp(schedule) -> str:
+    return schedule.spec.fingerprint()
+
+
+def test_callback_refuses_a_schedule_the_optimizer_does_not_use():
+    """A callback given another schedule object (even of the same spec), or given one
+    when the optimizer uses a Keras schedule or a fixed rate, stops fit before the
+    first update with a message naming what the optimizer really uses."""
+    spec = warm_cos_spec()
+    used, other = lrcore.to_keras(spec), lrcore.to_keras(warm_cos_spec(patience=5))
+    x, y, _, _ = _tiny_data()
+    cases = [(used, lrcore.to_keras(spec), f"LrcoreSchedule {_fp(used)}"),
+             (used, other, f"LrcoreSchedule {_fp(used)}"),
+             (keras.optimizers.schedules.CosineDecay(0.1, 100), other, "CosineDecay"),
+             (0.05, other, "Variable")]
+    for lr, given, named in cases:
+        model = _tiny_model(lr)
+        with pytest.raises(SpecError) as err:
+            model.fit(x, y, epochs=2, verbose=0, callbacks=[
+                Script([1.0, 1.0]), PlateauCallback(given, monitor="scripted")])
+        assert str(err.value) == (
+            f"schedule: is not the schedule the optimizer uses ({named}); after "
+            f"load_model, pass schedule_of(model), or no schedule, got "
+            f"\"LrcoreSchedule {_fp(given)}\"")
+        assert int(_num(model.optimizer.iterations)) == 0
+        assert given.plateau.reports == 0
+
+
+def test_schedule_of():
+    """The optimizer's schedule object, from the model or the optimizer, through a
+    LossScaleOptimizer; anything else is an error naming what was found."""
+    sched = lrcore.to_keras(warm_cos_spec())
+    model = _tiny_model(sched)
+    assert schedule_of(model) is sched and schedule_of(model.optimizer) is sched
+    wrapped = keras.optimizers.LossScaleOptimizer(keras.optimizers.SGD(learning_rate=sched))
+    assert schedule_of(wrapped) is sched
+    plain = lrcore.to_keras(lrcore.constant(value=0.1))
+    assert schedule_of(keras.optimizers.Adam(learning_rate=plain)) is plain
+    errors = [
+        (keras.optimizers.Adam(learning_rate=0.1),
+         'optimizer.learning_rate: must be an lrcore schedule (lrcore.to_keras(spec)), '
+         'got "Variable"'),
+        (keras.optimizers.Adam(learning_rate=keras.optimizers.schedules.ExponentialDecay(
+            0.1, 10, 0.5)),
+         'optimizer.learning_rate: must be an lrcore schedule (lrcore.to_keras(spec)), '
+         'got "ExponentialDecay"'),
+        (keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)]),
+         'model.optimizer: must be set (compile the model first), got "Sequential"'),
+        (sched, 'model_or_optimizer: must be a Keras model or optimizer, got '
+                '"LrcoreSchedule"'),
+    ]
+    for obj, message in errors:
+        with pytest.raises(SpecError) as err:
+            schedule_of(obj)
+        assert str(err.value) == message
+
+
+def test_callback_without_a_schedule_needs_a_plateau_one():
+    plain = lrcore.to_keras(lrcore.constant(value=0.1))
+    x, y, _, _ = _tiny_data()
+    with pytest.raises(SpecError) as err:
+        _tiny_model(plain).fit(x, y, epochs=1, verbose=0, callbacks=[PlateauCallback()])
+    assert str(err.value) == ("optimizer.learning_rate: must be an lrcore schedule of a "
+                              f"plateau spec, got \"LrcoreSchedule {_fp(plain)}\"")
+
+
+def test_fit_save_load_fit_cuts_the_loaded_schedule(tmp_path):
+    """fit with a cut, save, load_model in the same process, fit again: the callback
+    built before (with the old schedule) refuses the loaded model; PlateauCallback()
+    and PlateauCallback(schedule_of(loaded)) report to the loaded schedule, which cuts
+    again, and every rate is the reference for all the reports made."""
+    spec = lrcore.plateau(schedule=lrcore.constant(value=0.0625), factor=0.5, patience=0)
+    metrics = [1.0, 1.0, 1.0, 0.5, 0.5, 0.5]
+    x, y, _, _ = _tiny_data()
+    fit = dict(batch_size=16, shuffle=False, verbose=0)
+    sched = lrcore.to_keras(spec)
+    model = _tiny_model(sched)
+    stale = PlateauCallback(sched, monitor="scripted")
+    rec = Record(sched, 4, "scripted")
+    model.fit(x, y, epochs=3, **fit, callbacks=[Script(metrics), stale, rec])
+    assert sched.plateau.scale == 0.25
+    path = tmp_path / "plateau.keras"
+    model.save(path)
+    for make in (lambda m: PlateauCallback(monitor="scripted"),
+                 lambda m: PlateauCallback(schedule_of(m), monitor="scripted")):
+        loaded = keras.models.load_model(path)
+        live = schedule_of(loaded)
+        assert live is not sched and live.plateau == sched.plateau
+        with pytest.raises(SpecError, match=r"^schedule: is not the schedule the optimizer "):
+            loaded.fit(x, y, initial_epoch=3, epochs=6, **fit,
+                       callbacks=[Script(metrics), stale])
+        again = Record(live, 4, "scripted")
+        callback = make(loaded)
+        loaded.fit(x, y, initial_epoch=3, epochs=6, **fit,
+                   callbacks=[Script(metrics), callback, again])
+        assert callback.schedule is live
+        reports = rec.reports + again.reports
+        assert reports == [(4 * (e + 1), m) for e, m in enumerate(metrics)]
+        # by hand: 1.0 (best), 1.0 and 1.0 cut twice; 0.5 (best), 0.5 cuts, 0.5 cuts
+        assert live.plateau.scale == 0.25 * 0.25
+        assert sched.plateau.scale == 0.25  # the old object was left alone
+        ref = lrcore.evaluate(spec, rec.steps + again.steps, reports=reports)
+        assert rec.rates + again.rates == ref.tolist()
+
+
+# ---- decisions equal the reference's, whatever form the metric takes --------------------------
+
+NEAR = lrcore.plateau(schedule=lrcore.constant(value=1e-3), factor=0.5, patience=0)
+
+
+def _near_tie_cases():
+    """(second metric as reported, the same value for the reference, cuts?): 0.99989999
+    is better than 1.0 by the default rel threshold in float64 (no cut); so is its
+    float32 value 0.99989998340606689 (float32 arithmetic would call it equal to
+    float32(1 - 1e-4), not better, and cut). 0.99990000001 is not better (a cut), its
+    float32 value is (no cut)."""
+    f32 = np.float32
+    return [
+        (0.99989999, 0.99989999, False),
+        (f32(0.99989999), f32(0.99989999), False),
+        (np.array([0.99989999], dtype="float32"), f32(0.99989999), False),
+        (keras.ops.convert_to_tensor(0.99989999, dtype="float32"), f32(0.99989999), False),
+        (keras.ops.convert_to_tensor([0.99989999], dtype="float32"), f32(0.99989999), False),
+        (float(f32(0.99989999)), float(f32(0.99989999)), False),
+        (0.99990000001, 0.99990000001, True),
+        (f32(0.99990000001), f32(0.99990000001), False),
+        (keras.ops.convert_to_tensor(0.99990000001, dtype="float32"), f32(0.99990000001),
+         False),
+    ]
+
+
+@pytest.mark.parametrize("case", range(9))
+def test_report_near_ties_decide_like_the_reference(case):
+    """``schedule.report(1.0, 0)`` then ``report(m, 0)`` on plateau(factor 0.5,
+    patience 0) over a constant 1e-3: the rate is the reference's given the same
+    reports (on tensorflow/torch exactly its float32 value)."""
+    metric, as_reference, cuts = _near_tie_cases()[case]
+    sched = lrcore.to_keras(NEAR)
+    sched.report(1.0, 0)
+    sched.report(metric, 0)
+    ref = lrcore.evaluate(NEAR, [0, 1], reports=[(0, 1.0), (0, as_reference)])
+    assert ref.tolist() == ([5e-4, 5e-4] if cuts else [1e-3, 1e-3])
+    got = keras.ops.convert_to_numpy(sched(keras.ops.convert_to_tensor([0, 1], "int32")))
+    if EXACT:
+        assert got.tolist() == ref.astype(np.float32).tolist()
+    else:
+        assert_rates(got, ref, **F32)
+
+
+def test_fit_near_ties_decide_like_the_reference():
+    """Inside model.fit the monitored loss is Keras's float32 value, logged as a Python
+    float: with x = 0 (no update moves anything) and mae against y, one sample per
+    epoch, the loss is float32(y) exactly. Losses 1.0, 0.99989999, 0.99990000001: the
+    reference given those logged floats keeps 1e-3 after the 2nd report and cuts after
+    the 3rd (float32(0.99990000001) equals the best), as the callback does."""
+    sched = lrcore.to_keras(NEAR)
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    model.compile(optimizer=keras.optimizers.SGD(learning_rate=sched), loss="mae")
+    x = np.zeros((1, 1), "float32")
+    logged = []
+
+    class Logged(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logged.append((int(_num(self.model.optimizer.iterations)), logs["loss"]))
+
+    callback = PlateauCallback(monitor="loss")
+    rates = []
+    for epoch, target in enumerate([1.0, 0.99989999, 0.99990000001]):
+        model.layers[0].bias.assign(np.zeros(1, "float32"))
+        model.layers[0].kernel.assign(np.zeros((1, 1), "float32"))
+        model.fit(x, np.full((1, 1), target, "float32"), batch_size=1, epochs=epoch + 1,
+                  initial_epoch=epoch, shuffle=False, verbose=0,
+                  callbacks=[callback, Logged()])
+        rates.append(_num(model.optimizer.learning_rate))  # the next update's rate
+    assert [m for _, m in logged] == [float(np.float32(v)) for v in
+                                     (1.0, 0.99989999, 0.99990000001)]
+    ref = lrcore.evaluate(NEAR, [1, 2, 3], reports=logged)
+    assert ref.tolist() == [1e-3, 1e-3, 5e-4]
+    assert rates == ref.astype(np.float32).tolist()
+
+
+def test_metric_beyond_float_range_is_an_error():
+    """10**400 cannot be a float: a SpecError, through report and the callback, and
+    nothing changes."""
+    sched = lrcore.to_keras(warm_cos_spec(patience=0))
+    sched.report(0.5, 4)
+    before = sched.plateau
+    want = "metric: must be a number within float range, got ~2**1328"
+    with pytest.raises(SpecError) as err:
+        sched.report(10**400, 8)
+    assert str(err.value) == want
+    cb = PlateauCallback(sched, monitor="val_loss")
+    cb.set_model(_compiled(sched))
+    with pytest.raises(SpecError) as err:
+        cb.on_epoch_end(1, {"val_loss": 10**400})
+    assert str(err.value) == want
     assert sched.plateau == before and _num(sched.scale) == 1.0
 
 
