@@ -10,6 +10,8 @@ saturate inside a compiled function.
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
 from typing import Any
 
 import keras
@@ -24,7 +26,8 @@ from lrcore.fields import MAX_STEP
 from lrcore.nodes.plateau import PlateauState, check_metric, initial_state, report
 from lrcore.ops import Ops, PythonOps
 
-__all__ = ["KerasOps", "LrcoreSchedule", "PlateauCallback", "schedule_of", "to_keras"]
+__all__ = ["KerasOps", "LrcoreSchedule", "PlateauCallback", "schedule_of", "to_keras",
+           "to_keras_optimizer"]
 
 
 class KerasOps(Ops):
@@ -420,3 +423,170 @@ def to_keras(spec: Any, *, gradient_accumulation_steps: int | None = None,
     """Compile ``spec`` into a ``keras.optimizers.schedules.LearningRateSchedule``."""
     return LrcoreSchedule(spec, gradient_accumulation_steps=gradient_accumulation_steps,
                           steps_per_epoch=steps_per_epoch, total_steps=total_steps)
+
+
+# ---- hyperparameter curves: scheduled optimizers ------------------------------------------
+
+#: The Keras argument each canonical hyperparameter is, in order of preference
+#: (``momentum`` is SGD's/RMSprop's momentum, else an Adam-style ``beta_1``).
+_KERAS_ARGS = {"momentum": ("momentum", "beta_1"), "beta1": ("beta_1",),
+               "beta2": ("beta_2",), "weight_decay": ("weight_decay",)}
+#: Arguments a Keras optimizer branches on in Python inside its update step (so a tensor
+#: cannot stand there): RMSprop asks ``if self.momentum > 0`` on every update.
+_BRANCHED = {("RMSprop", "momentum")}
+
+
+def _curve_args(base: type) -> list[str]:
+    """The hyperparameters of ``base`` a curve can drive."""
+    params = inspect.signature(base.__init__).parameters
+    return [a for a in ("momentum", "beta_1", "beta_2", "weight_decay")
+            if a in params and (base.__name__, a) not in _BRANCHED]
+
+
+#: Keras optimizers with a scheduled twin (registered with keras.saving at import, so
+#: ``load_model`` finds them once ``lrcore.adapters.keras`` is imported).
+_SCHEDULABLE = ("SGD", "RMSprop", "Adam", "AdamW", "Adamax", "Nadam", "Adagrad", "Adadelta",
+                "Lion", "Lamb", "Ftrl", "Adafactor")
+_SCHEDULED: dict[type, type] = {}
+
+
+class _Curve:
+    """A data descriptor for one hyperparameter of a scheduled optimizer: reading it
+    gives the curve at ``optimizer.iterations`` (a tensor, inside the compiled train
+    step too); while no curve is set (the base ``__init__`` assigning its default) it
+    holds a plain value."""
+
+    def __init__(self, attr: str) -> None:
+        self.attr = attr
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        curve = obj.__dict__.get("_lrcore_curves", {}).get(self.attr)
+        if curve is None:
+            return obj.__dict__.get(f"_lrcore_fixed_{self.attr}")
+        if obj.__dict__.get("_lrcore_building"):
+            return 1.0  # build() asks "is momentum != 0?" to create its slots: yes
+        return curve(obj.iterations)
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__[f"_lrcore_fixed_{self.attr}"] = value
+
+
+def _sgd_update_step(self: Any, gradient: Any, variable: Any, learning_rate: Any) -> None:
+    """``keras.optimizers.SGD.update_step`` (keras/src/optimizers/sgd.py), with its
+    Python ``if self.momentum != 0`` taken as true when a momentum curve is set (the
+    curve is a tensor there): the same arithmetic, in the same order."""
+    if "momentum" not in self.__dict__.get("_lrcore_curves", {}):
+        return keras.optimizers.SGD.update_step(self, gradient, variable, learning_rate)
+    learning_rate = K.cast(learning_rate, variable.dtype)
+    gradient = K.cast(gradient, variable.dtype)
+    m = self.momentums[self._get_variable_index(variable)]
+    momentum = K.cast(self.momentum, variable.dtype)
+    self.assign(m, K.subtract(K.multiply(m, momentum), K.multiply(gradient, learning_rate)))
+    if self.nesterov:
+        self.assign_add(variable, K.subtract(K.multiply(m, momentum),
+                                             K.multiply(gradient, learning_rate)))
+    else:
+        self.assign_add(variable, m)
+    return None
+
+
+def _scheduled_class(base: type) -> type:
+    cls = _SCHEDULED.get(base)
+    if cls is not None:
+        return cls
+    attrs = {a: _Curve(a) for a in _curve_args(base)}
+    name = f"Scheduled{base.__name__}"
+
+    def __init__(self, *args: Any, lrcore_spec: Any = None, **kwargs: Any) -> None:
+        base.__init__(self, *args, **kwargs)
+        self._lrcore_spec = None
+        self.__dict__["_lrcore_curves"] = {}
+        if lrcore_spec is not None:
+            _attach(self, as_schedule(lrcore_spec), kwargs)
+
+    def build(self, var_list: Any) -> None:
+        self.__dict__["_lrcore_building"] = True
+        try:
+            base.build(self, var_list)
+        finally:
+            self.__dict__["_lrcore_building"] = False
+
+    def get_config(self) -> dict[str, Any]:
+        config = base.get_config(self)
+        for attr in self.__dict__.get("_lrcore_curves", {}):
+            config[attr] = self.__dict__.get(f"_lrcore_fixed_{attr}")
+        if self._lrcore_spec is not None:
+            config["lrcore_spec"] = self._lrcore_spec.to_dict()
+        return config
+
+    extra = {"update_step": _sgd_update_step} if base is keras.optimizers.SGD else {}
+    cls = type(name, (base,), {**attrs, **extra, "__init__": __init__, "build": build,
+                               "get_config": get_config, "__module__": __name__,
+                               "__doc__": f"keras.optimizers.{base.__name__} whose "
+                               "hyperparameters follow an lrcore spec's curves."})
+    cls = keras.saving.register_keras_serializable(package="lrcore", name=name)(cls)
+    _SCHEDULED[base] = cls
+    return cls
+
+
+def _attach(opt: Any, doc: Schedule, given: dict) -> None:
+    """Point each of ``doc``'s hyperparameter curves at the optimizer argument it is."""
+    base = type(opt).__mro__[1]
+    accepted = [p for p in inspect.signature(base.__init__).parameters
+                if p not in ("self", "learning_rate", "name", "kwargs")]
+    curves, taken = {}, {}
+    for hp, _ in doc.hyperparams:
+        wanted = _KERAS_ARGS.get(hp, (hp,))
+        arg = next((a for a in wanted if a in accepted), None)
+        path = f"hyperparams.{hp}"
+        if arg is None:
+            raise SpecError(path, f"keras.optimizers.{base.__name__} takes no "
+                            f"{' or '.join(wanted)}; it takes: " + ", ".join(accepted), hp)
+        if arg not in _curve_args(base):
+            raise SpecError(path, f"keras.optimizers.{base.__name__} reads {arg} as a fixed "
+                            "number in its update step; lrcore schedules "
+                            + (", ".join(_curve_args(base)) or "nothing") + " there", hp)
+        if arg in taken:
+            raise SpecError(path, f"is the same argument ({arg}) as {taken[arg]}; keep one "
+                            "of them", hp)
+        taken[arg] = hp
+        # the optimizer's own iterations already count updates (accumulation divided)
+        curves[arg] = LrcoreSchedule(doc.curve(hp), gradient_accumulation_steps=None)
+    del given
+    opt._lrcore_spec = doc
+    opt.__dict__["_lrcore_curves"] = curves
+
+
+def to_keras_optimizer(spec: Any, optimizer: Any = "AdamW", *,
+                       steps_per_epoch: int | None = None,
+                       total_steps: int | str | None = None, **kwargs: Any) -> Any:
+    """A Keras optimizer whose learning rate and every hyperparameter curve follow
+    ``spec``: ``optimizer`` is a class of ``keras.optimizers`` (or its name), ``kwargs``
+    its other arguments. ``momentum`` is the optimizer's ``momentum`` (SGD, RMSprop) or
+    else ``beta_1``; ``beta1``/``beta2`` are ``beta_1``/``beta_2``; ``weight_decay`` is
+    ``weight_decay``. Each is read at ``optimizer.iterations`` inside the compiled train
+    step; ``model.save``/``load_model`` keep the spec.
+
+    >>> opt = to_keras_optimizer(spec, keras.optimizers.AdamW)  # doctest: +SKIP
+    """
+    base = getattr(keras.optimizers, optimizer, None) if isinstance(optimizer, str) \
+        else optimizer
+    if not (isinstance(base, type) and issubclass(base, keras.optimizers.Optimizer)
+            and base.__name__ in _SCHEDULABLE):
+        raise SpecError("optimizer", "must be one of keras.optimizers." + ", ".join(
+            _SCHEDULABLE), getattr(optimizer, "__name__", optimizer))
+    doc = as_schedule(spec)
+    ctx = doc.context(steps_per_epoch, total_steps)
+    doc = dataclasses.replace(doc, steps_per_epoch=ctx.steps_per_epoch,
+                              total_steps=ctx.total_steps)
+    doc.resolve()  # every curve validated (ranges included) before anything is built
+    k = kwargs.get("gradient_accumulation_steps")
+    rate = LrcoreSchedule(doc.curve(None), gradient_accumulation_steps=k)
+    return _scheduled_class(base)(learning_rate=rate, lrcore_spec=doc, **kwargs)
+
+
+for _name in _SCHEDULABLE:
+    if hasattr(keras.optimizers, _name):
+        _scheduled_class(getattr(keras.optimizers, _name))

@@ -33,6 +33,7 @@ __all__ = [
     "from_keras",
     "from_torch",
     "to_keras",
+    "to_keras_optimizer",
     "to_optax",
     "to_optax_optimizer",
     "to_torch",
@@ -40,7 +41,7 @@ __all__ = [
 ]
 
 _ADAPTERS = {"to_torch": "torch", "to_keras": "keras", "to_optax": "optax",
-             "to_optax_optimizer": "optax"}
+             "to_optax_optimizer": "optax", "to_keras_optimizer": "keras"}
 _IMPORTERS = {"from_torch": "lrcore.importers.torch", "from_keras": "lrcore.importers.keras"}
 _LAZY_MODULES = {"parity", "testing", "presets", "adapters", "importers", "schema"}
 
