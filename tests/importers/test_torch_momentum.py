@@ -120,3 +120,19 @@ def test_lrcores_own_scheduler_keeps_its_hyperparams():
     opt = _opt("adamw")
     back = lrcore.from_torch(lrcore.to_torch(spec, opt))
     assert dict(back.hyperparams) == dict(spec.hyperparams)
+
+
+@pytest.mark.parametrize("name", ["OneCycleLR-cos", "CyclicLR-triangular2"])
+def test_the_imported_recipe_runs_the_same_momentum_in_keras(name):
+    keras = pytest.importorskip("keras")
+    from lrcore.adapters.keras import to_keras_optimizer
+
+    make, n = CYCLERS[name]
+    native = _momenta(make(_opt("sgd", (0.1, 0.2))), n)
+    spec = lrcore.from_torch(make(_opt("sgd", (0.1, 0.2))))
+    opt = to_keras_optimizer(spec, keras.optimizers.SGD)
+    got = []
+    for k in range(n):  # the value the update step reads at iterations k
+        opt.iterations.assign(k)
+        got.append(float(keras.ops.convert_to_numpy(opt.momentum)))
+    np.testing.assert_allclose(got, native, rtol=2e-6, atol=1e-9)
