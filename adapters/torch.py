@@ -139,6 +139,14 @@ def _set(group: dict, key: str, index: int | None, value: float) -> None:
         group[key] = type(group[key])(entries) if isinstance(group[key], tuple) else entries
 
 
+def _document(data: dict, signed: bool) -> Schedule:
+    """A multiplier's document; ``signed``: a pass-through hyperparameter's curve (which
+    may go below 0; the parity suite drives it as a rate)."""
+    from lrcore.document import SignedCurve
+
+    return (SignedCurve if signed else Schedule).from_dict(data)
+
+
 def _unit(per: int) -> str:
     return '"step"' if per == 1 else f'"epoch", {per} steps per call'
 
@@ -159,7 +167,7 @@ class LrcoreLambda:
     def _formula(self):
         cached = self.__dict__.get("_compiled")
         if cached is None or cached[0] is not self.document:
-            fn = _compile(Schedule.from_dict(self.document))[0]
+            fn = _compile(_document(self.document, self.__dict__.get("signed", False)))[0]
             cached = (self.document, fn)
             self.__dict__["_compiled"] = cached
         return cached[1]
@@ -225,6 +233,9 @@ class LrcoreScheduler(LambdaLR):
         last_epoch = _count(last_epoch)
         _check_step(last_epoch + 1, per)
         lambdas = [LrcoreLambda(document, s, per) for s in scales]
+        if schedule.signed:
+            for fn in lambdas:
+                fn.signed = True
         # hyperparameter curves: the param-group entries they drive, checked now
         self._targets = _targets(optimizer, schedule)
         # reduce-on-plateau state (a plain dict, so it travels in state_dict): only for
@@ -235,7 +246,8 @@ class LrcoreScheduler(LambdaLR):
 
     @property
     def spec(self) -> Schedule:
-        return Schedule.from_dict(self.lr_lambdas[0].document)
+        first = self.lr_lambdas[0]
+        return _document(first.document, first.__dict__.get("signed", False))
 
     def get_lr(self) -> list[float]:
         # every multiplier holds the same spec: evaluate it once, scale per group

@@ -15,11 +15,11 @@ import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from .errors import SpecError, key_path
 from .fields import Int, Steps, _plain
-from .hyperparams import check_name, check_range
+from .hyperparams import CANONICAL, check_name, check_range
 from .node import Context, Node, check_bounds, node_from_dict, walk
 
 __all__ = ["FORMAT_VERSION", "Schedule", "dump", "dumps", "load"]
@@ -63,6 +63,8 @@ class Schedule:
     #: ``(name, tree)`` pairs sorted by name: the other hyperparameters' curves (a mapping
     #: is accepted and sorted)
     hyperparams: tuple[tuple[str, Node], ...] = ()
+    #: True for the curve of a pass-through hyperparameter (:class:`SignedCurve`)
+    signed: ClassVar[bool] = False
 
     def __post_init__(self) -> None:
         if not isinstance(self.schedule, Node):
@@ -73,6 +75,8 @@ class Schedule:
             if node.type == "plateau" and node is not self.schedule:
                 raise SpecError(path, "plateau must be the outermost node of a spec (its "
                                 "scale multiplies the whole curve)", "plateau")
+        if not self.signed:
+            _non_negative(self.schedule, "schedule")
         object.__setattr__(self, "hyperparams", _hyperparams(self.hyperparams))
         if self.steps_per_epoch is not None:
             object.__setattr__(self, "steps_per_epoch",
@@ -146,8 +150,9 @@ class Schedule:
             return self if not self.hyperparams else dataclasses.replace(self, hyperparams=())
         for name, tree in self.hyperparams:
             if name == hyperparam:
-                return Schedule(schedule=tree, steps_per_epoch=self.steps_per_epoch,
-                                total_steps=self.total_steps, name=_curve_name(self, name))
+                cls = Schedule if name in CANONICAL else SignedCurve
+                return cls(schedule=tree, steps_per_epoch=self.steps_per_epoch,
+                           total_steps=self.total_steps, name=_curve_name(self, name))
         known = ", ".join(n for n, _ in self.hyperparams) or "none"
         raise SpecError("hyperparam", f"is not among the spec's hyperparams ({known})",
                         hyperparam)
@@ -206,6 +211,13 @@ class Schedule:
         return own
 
 
+class SignedCurve(Schedule):
+    """The document of a pass-through hyperparameter's curve (:meth:`Schedule.curve`):
+    its ``schedule`` may go below 0 through a negative ``offset``."""
+
+    signed: ClassVar[bool] = True
+
+
 def _hyperparams(value: Any) -> tuple[tuple[str, Node], ...]:
     """Validate hyperparameter curves (a mapping or pairs) into sorted ``(name, tree)``."""
     pairs = list(value.items()) if isinstance(value, Mapping) else list(value)
@@ -232,6 +244,8 @@ def _hyperparams(value: Any) -> tuple[tuple[str, Node], ...]:
             if node.type == "plateau":
                 raise SpecError(p, "plateau scales the learning rate only; it cannot be "
                                 "part of a hyperparameter's curve", "plateau")
+        if name in CANONICAL:
+            _non_negative(tree, path)
         try:  # the range of a canonical name, as soon as the tree's bound is known
             high = tree.rate_ceiling()
         except TypeError:  # a bound that needs resolved durations: checked at resolve
@@ -240,6 +254,16 @@ def _hyperparams(value: Any) -> tuple[tuple[str, Node], ...]:
             check_range(name, high, path)
         out[name] = tree
     return tuple(sorted(out.items()))
+
+
+def _non_negative(tree: Node, path: str) -> None:
+    """A curve that must stay >= 0 (the rate, a canonical hyperparameter) has no
+    negative ``offset``: every other node is >= 0 by its own rules."""
+    for p, node in _paths(tree, path):
+        if node.type == "offset" and node.by < 0:
+            raise SpecError(f"{p}.by", "must be >= 0 here: a negative offset is allowed "
+                            "only in a pass-through hyperparameter's curve (the rate, "
+                            "momentum, betas and weight_decay stay >= 0)", node.by)
 
 
 def _curve_name(doc: Schedule, hyperparam: str) -> str:

@@ -270,7 +270,8 @@ def _keras_values(spec: Schedule, t: np.ndarray, reports=None) -> np.ndarray:
 
 
 def _subprocess_values(backend: str, specs, steps, reports) -> list:
-    job = {"backend": backend, "jobs": [{"spec": s.to_dict(), "steps": t.tolist(),
+    job = {"backend": backend, "jobs": [{"spec": s.to_dict(), "signed": s.signed,
+                                         "steps": t.tolist(),
                                          "reports": None if r is None else
                                          [[int(a), float(b)] for a, b in r]}
                                         for s, t, r in zip(specs, steps, reports)]}
@@ -286,7 +287,10 @@ def _subprocess_values(backend: str, specs, steps, reports) -> list:
 def _worker() -> None:
     job = json.loads(sys.stdin.read())
     backend = job["backend"]
-    specs = [Schedule.from_dict(j["spec"]) for j in job["jobs"]]
+    from .document import SignedCurve
+
+    specs = [(SignedCurve if j.get("signed") else Schedule).from_dict(j["spec"])
+             for j in job["jobs"]]
     steps = [np.asarray(j["steps"], dtype=np.int64) for j in job["jobs"]]
     import keras
 

@@ -207,3 +207,33 @@ def test_a_document_with_its_own_context_resolves_on_it():
     with pytest.raises(SpecError, match=r"^hyperparams\.momentum: must be one curve, not a "
                                         r'document with hyperparams, got "momentum"$'):
         lrcore.Schedule(schedule=lrcore.constant(value=0.1), hyperparams={"momentum": spec})
+
+
+def test_a_pass_through_curve_may_go_below_zero():
+    spec = lrcore.load({"lrcore": 1, "schedule": C, "hyperparams": {"log_eps": {
+        "type": "offset", "by": -8.0, "schedule": {
+            "type": "linear", "start": 0.0, "end": 2.0, "duration": 10}}}})
+    assert lrcore.evaluate(spec, [0, 5, 10, 20], hyperparam="log_eps").tolist() == [
+        -8.0, -7.0, -6.0, -6.0]
+    assert lrcore.load(lrcore.dumps(spec)) == spec
+
+
+@pytest.mark.parametrize("data,match", [
+    ({"lrcore": 1, "schedule": {"type": "offset", "by": -0.01, "schedule": C}},
+     r"^schedule\.by: must be >= 0 here: a negative offset is allowed only in a "
+     r"pass-through hyperparameter's curve \(the rate, momentum, betas and weight_decay "
+     r"stay >= 0\), got -0\.01$"),
+    (doc(weight_decay={"type": "sequence", "phases": [
+        {"type": "constant", "value": 0.1, "duration": 5},
+        {"type": "offset", "by": -0.05, "schedule": C}]}),
+     r"^hyperparams\.weight_decay\.phases\[1\]\.by: must be >= 0 here"),
+])
+def test_the_rate_and_canonical_curves_stay_non_negative(data, match):
+    with pytest.raises(SpecError, match=match):
+        lrcore.load(data)
+
+
+def test_a_positive_offset_is_fine_anywhere():
+    spec = lrcore.load({"lrcore": 1, "schedule": {"type": "offset", "by": 0.01,
+                                                  "schedule": C}})
+    assert lrcore.evaluate(spec, [0]).tolist() == [0.1 + 0.01]

@@ -202,7 +202,7 @@ class Grammar:
         d = self.d
         if depth == 0 or _chance(d, 0.35):
             return self.family(span, need_duration)
-        kind = d.choice(["sequence", "clip", "scale", "shift", "every", "repeat"])
+        kind = d.choice(["sequence", "clip", "scale", "shift", "every", "repeat", "offset"])
         node: dict[str, Any] = {"type": kind}
         if need_duration or _chance(d, 0.15):
             node["duration"] = self.steps()
@@ -233,6 +233,9 @@ class Grammar:
                 node["by"] = self.tree(depth - 1, own)
         elif kind == "shift":
             node["offset"] = d.choice([-1, 1]) * d.integer(1, 1500)
+            node["schedule"] = self.tree(depth - 1, own)
+        elif kind == "offset":  # >= 0 in a rate: a negative one is for pass-through names
+            node["by"] = _rate(d)
             node["schedule"] = self.tree(depth - 1, own)
         elif kind == "every":
             node["every"] = self.steps(1, 60)
