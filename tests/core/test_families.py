@@ -15,7 +15,7 @@ import math
 from fractions import Fraction
 
 import pytest
-from core_helpers import MAX_STEP, assert_close, check_curve, steps_for
+from core_helpers import MAX_STEP, around, assert_close, check_curve, steps_for
 
 import lrcore
 
@@ -78,7 +78,9 @@ def test_cosine_exponent_by_hand():
 
 @pytest.mark.parametrize("start,end,p,d", [(0.8, 0.05, 1.0, 50), (0.8, 0.05, 1.7, 50),
                                            (0.3, 0.0, 0.5, 20), (0.01, 0.7, 1.0, 37),
-                                           (0.5, 0.002, 3.0, 100_000)])
+                                           (0.5, 0.002, 3.0, 100_000),
+                                           # the largest exponent accepted, both ways
+                                           (0.2, 0.0, 3.0, 100_000), (1e-6, 0.05, 3.0, 3001)])
 def test_cosine_oracle(start, end, p, d):
     """end + (start - end) * half_cos(t / D) ** p for t <= D (optax
     ``cosine_decay_schedule`` with alpha = end / start), end afterwards; also rising."""
@@ -275,6 +277,20 @@ def test_polynomial_oracle(cycle, s, e, p, d):
     spec = lrcore.polynomial(start=s, end=e, power=p, duration=d, cycle=cycle)
     check_curve(spec, _keras_polynomial(s, e, p, d, cycle),
                 steps_for(4 * d, d, 2 * d, 3 * d, (MAX_STEP // d) * d))
+
+
+@pytest.mark.parametrize("cycle", [False, True])
+@pytest.mark.parametrize("s,e,p,d", [(0.1, 0.0, 30.0, 20_000), (1e-4, 0.3, 100.0, 5000),
+                                     (0.5, 1e-3, 1e4, 123_456_789), (0.3, 0.0, 0.25, 2**31 - 1)])
+def test_polynomial_steep_powers_oracle(cycle, s, e, p, d):
+    """Powers up to the 1e4 accepted and lengths past float32's integers: still Keras's
+    (1 - t / D') ** p, start at 0 and end exactly at every multiple of D."""
+    spec = lrcore.polynomial(start=s, end=e, power=p, duration=d, cycle=cycle)
+    ends = [k * d for k in range(1, 4) if k * d <= MAX_STEP]
+    steps = steps_for(2000, d // 7, d // 3, d // 2, *ends)
+    got = check_curve(spec, _keras_polynomial(s, e, p, d, cycle), steps)
+    assert got[0] == s
+    assert [got[steps.index(k)] for k in ends] == [e] * len(ends)
 
 
 # ---- cosine_restarts ---------------------------------------------------------------------
