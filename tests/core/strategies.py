@@ -46,7 +46,7 @@ def linear(draw):
 @st.composite
 def cosine(draw):
     return lrcore.cosine(start=draw(rates), end=draw(rates), duration=draw(lengths),
-                         exponent=draw(st.floats(0.1, 5.0)), periodic=draw(st.booleans()))
+                         exponent=draw(st.floats(0.1, 3.0)), periodic=draw(st.booleans()))
 
 
 @st.composite

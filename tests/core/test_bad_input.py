@@ -233,6 +233,19 @@ AT_LOAD = [
      r'^lrcore: must be a format version \(a positive integer\), got "1"$'),
     ("format as bool", {"lrcore": True, "schedule": C},
      r"^lrcore: must be a format version \(a positive integer\), got true$"),
+    # a cosine power past 3 drifts from the float64 reference by more than half the
+    # float32 parity tolerance (issue 11: exponent 16 was 31 ulp off on optax)
+    ("cosine exponent past the bound", doc({"type": "cosine", "start": 0.1, "duration": 100,
+                                            "exponent": 16}),
+     r"^schedule\.exponent: must be <= 3: float32 backends cannot follow a steeper cosine "
+     r"power within parity tolerance \(for a steeper decay, use polynomial with a larger "
+     r"power\), got 16$"),
+    ("cosine exponent just past the bound", doc({"type": "cosine", "start": 0.1,
+                                                 "duration": 100, "exponent": 3.0001}),
+     r"^schedule\.exponent: must be <= 3: .*got 3\.0001$"),
+    ("cosine exponent not a number", doc({"type": "cosine", "start": 0.1, "duration": 100,
+                                          "exponent": "3"}),
+     r'^schedule\.exponent: must be a number in \(0, 3\], got "3"$'),
     ("not a mapping", ["lrcore", 1], r"^a spec document must be a mapping, got \[.*lrcore"),
     # a deep error names the whole path
     ("deep path", doc({"type": "clip", "min": 0.0, "schedule": seq(
@@ -287,6 +300,19 @@ def test_builder_mistakes_are_spec_errors_like_in_a_file(call, match):
     dataclass TypeErrors."""
     with pytest.raises(SpecError, match=match):
         call()
+
+
+def test_presets_refuse_a_cosine_exponent_past_the_bound():
+    """optax's cosine_decay_schedule(exponent=16) builds no spec that float32 backends
+    cannot draw: the preset refuses with the cosine's own rule."""
+    from lrcore.presets import optax
+
+    with pytest.raises(SpecError) as info:
+        optax.cosine_decay_schedule(0.1, 1000, exponent=16.0)
+    assert str(info.value) == (
+        "cosine.exponent: must be <= 3: float32 backends cannot follow a steeper cosine "
+        "power within parity tolerance (for a steeper decay, use polynomial with a larger "
+        "power), got 16.0")
 
 
 # ---- rules that need the context (raised when resolving) -----------------------------------
