@@ -40,6 +40,8 @@ def seq(*phases, **extra):
 
 E = re.escape
 DURATION_RULE = E('must be a positive integer, "Nep" or "N%"')
+TINY_RULE = E("stays below 1e-28 and is not 0: float32 backends cannot hold so small a rate "
+              "within parity tolerance (use 0, or larger rates)")
 
 # (id, document, regex on str(err)): raised by Schedule.from_dict
 AT_LOAD = [
@@ -354,6 +356,14 @@ AT_RESOLVE = [
     ("scale of a growth", doc({"type": "scale", "by": 4.0, "schedule": {
         "type": "step", "start": 1e38, "factor": 1.0000001, "every": 1000}}),
      r"^schedule: can reach a rate past float32's range"),
+    # a whole curve below 1e-28 (and not 0): float32 flushes or truncates it past what
+    # the tolerance's absolute slack (1e-9 of the peak) forgives; the node is named
+    ("constant in float32's subnormals", doc(dict(C, value=1e-40)),
+     rf"^schedule: {TINY_RULE}, got 1e-40$"),
+    ("a tiny product", doc({"type": "scale", "by": 1e-30, "schedule": dict(C, value=1e-8)}),
+     rf"^schedule: {TINY_RULE}, got 1\.0000000000000001e-38$"),
+    ("a tiny phase", doc(seq(dict(C, duration=5), lin(10, start=1e-29))),
+     rf"^schedule\.phases\[1\]: {TINY_RULE}, got 1e-29$"),
     ("total_steps as a share", doc(C, total_steps="50%"),
      r'^total_steps: must be steps or epochs \("Nep"\), not a share, got "50%"$'),
     ("total_steps in epochs without steps_per_epoch", doc(C, total_steps="3ep"),
