@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["cosine_curve", "linear_curve", "power_mix", "power_weights", "times"]
+__all__ = ["cosine_curve", "growth", "linear_curve", "power_mix", "power_weights", "times"]
 
 # Floor for a log argument in a branch that is never taken when it matters (see below).
 _TINY = 1e-30
@@ -34,6 +34,33 @@ def linear_curve(ops: Any, d: int, a: float, b: float) -> Callable[[Any], Any]:
         return lambda t: low + height * (ops.to_float(d - t) / fd)
     low, height = ops.const(a), ops.const(b - a)
     return lambda t: low + height * (ops.to_float(t) / fd)
+
+
+def growth(ops: Any, start: float, c: float, last: int,
+           ceiling: float = math.inf) -> Callable[[Any], Any]:
+    """``k -> start * exp(k c)`` for integers ``0 <= k <= last``, ``c`` folded in float64
+    (``ceiling``: a value the caller clips the result to, for a bounded growth).
+
+    A float32 ``exp`` is only as exact as its argument, whose rounding is ``|k c|`` times
+    2**-24: a decay is then tiny against its start (parity's absolute slack takes it),
+    but a growth by 1e10 was 1.1 times optax's tolerance off. A growth (``c > 0``) is
+    therefore a float64 table of ``start * exp(j B c)`` for blocks of ``B >= 1`` steps
+    with ``B c <= 1`` (or ``B = 1``), times ``exp((k - j B) c)``. The table has about as
+    many entries as the total exponent: a few hundred at most, as the rate stays inside
+    float32 (entries past ``ceiling`` are ``ceiling``: the caller clips there anyway)."""
+    s, k_c = ops.const(start), ops.const(c)
+    if c <= 0.0 or start <= 0.0 or last * c <= 1.0:
+        return lambda k: s * ops.exp(ops.to_float(k) * k_c)
+    block = max(1, int(1.0 / c))
+    log_s = math.log(start)
+    table = ops.table([min(math.exp(x) if x < 709 else math.inf, ceiling)
+                       for x in (log_s + j * block * c for j in range(last // block + 1))])
+
+    def grown(k):
+        j = ops.floordiv(k, block)
+        return ops.take(table, j) * ops.exp(ops.to_float(k - j * block) * k_c)
+
+    return grown
 
 
 def times(ops: Any, k: float, d: int) -> Callable[[Any], Any]:

@@ -156,6 +156,21 @@ def test_exponential_oracle(staircase, s, r, n, b, bound):
     check_curve(spec, oracle, steps_for(150, *breaks))
 
 
+@pytest.mark.parametrize("staircase", [False, True])
+@pytest.mark.parametrize("s,r,n,bound", [
+    (1e-8, 1.00002144, 1000, None),  # by 1e20 over the whole domain
+    (1e-3, 10.0, 1000, 1e27),        # to the largest ceiling the bound rule accepts
+    (1e-20, 1e38, 1, 1.0),           # past the ceiling in one step, then held
+])
+def test_exponential_steep_growth_oracle(staircase, s, r, n, bound):
+    """A growth is a table of block values times a short exp: still s r^(u/N) (or the
+    staircase), clipped at the ceiling, at every step to 2**31 - 1."""
+    oracle = _exponential_oracle(s, r, n, staircase, 0, bound)
+    spec = lrcore.exponential(start=s, rate=r, every=n, staircase=staircase, bound=bound)
+    steps = steps_for(3000, 29_999, 30_000, 10**8, 10**9, MAX_STEP // 3)
+    check_curve(spec, oracle, steps)
+
+
 # ---- inverse_time ----------------------------------------------------------------------
 
 def test_inverse_time_by_hand():
@@ -186,7 +201,8 @@ def test_step_by_hand():
     assert_close(lrcore.evaluate(spec, range(8)), [1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25])
 
 
-@pytest.mark.parametrize("s,f,n", [(0.4, 0.3, 6), (1e-4, 1.5, 10**7), (0.2, 0.999, 1)])
+@pytest.mark.parametrize("s,f,n", [(0.4, 0.3, 6), (1e-4, 1.5, 10**7), (0.2, 0.999, 1),
+                                   (1e-6, 10.0, 70_000_000)])  # by 1e30 to 2**31 - 1
 def test_step_oracle(s, f, n):
     """Decay, a (bounded) growth with a long period, and a slow per-step decay."""
     check_curve(lrcore.step(start=s, factor=f, every=n), lambda t: s * f ** (t // n),
