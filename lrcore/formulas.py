@@ -15,10 +15,15 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["cosine_curve", "linear_curve", "power_mix", "power_weights"]
+import numpy as np
+
+__all__ = ["cosine_curve", "growth", "linear_curve", "power_mix", "power_weights", "times"]
 
 # Floor for a log argument in a branch that is never taken when it matters (see below).
 _TINY = 1e-30
+# Where power_weights switches from exp(p log1p(-comp)) to power(base, p): measured
+# best of 0.25, 0.4 and 0.5 on optax (a later switch meets log1p's 3-ulp region).
+_SPLIT = 0.4
 
 
 def linear_curve(ops: Any, d: int, a: float, b: float) -> Callable[[Any], Any]:
@@ -31,35 +36,101 @@ def linear_curve(ops: Any, d: int, a: float, b: float) -> Callable[[Any], Any]:
     return lambda t: low + height * (ops.to_float(t) / fd)
 
 
-def power_weights(ops: Any, base: Any, comp: Any, p: float) -> tuple[Any, Any]:
-    """``(base ** p, 1 - base ** p)`` given ``base`` and ``comp = 1 - base``, both
-    accurate. For ``p != 1`` the complement is ``-expm1(p * log(base))``, with
-    ``log(base)`` taken as ``log1p(-comp)`` while ``comp`` is small (where ``log`` of a
-    number near 1 would cancel) and as ``log(base)`` otherwise."""
-    if p == 1.0:
-        return base, comp
-    w = ops.power(base, ops.const(p))
+def growth(ops: Any, start: float, c: float, last: int,
+           ceiling: float = math.inf) -> Callable[[Any], Any]:
+    """``k -> start * exp(k c)`` for integers ``0 <= k <= last``, ``c`` folded in float64
+    (``ceiling``: a value the caller clips the result to, for a bounded growth).
+
+    A float32 ``exp`` is only as exact as its argument, whose rounding is ``|k c|`` times
+    2**-24: a decay is then tiny against its start (parity's absolute slack takes it),
+    but a growth by 1e10 was 1.1 times optax's tolerance off. A growth (``c > 0``) is
+    therefore a float64 table of ``start * exp(j B c)`` for blocks of ``B >= 1`` steps
+    with ``B c <= 1`` (or ``B = 1``), times ``exp((k - j B) c)``. The table has about as
+    many entries as the total exponent: a few hundred at most, as the rate stays inside
+    float32 (entries past ``ceiling`` are ``ceiling``: the caller clips there anyway)."""
+    s, k_c = ops.const(start), ops.const(c)
+    if c <= 0.0 or start <= 0.0 or last * c <= 1.0:
+        return lambda k: s * ops.exp(ops.to_float(k) * k_c)
+    block = max(1, int(1.0 / c))
+    log_s = math.log(start)
+    table = ops.table([min(math.exp(x) if x < 709 else math.inf, ceiling)
+                       for x in (log_s + j * block * c for j in range(last // block + 1))])
+
+    def grown(k):
+        j = ops.floordiv(k, block)
+        return ops.take(table, j) * ops.exp(ops.to_float(k - j * block) * k_c)
+
+    return grown
+
+
+def times(ops: Any, k: float, d: int) -> Callable[[Any], Any]:
+    """``n -> n k`` for integers ``0 <= n <= d``, ``k`` folded in float64 (``1 / D``,
+    ``pi / (2 D)``) and split into its float32 rounding plus the rest, so the constant
+    adds no bias that a power would amplify. Past the float's integers (2**24 in
+    float32) ``n`` is split into a multiple of 256 and a rest, each exact."""
+    k_hi = float(ops.dtype(k))
+    c, c_lo = ops.const(k_hi), ops.const(k - k_hi)
+    if k_hi == k:
+        def scaled(x):
+            return x * c
+    else:
+        def scaled(x):
+            return x * c + x * c_lo
+    if d <= 2 ** (np.finfo(ops.dtype).nmant + 1):
+        return lambda n: scaled(ops.to_float(n))
+
+    def split(n):  # hi: at most 23 significant bits below 2**31
+        hi = ops.floordiv(n, 256) * 256
+        return ops.to_float(hi) * c + ops.to_float(n - hi) * c + ops.to_float(n) * c_lo
+
+    return split
+
+
+def power_weights(ops: Any, base: Any, comp: Any, p: float, root: Any = None,
+                  rising: bool = True) -> Any:
+    """``base ** p`` (``rising`` False) or ``1 - base ** p`` (True), for ``0 <= base <=
+    1`` given ``base`` and ``comp = 1 - base``, both accurate (``root``: a ``sqrt(base)``
+    the caller has unrounded, as the cosine does).
+
+    ``power(base, p)`` multiplies the rounding e of ``base`` by ``p`` (a float32
+    polynomial of power 30 lost 60 ulp). Near the start (``comp <= 0.4``) the weight is
+    ``exp(p log1p(-comp))`` instead: an error e of ``comp`` moves it by about
+    ``|log w| e`` whatever ``p``, and where ``|log w|`` is large the parity tolerance's
+    absolute slack takes over. Further on ``power(base, p)`` is more accurate (no log to
+    round, ``p <= 2 |log w|``). ``1 - w`` is ``1 - w`` while ``w <= 1/2`` and
+    ``-expm1(p log(base))`` above it, where it would cancel."""
+    split = ops.const(_SPLIT)
+    near = comp <= split
+    p_c = ops.const(p)
+    log_near = ops.log1p(-ops.minimum(comp, split))  # the clamp bites only where not near
+    if root is None:
+        far = ops.power(base, p_c)
+    else:
+        far = ops.power(root, ops.const(2.0 * p))
+    w = ops.where(near, ops.exp(p_c * log_near), far)
+    if not rising:
+        return w
+    if root is None:
+        log_far = ops.log(ops.maximum(base, ops.const(_TINY)))
+    else:
+        log_far = ops.const(2.0) * ops.log(ops.maximum(root, ops.const(_TINY)))
+    # w > 1/2 implies base > 2**(-1/p) > 0: the floor above never bites where it is used
+    log_w = p_c * ops.where(near, log_near, log_far)
     half = ops.const(0.5)
-    log_base = ops.where(comp <= half, ops.log1p(-ops.minimum(comp, half)),
-                         ops.log(ops.maximum(base, ops.const(_TINY))))
-    # w <= 1/2: 1 - w has no cancellation. w > 1/2 implies base > 0, so the floor
-    # above never bites in the branch that is taken.
-    v = ops.where(w <= half, ops.const(1.0) - w, -ops.expm1(ops.const(p) * log_base))
-    return w, v
+    return ops.where(w <= half, ops.const(1.0) - w, -ops.expm1(log_w))
 
 
 def power_mix(ops: Any, a: float, b: float, p: float) -> Callable[[Any, Any], Any]:
     """``(base, comp) -> a * base**p + b * (1 - base**p)`` for ``base`` falling from 1
-    to 0 and ``comp = 1 - base`` (both accurate): falling curves need only ``base**p``;
-    rising ones the complement, from :func:`power_weights`."""
-    if a >= b:
-        low, height = ops.const(b), ops.const(a - b)
-        if p == 1.0:
-            return lambda base, comp: low + height * base
-        exponent = ops.const(p)
-        return lambda base, comp: low + height * ops.power(base, exponent)
-    low, height = ops.const(a), ops.const(b - a)
-    return lambda base, comp: low + height * power_weights(ops, base, comp, p)[1]
+    to 0 and ``comp = 1 - base`` (both accurate): the lower rate plus a non-negative
+    height times ``base**p`` (falling) or its complement (rising), from
+    :func:`power_weights`."""
+    falling = a >= b
+    low, height = ops.const(min(a, b)), ops.const(abs(a - b))
+    if p == 1.0:
+        return lambda base, comp: low + height * (base if falling else comp)
+    return lambda base, comp: low + height * power_weights(ops, base, comp, p,
+                                                           rising=not falling)
 
 
 def cosine_curve(ops: Any, d: int, a: float, b: float, p: float = 1.0) -> Callable[[Any], Any]:
@@ -70,9 +141,10 @@ def cosine_curve(ops: Any, d: int, a: float, b: float, p: float = 1.0) -> Callab
     ``(1 - cos(pi x)) / 2 == sin(pi t / (2 D)) ** 2``: each sine takes a small, exact
     integer distance, so a falling curve needs one sine (of the distance to the end), a
     rising one one sine (of the distance to the start), and neither cancels. With an
-    exponent, a falling curve's weight ``(s^2)^p`` is taken as ``s^(2p)``: one rounding
-    fewer for the power to amplify (optax's worst float32 error, exponent 2.5: 9.5 to
-    7.4 ulp).
+    exponent, :func:`power_weights` takes ``cos^2`` as ``s_end^2`` (powered as
+    ``s_end^(2p)``, one rounding fewer) and ``sin^2`` as ``s_start^2``. Even so a power
+    multiplies the sine's own rounding: validation caps the cosine's exponent (see
+    ``lrcore/nodes/cosine.py``).
     """
     h = ops.const(math.pi / (2.0 * d))
     if p == 1.0:
@@ -91,18 +163,13 @@ def cosine_curve(ops: Any, d: int, a: float, b: float, p: float = 1.0) -> Callab
             return low + height * (s * s)
 
         return rising
-    if a >= b:  # only base = cos^2 is needed: (s^2)^p as s^(2p), one rounding fewer
-        mix2 = power_mix(ops, a, b, 2.0 * p)
+    low, height = ops.const(min(a, b)), ops.const(abs(a - b))
+    angle = times(ops, math.pi / (2.0 * d), d)
 
-        def falling_p(t):
-            return mix2(ops.sin(h * ops.to_float(d - t)), None)
+    def powered(t):
+        s_end = ops.sin(angle(d - t))
+        s_start = ops.sin(angle(t))
+        return low + height * power_weights(ops, s_end * s_end, s_start * s_start, p,
+                                            root=s_end, rising=a < b)
 
-        return falling_p
-    mix = power_mix(ops, a, b, p)
-
-    def rising_p(t):
-        s_end = ops.sin(h * ops.to_float(d - t))
-        s_start = ops.sin(h * ops.to_float(t))
-        return mix(s_end * s_end, s_start * s_start)
-
-    return rising_p
+    return powered

@@ -352,6 +352,10 @@ def walk(node: Node, limit: int = MAX_NODES) -> Iterator[Node]:
 
 #: Largest finite float32: a spec must stay below it on every step of the domain.
 FLOAT32_MAX = 3.4028234663852886e38
+#: Smallest peak a non-zero node may have. float32 backends flush rates below 1.2e-38
+#: (the normal range) to zero or keep them in a few bits; parity forgives that only
+#: where 1e-9 of the peak (its absolute slack) covers 1.2e-38 twice over.
+PEAK_FLOOR = 1e-28
 
 
 def growth_bound(start: float, log_factor: float, count: int) -> float:
@@ -367,13 +371,18 @@ def growth_bound(start: float, log_factor: float, count: int) -> float:
 def check_bounds(root: Node, path: str) -> None:
     """Raise if any node's rate can leave float32's range on ``[0, 2**31 - 1]``, naming
     the deepest such node: float32 backends would compute inf there (and NaN from
-    inf * 0), while the float64 reference would not."""
+    inf * 0), while the float64 reference would not. A node whose whole curve stays
+    below :data:`PEAK_FLOOR` without being 0 is refused too: float32 cannot draw it."""
     for suffix, child in root.children():
         check_bounds(child, path + suffix)
     bound = root.rate_ceiling()
     if bound > FLOAT32_MAX:
         raise SpecError(path, f"can reach a rate past float32's range ({FLOAT32_MAX:.4g}) "
                         "before step 2**31 - 1", bound)
+    if 0 < bound < PEAK_FLOOR:
+        raise SpecError(path, f"stays below {PEAK_FLOOR:g} and is not 0: float32 "
+                        "backends cannot hold so small a rate within parity tolerance "
+                        "(use 0, or larger rates)", bound)
 
 
 def check_growth(path: str, start: float, log_factor: float, count: int,

@@ -7,7 +7,9 @@ import math
 
 from ..errors import SpecError
 from ..fields import MAX_STEP, POSITIVE, RATE, Bool, Steps, param
+from ..formulas import growth
 from ..node import Node, check_growth, growth_bound
+from ..ops import horizon
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -65,26 +67,30 @@ class Exponential(Node):
                             MAX_STEP - self.begin)
 
     def build(self, ops):
-        s, n, b = ops.const(self.start), self.every, self.begin
+        n, b = self.every, self.begin
         log_rate = math.log(self.rate)
-        if self.staircase:
-            k = ops.const(log_rate)
-            arg = lambda u: ops.to_float(ops.floordiv(u, n)) * k  # noqa: E731
+        last = max(horizon() - b, 0)  # the largest u = t - begin this formula sees
+        if self.staircase:  # the exponent is k c with an integer k
+            c, k_last = log_rate, last // n
+            count = lambda u: ops.floordiv(u, n)  # noqa: E731
         else:
-            c = ops.const(log_rate / n)
-            arg = lambda u: ops.to_float(u) * c  # noqa: E731
-        if self.bound is None:
-            decay = lambda u: s * ops.exp(arg(u))  # noqa: E731
-        else:
-            # stop the exponent at the bound (so a growth never overflows on the way),
-            # then clip the rate itself so the bound is met exactly
+            c, k_last = log_rate / n, last
+            count = lambda u: u  # noqa: E731
+        if self.bound is not None and self.rate > 1 and self.start > 0:
+            # a ceiling (optax): k stops where the rate has passed it, so the growth never
+            # overflows on the way, and the rate is clipped so the bound is met exactly
+            k_last = min(k_last, math.ceil(math.log(self.bound / self.start) / c))
+            grow = growth(ops, self.start, c, k_last, ceiling=self.bound)
             bound = ops.const(self.bound)
-            if self.rate >= 1:  # a ceiling, as optax (rate == 1: min(start, bound))
-                top = (ops.const(math.log(self.bound / self.start))
-                       if self.start > 0 and self.bound > 0 else 0.0)
-                decay = lambda u: ops.minimum(s * ops.exp(ops.minimum(arg(u), top)), bound)  # noqa: E731
-            else:
-                decay = lambda u: ops.maximum(s * ops.exp(arg(u)), bound)  # noqa: E731
+            decay = lambda u: ops.minimum(grow(ops.minimum(count(u), k_last)), bound)  # noqa: E731
+        else:
+            grow = growth(ops, self.start, c, k_last)
+            decay = lambda u: grow(count(u))  # noqa: E731
+            if self.bound is not None:  # a floor (decay), or min(start, bound) at rate 1
+                bound, clip = ops.const(self.bound), (
+                    ops.maximum if self.rate < 1 else ops.minimum)
+                plain = decay
+                decay = lambda u: clip(plain(u), bound)  # noqa: E731
         if b == 0:
             return decay
         return ops.select([b], [ops.constant(self.start), lambda t: decay(t - b)])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from ..fields import EXPONENT, RATE, Bool, param
-from ..formulas import power_mix
+from ..formulas import power_mix, times
 from ..node import Node
 
 
@@ -36,19 +36,17 @@ class Polynomial(Node):
 
     def build(self, ops):
         d = self.duration
-        fd = ops.const(float(d))
+        of_d = times(ops, 1.0 / d, d)
         mix = power_mix(ops, self.start, self.end, self.power)
 
         if not self.cycle:
             def decay(t):
-                return mix(ops.to_float(d - t) / fd, ops.to_float(t) / fd)
+                return mix(of_d(d - t), of_d(t))
 
             return ops.select([d], [decay, ops.constant(self.end)])
 
         def cyclic(t):  # t >= 1: D' = D * c with c = ceil(t / D); D' - t exact
             c = ops.to_float(ops.floordiv(t - 1, d) + 1)
-            span = fd * c
-            left = ops.to_float(d - 1 - ops.mod(t - 1, d))
-            return mix(left / span, ops.to_float(t) / span)
+            return mix(of_d(d - 1 - ops.mod(t - 1, d)) / c, of_d(t) / c)
 
         return ops.select([1], [ops.constant(self.start), cyclic])

@@ -6,7 +6,9 @@ import dataclasses
 import math
 
 from ..fields import MAX_STEP, POSITIVE, RATE, Steps, param
+from ..formulas import growth
 from ..node import Node, check_growth, growth_bound
+from ..ops import horizon
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -37,5 +39,6 @@ class Step(Node):
         return growth_bound(self.start, math.log(self.factor), MAX_STEP // self.every)
 
     def build(self, ops):
-        s, k, n = ops.const(self.start), ops.const(math.log(self.factor)), self.every
-        return lambda t: s * ops.exp(ops.to_float(ops.floordiv(t, n)) * k)
+        n = self.every
+        grow = growth(ops, self.start, math.log(self.factor), horizon() // n)
+        return lambda t: grow(ops.floordiv(t, n))

@@ -40,6 +40,8 @@ def seq(*phases, **extra):
 
 E = re.escape
 DURATION_RULE = E('must be a positive integer, "Nep" or "N%"')
+TINY_RULE = E("stays below 1e-28 and is not 0: float32 backends cannot hold so small a rate "
+              "within parity tolerance (use 0, or larger rates)")
 
 # (id, document, regex on str(err)): raised by Schedule.from_dict
 AT_LOAD = [
@@ -233,6 +235,19 @@ AT_LOAD = [
      r'^lrcore: must be a format version \(a positive integer\), got "1"$'),
     ("format as bool", {"lrcore": True, "schedule": C},
      r"^lrcore: must be a format version \(a positive integer\), got true$"),
+    # a cosine power past 3 drifts from the float64 reference by more than half the
+    # float32 parity tolerance (issue 11: exponent 16 was 31 ulp off on optax)
+    ("cosine exponent past the bound", doc({"type": "cosine", "start": 0.1, "duration": 100,
+                                            "exponent": 16}),
+     r"^schedule\.exponent: must be <= 3: float32 backends cannot follow a steeper cosine "
+     r"power within parity tolerance \(for a steeper decay, use polynomial with a larger "
+     r"power\), got 16$"),
+    ("cosine exponent just past the bound", doc({"type": "cosine", "start": 0.1,
+                                                 "duration": 100, "exponent": 3.0001}),
+     r"^schedule\.exponent: must be <= 3: .*got 3\.0001$"),
+    ("cosine exponent not a number", doc({"type": "cosine", "start": 0.1, "duration": 100,
+                                          "exponent": "3"}),
+     r'^schedule\.exponent: must be a number in \(0, 3\], got "3"$'),
     ("not a mapping", ["lrcore", 1], r"^a spec document must be a mapping, got \[.*lrcore"),
     # a deep error names the whole path
     ("deep path", doc({"type": "clip", "min": 0.0, "schedule": seq(
@@ -289,6 +304,19 @@ def test_builder_mistakes_are_spec_errors_like_in_a_file(call, match):
         call()
 
 
+def test_presets_refuse_a_cosine_exponent_past_the_bound():
+    """optax's cosine_decay_schedule(exponent=16) builds no spec that float32 backends
+    cannot draw: the preset refuses with the cosine's own rule."""
+    from lrcore.presets import optax
+
+    with pytest.raises(SpecError) as info:
+        optax.cosine_decay_schedule(0.1, 1000, exponent=16.0)
+    assert str(info.value) == (
+        "cosine.exponent: must be <= 3: float32 backends cannot follow a steeper cosine "
+        "power within parity tolerance (for a steeper decay, use polynomial with a larger "
+        "power), got 16.0")
+
+
 # ---- rules that need the context (raised when resolving) -----------------------------------
 
 AT_RESOLVE = [
@@ -328,6 +356,14 @@ AT_RESOLVE = [
     ("scale of a growth", doc({"type": "scale", "by": 4.0, "schedule": {
         "type": "step", "start": 1e38, "factor": 1.0000001, "every": 1000}}),
      r"^schedule: can reach a rate past float32's range"),
+    # a whole curve below 1e-28 (and not 0): float32 flushes or truncates it past what
+    # the tolerance's absolute slack (1e-9 of the peak) forgives; the node is named
+    ("constant in float32's subnormals", doc(dict(C, value=1e-40)),
+     rf"^schedule: {TINY_RULE}, got 1e-40$"),
+    ("a tiny product", doc({"type": "scale", "by": 1e-30, "schedule": dict(C, value=1e-8)}),
+     rf"^schedule: {TINY_RULE}, got 1\.0000000000000001e-38$"),
+    ("a tiny phase", doc(seq(dict(C, duration=5), lin(10, start=1e-29))),
+     rf"^schedule\.phases\[1\]: {TINY_RULE}, got 1e-29$"),
     ("total_steps as a share", doc(C, total_steps="50%"),
      r'^total_steps: must be steps or epochs \("Nep"\), not a share, got "50%"$'),
     ("total_steps in epochs without steps_per_epoch", doc(C, total_steps="3ep"),

@@ -15,7 +15,7 @@ import math
 from fractions import Fraction
 
 import pytest
-from core_helpers import MAX_STEP, assert_close, check_curve, steps_for
+from core_helpers import MAX_STEP, around, assert_close, check_curve, steps_for
 
 import lrcore
 
@@ -78,7 +78,9 @@ def test_cosine_exponent_by_hand():
 
 @pytest.mark.parametrize("start,end,p,d", [(0.8, 0.05, 1.0, 50), (0.8, 0.05, 1.7, 50),
                                            (0.3, 0.0, 0.5, 20), (0.01, 0.7, 1.0, 37),
-                                           (0.5, 0.002, 3.0, 100_000)])
+                                           (0.5, 0.002, 3.0, 100_000),
+                                           # the largest exponent accepted, both ways
+                                           (0.2, 0.0, 3.0, 100_000), (1e-6, 0.05, 3.0, 3001)])
 def test_cosine_oracle(start, end, p, d):
     """end + (start - end) * half_cos(t / D) ** p for t <= D (optax
     ``cosine_decay_schedule`` with alpha = end / start), end afterwards; also rising."""
@@ -154,6 +156,21 @@ def test_exponential_oracle(staircase, s, r, n, b, bound):
     check_curve(spec, oracle, steps_for(150, *breaks))
 
 
+@pytest.mark.parametrize("staircase", [False, True])
+@pytest.mark.parametrize("s,r,n,bound", [
+    (1e-8, 1.00002144, 1000, None),  # by 1e20 over the whole domain
+    (1e-3, 10.0, 1000, 1e27),        # to the largest ceiling the bound rule accepts
+    (1e-20, 1e38, 1, 1.0),           # past the ceiling in one step, then held
+])
+def test_exponential_steep_growth_oracle(staircase, s, r, n, bound):
+    """A growth is a table of block values times a short exp: still s r^(u/N) (or the
+    staircase), clipped at the ceiling, at every step to 2**31 - 1."""
+    oracle = _exponential_oracle(s, r, n, staircase, 0, bound)
+    spec = lrcore.exponential(start=s, rate=r, every=n, staircase=staircase, bound=bound)
+    steps = steps_for(3000, 29_999, 30_000, 10**8, 10**9, MAX_STEP // 3)
+    check_curve(spec, oracle, steps)
+
+
 # ---- inverse_time ----------------------------------------------------------------------
 
 def test_inverse_time_by_hand():
@@ -184,7 +201,8 @@ def test_step_by_hand():
     assert_close(lrcore.evaluate(spec, range(8)), [1, 1, 1, 0.5, 0.5, 0.5, 0.25, 0.25])
 
 
-@pytest.mark.parametrize("s,f,n", [(0.4, 0.3, 6), (1e-4, 1.5, 10**7), (0.2, 0.999, 1)])
+@pytest.mark.parametrize("s,f,n", [(0.4, 0.3, 6), (1e-4, 1.5, 10**7), (0.2, 0.999, 1),
+                                   (1e-6, 10.0, 70_000_000)])  # by 1e30 to 2**31 - 1
 def test_step_oracle(s, f, n):
     """Decay, a (bounded) growth with a long period, and a slow per-step decay."""
     check_curve(lrcore.step(start=s, factor=f, every=n), lambda t: s * f ** (t // n),
@@ -275,6 +293,20 @@ def test_polynomial_oracle(cycle, s, e, p, d):
     spec = lrcore.polynomial(start=s, end=e, power=p, duration=d, cycle=cycle)
     check_curve(spec, _keras_polynomial(s, e, p, d, cycle),
                 steps_for(4 * d, d, 2 * d, 3 * d, (MAX_STEP // d) * d))
+
+
+@pytest.mark.parametrize("cycle", [False, True])
+@pytest.mark.parametrize("s,e,p,d", [(0.1, 0.0, 30.0, 20_000), (1e-4, 0.3, 100.0, 5000),
+                                     (0.5, 1e-3, 1e4, 123_456_789), (0.3, 0.0, 0.25, 2**31 - 1)])
+def test_polynomial_steep_powers_oracle(cycle, s, e, p, d):
+    """Powers up to the 1e4 accepted and lengths past float32's integers: still Keras's
+    (1 - t / D') ** p, start at 0 and end exactly at every multiple of D."""
+    spec = lrcore.polynomial(start=s, end=e, power=p, duration=d, cycle=cycle)
+    ends = [k * d for k in range(1, 4) if k * d <= MAX_STEP]
+    steps = steps_for(2000, d // 7, d // 3, d // 2, *ends)
+    got = check_curve(spec, _keras_polynomial(s, e, p, d, cycle), steps)
+    assert got[0] == s
+    assert [got[steps.index(k)] for k in ends] == [e] * len(ends)
 
 
 # ---- cosine_restarts ---------------------------------------------------------------------

@@ -412,7 +412,7 @@ def _family(draw: Any, kind: str) -> dict:
     if kind == "cosine":
         a, b = _pair(draw)
         return {"type": kind, "start": a, "end": b, "duration": d(),
-                "exponent": draw(st.floats(0.1, 5.0)), "periodic": draw(st.booleans())}
+                "exponent": draw(st.floats(0.1, 3.0)), "periodic": draw(st.booleans())}
     if kind == "polynomial":
         a, b = _pair(draw)
         return {"type": kind, "start": a, "end": b, "duration": d(),

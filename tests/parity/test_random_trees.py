@@ -262,7 +262,7 @@ class Grammar:
             node["end"] = _end_rate(d, node["start"])
             if kind == "cosine":
                 if _chance(d, 0.5):
-                    node["exponent"] = float(f"{d.real(0.3, 4.0):.3g}")
+                    node["exponent"] = float(f"{d.real(0.3, 3.0):.3g}")
                 if _chance(d, 0.3):
                     node["periodic"] = True
             if kind == "polynomial":
