@@ -46,6 +46,8 @@ def _steps(steps: Any, path: str = "steps") -> np.ndarray:
             and np.all(t == np.floor(t)))):  # 3.0 is step 3; 2.5 is not a step
         raise SpecError(path, "must be integers (optimizer updates already applied)",
                         steps if t.size < 8 else f"array of {t.dtype}")
+    if np.issubdtype(t.dtype, np.floating):  # float32 would round 2**31 - 1 up to 2**31
+        t = t.astype(np.float64)
     # range first, in the input's own dtype: a cast would wrap 2**63 (uint64) to < 0
     if t.size and (t.min() < 0 or t.max() > MAX_STEP):
         bad = t.min() if t.min() < 0 else t.max()

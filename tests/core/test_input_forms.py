@@ -235,3 +235,10 @@ def test_numpy_context_values_are_steps():
     spec = lrcore.load(doc({"type": "linear", "start": 0.1, "end": 0.0, "duration": "50%"},
                            steps_per_epoch=np.int32(10), total_steps=np.int64(20)))
     assert lrcore.evaluate(spec, [5, 10]).tolist() == [0.05, 0.0]
+
+
+@pytest.mark.parametrize("step", [np.float32(2**31), np.float16(-1.0),
+                                  np.asarray([0.0, 2.0**31], dtype=np.float32)])
+def test_float_steps_are_range_checked_exactly(step):
+    with pytest.raises(SpecError, match=r"^steps: must be in \[0, 2\*\*31 - 1\], got -?\d+$"):
+        lrcore.evaluate(lrcore.constant(value=0.1), step)
