@@ -23,6 +23,7 @@ from lrcore.errors import SpecError
 from lrcore.evaluate import _steps as _checked_steps
 from lrcore.evaluate import compile_spec, evaluate
 from lrcore.fields import MAX_STEP
+from lrcore.hyperparams import assign
 from lrcore.nodes.plateau import PlateauState, check_metric, initial_state, report
 from lrcore.ops import Ops, PythonOps
 
@@ -504,7 +505,7 @@ def _scheduled_class(base: type) -> type:
         self._lrcore_spec = None
         self.__dict__["_lrcore_curves"] = {}
         if lrcore_spec is not None:
-            _attach(self, as_schedule(lrcore_spec), kwargs)
+            _attach(self, as_schedule(lrcore_spec))
 
     def build(self, var_list: Any) -> None:
         self.__dict__["_lrcore_building"] = True
@@ -531,30 +532,22 @@ def _scheduled_class(base: type) -> type:
     return cls
 
 
-def _attach(opt: Any, doc: Schedule, given: dict) -> None:
+def _attach(opt: Any, doc: Schedule) -> None:
     """Point each of ``doc``'s hyperparameter curves at the optimizer argument it is."""
     base = type(opt).__mro__[1]
     accepted = [p for p in inspect.signature(base.__init__).parameters
                 if p not in ("self", "learning_rate", "name", "kwargs")]
-    curves, taken = {}, {}
-    for hp, _ in doc.hyperparams:
-        wanted = _KERAS_ARGS.get(hp, (hp,))
-        arg = next((a for a in wanted if a in accepted), None)
-        path = f"hyperparams.{hp}"
-        if arg is None:
-            raise SpecError(path, f"keras.optimizers.{base.__name__} takes no "
-                            f"{' or '.join(wanted)}; it takes: " + ", ".join(accepted), hp)
+    owner = f"keras.optimizers.{base.__name__}"
+    args = assign([hp for hp, _ in doc.hyperparams], lambda hp: _KERAS_ARGS.get(hp, (hp,)),
+                  accepted, owner)
+    curves = {}
+    for hp, arg in args.items():
         if arg not in _curve_args(base):
-            raise SpecError(path, f"keras.optimizers.{base.__name__} reads {arg} as a fixed "
-                            "number in its update step; lrcore schedules "
+            raise SpecError(f"hyperparams.{hp}", f"{owner} reads {arg} as a fixed number in "
+                            "its update step; lrcore schedules "
                             + (", ".join(_curve_args(base)) or "nothing") + " there", hp)
-        if arg in taken:
-            raise SpecError(path, f"is the same argument ({arg}) as {taken[arg]}; keep one "
-                            "of them", hp)
-        taken[arg] = hp
         # the optimizer's own iterations already count updates (accumulation divided)
         curves[arg] = LrcoreSchedule(doc.curve(hp), gradient_accumulation_steps=None)
-    del given
     opt._lrcore_spec = doc
     opt.__dict__["_lrcore_curves"] = curves
 

@@ -18,6 +18,7 @@ from lrcore.document import as_schedule
 from lrcore.errors import SpecError
 from lrcore.evaluate import compile_spec, evaluate
 from lrcore.fields import MAX_STEP
+from lrcore.hyperparams import assign
 from lrcore.nodes.plateau import check_metric, initial_state
 from lrcore.nodes.plateau import report as plateau_report
 from lrcore.ops import Ops, PythonOps
@@ -201,21 +202,13 @@ def to_optax_optimizer(spec: Any, optimizer: Any, *, steps_per_epoch: int | None
                         repr(optimizer)) from None
     kwargs: dict[str, Any] = {"learning_rate": OptaxSchedule(doc, steps_per_epoch,
                                                              total_steps)}
-    taken: dict[str, str] = {}
-    for name, _ in doc.hyperparams:
-        wanted = _ARGS.get(name, (name,))
-        arg = next((a for a in wanted if a in accepted), None)
-        path = f"hyperparams.{name}"
-        if arg is None:
-            raise SpecError(path, f"{getattr(optimizer, '__name__', optimizer)} takes no "
-                            f"{' or '.join(wanted)}; it takes: " + ", ".join(accepted), name)
-        if arg in taken:
-            raise SpecError(path, f"is the same argument ({arg}) as {taken[arg]}; keep one "
-                            "of them", name)
+    owner = f"optax.{getattr(optimizer, '__name__', optimizer)}"
+    args = assign([name for name, _ in doc.hyperparams],
+                  lambda name: _ARGS.get(name, (name,)), accepted, owner)
+    for name, arg in args.items():
         if arg in fixed:
-            raise SpecError(path, f"is scheduled, so {arg}= cannot also be given as a fixed "
-                            "value", fixed[arg])
-        taken[arg] = name
+            raise SpecError(f"hyperparams.{name}", f"is scheduled, so {arg}= cannot also be "
+                            "given as a fixed value", fixed[arg])
         kwargs[arg] = OptaxSchedule(doc, steps_per_epoch, total_steps, name)
     return optax.inject_hyperparams(optimizer)(**kwargs, **fixed)
 

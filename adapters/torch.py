@@ -23,6 +23,7 @@ from lrcore._args import plain_number
 from lrcore.document import Schedule, as_schedule
 from lrcore.errors import SpecError
 from lrcore.fields import MAX_STEP
+from lrcore.hyperparams import assign
 from lrcore.node import FLOAT32_MAX
 from lrcore.nodes.plateau import PlateauState, check_metric, initial_state, report
 from lrcore.ops import PythonOps
@@ -95,29 +96,20 @@ _PLACES = {"momentum": (("momentum", None), ("betas", 0)), "beta1": (("betas", 0
 def _targets(optimizer: torch.optim.Optimizer, schedule: Schedule) -> tuple:
     """``(name, key, index)`` for every hyperparameter curve of ``schedule``: the
     param-group entry it drives in every group of ``optimizer``."""
-    out, taken = [], {}
     group = optimizer.param_groups[0]
-    keys = sorted(k for k in group if k != "params")
-    for name, _ in schedule.hyperparams:
-        path = f"hyperparams.{name}"
-        places = _PLACES.get(name, ((name, None),))
-        place = next(((k, i) for k, i in places if k in group), None)
-        if place is None:
-            want = " or ".join(k if i is None else f"{k}[{i}]" for k, i in places)
-            raise SpecError(path, f"{type(optimizer).__name__} has no {want} to drive; its "
-                            "param groups hold: " + ", ".join(keys), name)
-        if place in taken:
-            raise SpecError(path, f"drives the same entry as {taken[place]} "
-                            f"({place[0]}[{place[1]}]) on {type(optimizer).__name__}; "
-                            "keep one of them", name)
-        taken[place] = name
-        out.append((name, *place))
+    have = [p for k in sorted(group) if k != "params"
+            for p in (((k, 0), (k, 1)) if k == "betas" else ((k, None),))]
+    places = assign([name for name, _ in schedule.hyperparams],
+                    lambda name: _PLACES.get(name, ((name, None),)), have,
+                    f"torch.optim.{type(optimizer).__name__}",
+                    lambda p: p[0] if p[1] is None else f"{p[0]}[{p[1]}]")
+    out = tuple((name, *place) for name, place in places.items())
     for i, g in enumerate(optimizer.param_groups):
         missing = [k for _, k, _ in out if k not in g]
         if missing:
             raise SpecError(f"optimizer.param_groups[{i}]", "lacks " + ", ".join(missing)
                             + " (every group must hold each scheduled hyperparameter)")
-    return tuple(out)
+    return out
 
 
 @functools.lru_cache(maxsize=256)

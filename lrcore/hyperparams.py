@@ -15,7 +15,7 @@ from typing import Any
 
 from .errors import SpecError
 
-__all__ = ["CANONICAL", "Range", "check_name", "check_range"]
+__all__ = ["CANONICAL", "Range", "assign", "check_name", "check_range"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -71,3 +71,26 @@ def check_range(name: str, high: float, path: str) -> None:
     if high > rule.high or (rule.open_high and high >= rule.high):
         raise SpecError(path, f"must stay {rule.text()} on every step ({name}); the curve "
                         "can reach", high)
+
+
+def assign(names: Any, places: Any, accepted: list, owner: str,
+           show: Any = str) -> dict[str, Any]:
+    """Where each hyperparameter goes in one framework's optimizer: for every name, the
+    first of ``places(name)`` (in order of preference) that ``accepted`` holds. A name
+    with no place there, or two names in one place, is a SpecError naming ``owner``
+    and what it has. ``show`` writes a place for a message."""
+    out: dict[str, Any] = {}
+    taken: dict[Any, str] = {}
+    for name in names:
+        path = f"hyperparams.{name}"
+        wanted = places(name)
+        place = next((p for p in wanted if p in accepted), None)
+        if place is None:
+            raise SpecError(path, f"{owner} has no {' or '.join(map(show, wanted))}; it has: "
+                            + ", ".join(map(show, accepted)), name)
+        if place in taken:
+            raise SpecError(path, f"is the same {show(place)} as {taken[place]} in {owner}; "
+                            "keep one of them", name)
+        taken[place] = name
+        out[name] = place
+    return out

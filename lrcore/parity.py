@@ -381,7 +381,7 @@ def _with_curves(originals, docs, names, backends, steps, rtol, atol, reports) -
     their spec's ``curves``."""
     reports = list(reports) if reports is not None else [None] * len(docs)
     owner, flat, flat_names, flat_reports = [], [], [], []
-    for i, (o, d) in enumerate(zip(originals, docs)):
+    for i, d in enumerate(docs):
         for c in d.curves():
             owner.append((i, c))
             flat.append(d.curve(c))  # resolved: context overrides already applied

@@ -15,7 +15,7 @@ import math
 from fractions import Fraction
 
 import pytest
-from core_helpers import MAX_STEP, around, assert_close, check_curve, steps_for
+from core_helpers import MAX_STEP, assert_close, check_curve, steps_for
 
 import lrcore
 

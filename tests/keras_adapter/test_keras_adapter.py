@@ -28,25 +28,7 @@ K = keras.ops
 S = keras.optimizers.schedules
 BACKEND = keras.backend.backend()
 
-pytestmark = [
-    # keras-torch with jit_compile=True runs torch.compile, whose first use imports
-    # torch/utils/mkldnn.py, which decorates a class with the deprecated
-    # torch.jit.script_method: torch's own import-time noise, nothing lrcore calls.
-    pytest.mark.filterwarnings(
-        "ignore:`torch.jit.script_method` is deprecated:DeprecationWarning"),
-    # keras-torch under torch.compile: keras.ops.maximum(int tensor, Python int) runs
-    # Keras's own lru_cache'd dtype lattice (keras/src/backend/common/dtypes.py), and
-    # dynamo warns that it traces through the cache. A pure function of dtypes, inside
-    # Keras: Keras's noise. Only that file is filtered; the same warning for any other
-    # function (lrcore's own caches included) still fails the test.
-    pytest.mark.filterwarnings(
-        "ignore:Dynamo detected a call to a `functools.lru_cache`-wrapped function at "
-        "'dtypes.py:UserWarning"),
-]
-
 INT32_MAX = 2**31 - 1
-
-
 
 
 def _np(x) -> np.ndarray:

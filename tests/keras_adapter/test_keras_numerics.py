@@ -31,17 +31,6 @@ MAX = 2**31 - 1
 #: tensorflow and torch compute the formula in float64 and round once
 EXACT = BACKEND in ("tensorflow", "torch")
 
-pytestmark = [
-    # the same two notes as test_keras_adapter.py: torch.compile's own import-time noise,
-    # and dynamo tracing through Keras's lru_cache'd dtype lattice (Keras's file only)
-    pytest.mark.filterwarnings(
-        "ignore:`torch.jit.script_method` is deprecated:DeprecationWarning"),
-    pytest.mark.filterwarnings(
-        "ignore:Dynamo detected a call to a `functools.lru_cache`-wrapped function at "
-        "'dtypes.py:UserWarning"),
-]
-
-
 def _np(x) -> np.ndarray:
     return np.asarray(K.convert_to_numpy(x))
 

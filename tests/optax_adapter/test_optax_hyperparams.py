@@ -93,16 +93,16 @@ def _spec(**hyper):
 
 @pytest.mark.parametrize("make,hyper,fixed,match", [
     (optax.sgd, {"weight_decay": 0.1}, {},
-     r"^hyperparams\.weight_decay: sgd takes no weight_decay; it takes: momentum, nesterov, "
-     r'accumulator_dtype, got "weight_decay"$'),
+     r"^hyperparams\.weight_decay: optax\.sgd has no weight_decay; it has: momentum, "
+     r'nesterov, accumulator_dtype, got "weight_decay"$'),
     (optax.adam, {"momentum": 0.9, "beta1": 0.8}, {},
-     r"^hyperparams\.momentum: is the same argument \(b1\) as beta1; keep one of them, "
+     r"^hyperparams\.momentum: is the same b1 as beta1 in optax\.adam; keep one of them, "
      r'got "momentum"$'),
     (optax.adamw, {"beta2": 0.99}, {"b2": 0.98},
      r"^hyperparams\.beta2: is scheduled, so b2= cannot also be given as a fixed value, "
      r"got 0\.98$"),
     (optax.adamw, {"dampening": 0.1}, {},
-     r"^hyperparams\.dampening: adamw takes no dampening; it takes: b1, b2, eps"),
+     r"^hyperparams\.dampening: optax\.adamw has no dampening; it has: b1, b2, eps"),
 ])
 def test_a_hyperparameter_the_optimizer_lacks_is_a_spec_error(make, hyper, fixed, match):
     with pytest.raises(SpecError, match=match):

@@ -169,8 +169,8 @@ def test_backend_draws_the_reference_curve(outcome: Outcome, name: str, backend:
 def _summary(outcome: Outcome) -> dict[str, Any]:
     """Per backend: the largest ulp error over the catalog (each spec's worst step, the
     step nearest its tolerance) and how much of the tolerance the worst spec used."""
-    out: dict[str, Any] = {"specs": len(NAMES), "curves": len(CURVES), "seconds": round(outcome.seconds, 1),
-                           "backends": {}}
+    out: dict[str, Any] = {"specs": len(NAMES), "curves": len(CURVES),
+                           "seconds": round(outcome.seconds, 1), "backends": {}}
     for backend in BACKENDS:
         rows = [(name, _row(outcome.reports[name], backend)) for name in NAMES + CURVES
                 if (name, backend) not in outcome.errors]

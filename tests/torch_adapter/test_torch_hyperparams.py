@@ -154,9 +154,9 @@ def test_pass_through_names_drive_group_keys():
         "eps": lrcore.linear(start=1e-6, end=1e-8, duration=10),
         "dampening": lrcore.constant(value=0.25)})
     adam = torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))], lr=0.0)
-    with pytest.raises(SpecError, match=r"^hyperparams\.dampening: Adam has no dampening to "
-                                        r"drive; its param groups hold: .*eps.*, "
-                                        r'got "dampening"$'):
+    with pytest.raises(SpecError, match=r"^hyperparams\.dampening: torch\.optim\.Adam has no "
+                                        r"dampening; it has: amsgrad, betas\[0\], betas\[1\], "
+                                        r'.*eps.*, got "dampening"$'):
         lrcore.to_torch(spec, adam)
     spec = lrcore.Schedule(schedule=lrcore.constant(value=0.1), hyperparams={
         "eps": lrcore.linear(start=1e-6, end=1e-8, duration=10)})
@@ -169,16 +169,16 @@ def test_pass_through_names_drive_group_keys():
 
 @pytest.mark.parametrize("opt,hyper,match", [
     (lambda p: torch.optim.SGD(p, lr=0.1), {"beta1": 0.9},
-     r"^hyperparams\.beta1: SGD has no betas\[0\] to drive; its param groups hold: "
-     r"dampening, differentiable, foreach, fused, lr, maximize, momentum, nesterov, "
-     r'weight_decay, got "beta1"$'),
+     r"^hyperparams\.beta1: torch\.optim\.SGD has no betas\[0\]; it has: dampening, "
+     r"differentiable, foreach, fused, lr, maximize, momentum, nesterov, weight_decay, "
+     r'got "beta1"$'),
     (lambda p: torch.optim.RMSprop(p, lr=0.1), {"beta2": 0.9},
-     r"^hyperparams\.beta2: RMSprop has no betas\[1\] to drive"),
+     r"^hyperparams\.beta2: torch\.optim\.RMSprop has no betas\[1\]; it has: "),
     (lambda p: torch.optim.Adagrad(p, lr=0.1), {"momentum": 0.9},
-     r"^hyperparams\.momentum: Adagrad has no momentum or betas\[0\] to drive"),
+     r"^hyperparams\.momentum: torch\.optim\.Adagrad has no momentum or betas\[0\]; "),
     (lambda p: torch.optim.Adam(p, lr=0.1), {"momentum": 0.9, "beta1": 0.8},
-     r"^hyperparams\.momentum: drives the same entry as beta1 \(betas\[0\]\) on Adam; keep "
-     r'one of them, got "momentum"$'),
+     r"^hyperparams\.momentum: is the same betas\[0\] as beta1 in torch\.optim\.Adam; "
+     r'keep one of them, got "momentum"$'),
 ])
 def test_a_hyperparameter_the_optimizer_lacks_is_a_spec_error(opt, hyper, match):
     spec = lrcore.Schedule(schedule=lrcore.constant(value=0.1), hyperparams={
