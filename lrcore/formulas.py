@@ -49,7 +49,9 @@ def growth(ops: Any, start: float, c: float, last: int,
     many entries as the total exponent: a few hundred at most, as the rate stays inside
     float32 (entries past ``ceiling`` are ``ceiling``: the caller clips there anyway)."""
     s, k_c = ops.const(start), ops.const(c)
-    if c <= 0.0 or start <= 0.0 or last * c <= 1.0:
+    if start == 0.0:  # zero at every step: a growing exp must not overflow into 0 * inf
+        return lambda k: ops.to_float(k) * s
+    if c <= 0.0 or last * c <= 1.0:
         return lambda k: s * ops.exp(ops.to_float(k) * k_c)
     block = max(1, int(1.0 / c))
     log_s = math.log(start)

@@ -31,3 +31,18 @@ def test_smallest_accepted_peak_passes_parity_through_float32_flushes():
 def test_just_below_the_floor_is_refused():
     with pytest.raises(lrcore.SpecError, match=r"^schedule: stays below 1e-28 and is not 0"):
         lrcore.evaluate(lrcore.exponential(start=PEAK_FLOOR * 0.999, rate=0.5), [0])
+
+
+
+def test_a_zero_start_that_grows_is_zero_everywhere():
+    """0 * factor**k is 0 for every k: no 0 * inf = NaN where the factor overflows
+    (found by the differential fuzzer)."""
+    nodes = [lrcore.exponential(start=0.0, rate=2.0),
+             lrcore.exponential(start=0.0, rate=2.0, bound=1.0),
+             lrcore.exponential(start=0.0, rate=2.0, every=3, staircase=True),
+             lrcore.step(start=0.0, factor=3.0, every=1)]
+    t = np.array([0, 1, 99, 2000, 2**31 - 1])
+    for node in nodes:
+        np.testing.assert_array_equal(lrcore.evaluate(node, t), np.zeros(len(t)))
+    for report in parity.check_many(nodes, steps=t):
+        report.raise_for_failure()
