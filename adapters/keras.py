@@ -10,6 +10,25 @@ saturate inside a compiled function.
 
 from __future__ import annotations
 
+#: Read by lrcore.backends without importing this module (a literal). Keras fixes its
+#: backend per process: parity runs each name whose KERAS_BACKEND is not this process's
+#: in a worker process.
+LRCORE_BACKEND = {
+    "backends": {
+        "keras-tensorflow": {"dtype": "float32", "needs": ["keras", "tensorflow"],
+                             "env": {"KERAS_BACKEND": "tensorflow"}},
+        "keras-jax": {"dtype": "float32", "needs": ["keras", "jax"],
+                      "env": {"KERAS_BACKEND": "jax"}},
+        "keras-torch": {"dtype": "float32", "needs": ["keras", "torch"],
+                        "env": {"KERAS_BACKEND": "torch"}},
+    },
+    "env_defaults": {"KERAS_BACKEND": "tensorflow"},
+    "here": "runs_here",
+    "values": "parity_values",
+    "exports": ["to_keras", "to_keras_optimizer"],
+    "order": 20,
+}
+
 import dataclasses
 import inspect
 from typing import Any
@@ -18,6 +37,7 @@ import keras
 import numpy as np
 from keras import ops as K
 
+from lrcore.backends import segments
 from lrcore.document import Schedule, as_schedule
 from lrcore.errors import SpecError
 from lrcore.evaluate import _steps as _checked_steps
@@ -583,3 +603,28 @@ def to_keras_optimizer(spec: Any, optimizer: Any = "AdamW", *,
 for _name in _SCHEDULABLE:
     if hasattr(keras.optimizers, _name):
         _scheduled_class(getattr(keras.optimizers, _name))
+
+
+def runs_here(name: str) -> bool:
+    """Whether this process's Keras backend is ``name``'s (the registry asks once Keras
+    is imported: its backend is fixed then)."""
+    return name == f"keras-{keras.backend.backend()}"
+
+
+def parity_values(name: str, specs: list, steps: list, reports: list) -> list:
+    """The ``keras-*`` backends for :mod:`lrcore.parity`, in a process on that backend."""
+    if not runs_here(name):
+        raise RuntimeError(f"{name} asked of a process on keras-{keras.backend.backend()}")
+    return [_values(s, t, r) for s, t, r in zip(specs, steps, reports)]
+
+
+def _values(spec: Any, t: np.ndarray, reports: Any) -> np.ndarray:
+    sched = to_keras(spec)
+    parts = []
+    for due, seg in segments(t, reports):
+        for s, m in due:
+            sched.report(m, int(s))
+        if seg.size:
+            steps = keras.ops.convert_to_tensor(seg, dtype=_int_dtype())
+            parts.append(np.asarray(keras.ops.convert_to_numpy(sched(steps)), dtype=np.float64))
+    return np.concatenate(parts) if parts else np.empty(0)

@@ -7,6 +7,15 @@ is on (checked at each call, so the flag may change after compiling).
 
 from __future__ import annotations
 
+#: Read by lrcore.backends without importing this module (a literal).
+LRCORE_BACKEND = {
+    "backends": {"optax": {"dtype": "float32", "needs": ["jax", "optax"]},
+                 "optax-x64": {"dtype": "float64", "needs": ["jax", "optax"]}},
+    "values": "parity_values",
+    "exports": ["to_optax", "to_optax_optimizer"],
+    "order": 30,
+}
+
 import functools
 from typing import Any, NamedTuple
 
@@ -14,6 +23,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from lrcore.backends import segments
 from lrcore.document import as_schedule
 from lrcore.errors import SpecError
 from lrcore.evaluate import compile_spec, evaluate
@@ -337,3 +347,34 @@ def scale_by_plateau_schedule(spec: Any, *, steps_per_epoch: int | None = None,
 
 
 _PYTHON = PythonOps()
+
+
+def parity_values(name: str, specs: list, steps: list, reports: list) -> list:
+    """The ``optax`` and ``optax-x64`` backends for :mod:`lrcore.parity`."""
+    return [_values(s, t, name == "optax-x64", r) for s, t, r in zip(specs, steps, reports)]
+
+
+def _values(spec: Any, t: np.ndarray, x64: bool, reports: Any) -> np.ndarray:
+    with jax.enable_x64(x64):
+        itype = jnp.int64 if x64 else jnp.int32
+        if reports is None:
+            f = jax.jit(jax.vmap(to_optax(spec)))
+            return np.asarray(f(jnp.asarray(t, dtype=itype)), dtype=np.float64)
+        tx = scale_by_plateau_schedule(spec)
+        one = jnp.ones([], jnp.float64 if x64 else jnp.float32)
+
+        @jax.jit
+        def rates(state, counts):
+            return jax.vmap(lambda c: -tx.update(one, state._replace(count=c))[0])(counts)
+
+        # reported eagerly, as a loop does once per epoch: a Python float metric keeps its
+        # float64 value (a jitted call would make it float32 before lrcore sees it)
+        state = tx.init(None)
+        parts = []
+        for due, seg in segments(t, reports):
+            for s, m in due:
+                state = report(state._replace(count=jnp.asarray(int(s), jnp.int32)), m)
+            if seg.size:
+                parts.append(np.asarray(rates(state, jnp.asarray(seg, dtype=jnp.int32)),
+                                        dtype=np.float64))
+        return np.concatenate(parts) if parts else np.empty(0)

@@ -9,6 +9,14 @@ the plateau state for a reduce-on-plateau spec. The spec's domain is integer ste
 
 from __future__ import annotations
 
+#: Read by lrcore.backends without importing this module (a literal).
+LRCORE_BACKEND = {
+    "backends": {"torch": {"dtype": "float64", "needs": ["torch"]}},
+    "values": "parity_values",
+    "exports": ["to_torch"],
+    "order": 10,
+}
+
 import functools
 import math
 import numbers
@@ -16,10 +24,12 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 import torch
 from torch.optim.lr_scheduler import LambdaLR
 
 from lrcore._args import plain_number
+from lrcore.backends import segments
 from lrcore.document import Schedule, as_schedule
 from lrcore.errors import SpecError
 from lrcore.fields import MAX_STEP
@@ -488,3 +498,33 @@ def to_torch(spec: Any, optimizer: torch.optim.Optimizer, *,
     return cls(optimizer, schedule, group_scale=group_scale, step_unit=step_unit,
                steps_per_epoch=steps_per_epoch, total_steps=total_steps,
                last_epoch=last_epoch)
+
+
+def parity_values(name: str, specs: list, steps: list, reports: list) -> list:
+    """The ``torch`` backend for :mod:`lrcore.parity`: a real optimizer and scheduler."""
+    return [_values(s, t, r) for s, t, r in zip(specs, steps, reports)]
+
+
+def _values(spec: Schedule, t: np.ndarray, reports: Any) -> np.ndarray:
+    """Drive a real optimizer and scheduler: the lr torch puts in the param group."""
+    param = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.SGD([param], lr=0.0)
+    sched = to_torch(spec, opt)
+    opt.step()  # the documented order: optimizer.step() before scheduler.step()
+
+    def goto(k: int) -> None:
+        if k != sched.last_epoch:
+            sched.last_epoch = k - 1  # jump: torch's own counter, then one step()
+            sched.step()
+
+    out = np.empty(t.shape, dtype=np.float64)
+    i = 0
+    for due, seg in segments(t, reports):
+        for s, m in due:
+            goto(int(s))
+            sched.report(m)
+        for k in seg.tolist():
+            goto(k)
+            out[i] = opt.param_groups[0]["lr"]
+            i += 1
+    return out

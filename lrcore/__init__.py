@@ -1,7 +1,8 @@
 """lrcore: one learning-rate schedule spec, the same curve in Keras, PyTorch and optax.
 
 ``import lrcore`` loads numpy and PyYAML only; the framework adapters load their
-framework when first used (``lrcore.to_torch``, ``lrcore.to_keras``, ``lrcore.to_optax``).
+framework when first used (``lrcore.to_torch``, ``lrcore.to_keras``, ``lrcore.to_optax``,
+and every other backend's entry points, found by :mod:`lrcore.backends`).
 
 Builders mirror every node type: ``lrcore.cosine(start=1e-3, end=0.0, duration=1000)``,
 ``lrcore.sequence(phases=[...])``; each returns a frozen, validated node.
@@ -19,40 +20,27 @@ from .node import REGISTRY, Node
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "FORMAT_VERSION",
-    "Node",
-    "Schedule",
-    "SpecError",
-    "compile_spec",
-    "dump",
-    "dumps",
-    "evaluate",
-    "grid",
-    "load",
-    "from_keras",
-    "from_torch",
-    "to_keras",
-    "to_keras_optimizer",
-    "to_optax",
-    "to_optax_optimizer",
-    "to_torch",
-    *sorted(REGISTRY),
-]
+_CORE = ["FORMAT_VERSION", "Node", "Schedule", "SpecError", "compile_spec", "dump", "dumps",
+         "evaluate", "grid", "load", "from_keras", "from_torch"]
 
-_ADAPTERS = {"to_torch": "torch", "to_keras": "keras", "to_optax": "optax",
-             "to_optax_optimizer": "optax", "to_keras_optimizer": "keras"}
 _IMPORTERS = {"from_torch": "lrcore.importers.torch", "from_keras": "lrcore.importers.keras"}
-_LAZY_MODULES = {"parity", "testing", "presets", "adapters", "importers", "schema"}
+_LAZY_MODULES = {"parity", "testing", "presets", "adapters", "importers", "schema", "backends"}
 
 
 def __getattr__(name: str) -> Any:
     if name in REGISTRY:  # builders: lrcore.cosine(...) is the Cosine node class
         return REGISTRY[name]
-    if name in _ADAPTERS:
+    if name == "__all__":  # backends' entry points come from the registry, read lazily
+        from .backends import exports
+
+        return [*_CORE, *sorted(exports()), *sorted(REGISTRY)]
+    if name.startswith("to_"):
         import importlib
 
-        return getattr(importlib.import_module(f"lrcore.adapters.{_ADAPTERS[name]}"), name)
+        from .backends import exports
+
+        if name in exports():
+            return getattr(importlib.import_module(exports()[name]), name)
     if name in _IMPORTERS:
         import importlib
 
@@ -65,4 +53,4 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+    return sorted(set(globals()) | set(__getattr__("__all__")))

@@ -217,13 +217,19 @@ def _context_options(f: Callable) -> Callable:
 def _backends_option(f: Callable) -> Callable:
     return click.option(
         "--backends", "-b", "backends", multiple=True, metavar="NAME[,NAME...]",
-        help="Backends to check (comma-separated or repeated): reference, python, torch, "
-             "keras-tensorflow, keras-jax, keras-torch, optax, optax-x64.")(f)
+        help="Backends to check (comma-separated or repeated): "
+             + ", ".join(_known_backends()) + ".")(f)
+
+
+def _known_backends() -> tuple[str, ...]:
+    from .backends import names
+
+    return names()
 
 
 def _backend_list(raw: Sequence[str], default_all: bool) -> list[str] | None:
     """Parse --backends; check each is known and installed."""
-    from .parity import BACKENDS, available_backends
+    from .parity import available_backends
 
     names = [n.strip() for item in raw for n in item.split(",") if n.strip()]
     if not names:
@@ -231,8 +237,9 @@ def _backend_list(raw: Sequence[str], default_all: bool) -> list[str] | None:
     have = available_backends()
     out: list[str] = []
     for name in names:
-        if name not in BACKENDS:
-            raise SpecError("--backends", "must be among " + ", ".join(BACKENDS), name)
+        if name not in _known_backends():
+            raise SpecError("--backends", "must be among " + ", ".join(_known_backends()),
+                            name)
         if name not in have:
             raise SpecError("--backends", f"{name} needs a framework that is not installed "
                             "here (available: " + ", ".join(have) + ")", name)

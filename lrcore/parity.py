@@ -10,16 +10,15 @@ backends rtol 1e-12, atol 1e-15. The grid (:func:`lrcore.grid`) is every step to
 horizon, the neighbourhood of every breakpoint and a few far steps (10**6, 10**7,
 2**31 - 1).
 
-Backends: ``reference``, ``python`` (scalar floats, what the torch adapter runs),
-``torch``, ``keras-tensorflow``, ``keras-jax``, ``keras-torch``, ``optax``,
-``optax-x64``. Keras fixes its backend per process, so Keras backends other than this
-process's run in one subprocess each (``python -m lrcore.parity``), all specs at once.
+Backends are found through :mod:`lrcore.backends`: each declares its name, dtype and
+how to obtain its values. Those that need another process environment (the Keras
+backends fix their backend per process) run in one worker process each
+(``python -m lrcore.parity``), all specs at once.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import json
 import os
 import subprocess
@@ -29,41 +28,48 @@ from typing import Any
 
 import numpy as np
 
+from . import backends as registry
 from .document import Schedule, as_schedule
 from .errors import SpecError
 from .evaluate import compile_spec, evaluate, grid
 from .fields import _is_real
 
-__all__ = ["BACKENDS", "BackendResult", "ParityError", "Report", "available_backends",
-           "check", "check_many", "values"]
+__all__ = ["BackendResult", "ParityError", "Report", "available_backends", "backend_names",
+           "check", "check_many", "dtype_of", "values"]
 
-BACKENDS = ("reference", "python", "torch", "keras-tensorflow", "keras-jax", "keras-torch",
-            "optax", "optax-x64")
-FLOAT64 = {"reference", "python", "torch", "optax-x64"}
+#: Read by lrcore.backends without importing this module: the two backends in core.
+LRCORE_BACKEND = {
+    "backends": {"reference": {"dtype": "float64", "needs": []},
+                 "python": {"dtype": "float64", "needs": []}},
+    "values": "core_values",
+    "order": 0,
+}
+
 DEFAULT_TOL = {"float32": (2e-6, 1e-9), "float64": (1e-12, 1e-15)}
-_NEEDS = {"torch": ("torch",), "keras-tensorflow": ("keras", "tensorflow"),
-          "keras-jax": ("keras", "jax"), "keras-torch": ("keras", "torch"),
-          "optax": ("jax", "optax"), "optax-x64": ("jax", "optax")}
 
 
 class ParityError(AssertionError):
     """A backend drew a different curve than the reference."""
 
 
-def _installed(module: str) -> bool:
-    # a regular package, not a namespace package that happens to share the name (a
-    # folder called `torch` on sys.path, say)
-    spec = importlib.util.find_spec(module)
-    return spec is not None and spec.origin is not None
+def backend_names() -> tuple[str, ...]:
+    """Every known backend, installed or not, in table order."""
+    return registry.names()
 
 
 def available_backends() -> list[str]:
     """The backends whose frameworks are installed here."""
-    return [b for b in BACKENDS if all(_installed(m) for m in _NEEDS.get(b, ()))]
+    return registry.available()
 
 
 def dtype_of(backend: str) -> str:
-    return "float64" if backend in FLOAT64 else "float32"
+    return registry.get(backend).dtype
+
+
+def __getattr__(name: str) -> Any:
+    if name == "BACKENDS":  # the name this tuple had before the registry
+        return registry.names()
+    raise AttributeError(f"module 'lrcore.parity' has no attribute {name!r}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,36 +147,18 @@ def values(backend: str, specs: Sequence[Schedule], steps: Sequence[np.ndarray],
     the backend's own values). ``reports[i]`` is the ``(step, metric)`` sequence reported
     to spec ``i`` (a plateau spec), or None."""
     reports = list(reports) if reports is not None else [None] * len(specs)
-    jobs = list(zip(specs, steps, reports))
-    if backend == "reference":
-        return [evaluate(s, t, reports=r) for s, t, r in jobs]
-    if backend == "python":
-        return [_python_values(s, t, r) for s, t, r in jobs]
-    if backend == "torch":
-        return [_torch_values(s, t, r) for s, t, r in jobs]
-    if backend in ("optax", "optax-x64"):
-        return [_optax_values(s, t, backend == "optax-x64", r) for s, t, r in jobs]
-    if backend.startswith("keras-"):
-        wanted = backend[len("keras-"):]
-        if _current_keras_backend() == wanted:
-            return [_keras_values(s, t, r) for s, t, r in jobs]
-        return _subprocess_values(backend, specs, steps, reports)
-    raise SpecError("backends", "must be among " + ", ".join(BACKENDS), backend)
+    b = registry.get(backend)
+    if b.runs_here():
+        return b.values(list(specs), list(steps), reports)
+    return _subprocess_values(b, specs, steps, reports)
 
 
-def _segments(t: np.ndarray, reports: Sequence | None) -> list:
-    """Split sorted steps at report steps: ``[(reports due first, steps), ...]``. A
-    report at step s applies from the first grid step >= s on."""
-    reports = list(reports or [])
-    cuts = np.searchsorted(t, [int(s) for s, _ in reports], side="left")
-    out, start, pending = [], 0, []
-    for item, cut in zip(reports, cuts.tolist()):
-        if cut > start:
-            out.append((pending, t[start:cut]))
-            pending, start = [], cut
-        pending.append(item)
-    out.append((pending, t[start:]))
-    return out
+def core_values(name: str, specs: Sequence[Schedule], steps: Sequence[np.ndarray],
+                reports: Sequence) -> list:
+    """The core backends: ``reference`` (numpy) and ``python`` (scalar floats)."""
+    if name == "reference":
+        return [evaluate(s, t, reports=r) for s, t, r in zip(specs, steps, reports)]
+    return [_python_values(s, t, r) for s, t, r in zip(specs, steps, reports)]
 
 
 def _python_values(spec: Schedule, t: np.ndarray, reports) -> np.ndarray:
@@ -186,118 +174,33 @@ def _python_values(spec: Schedule, t: np.ndarray, reports) -> np.ndarray:
     return out
 
 
-def _current_keras_backend() -> str | None:
-    if "keras" in sys.modules:
-        return sys.modules["keras"].backend.backend()
-    return os.environ.get("KERAS_BACKEND", "tensorflow")
-
-
-def _torch_values(spec: Schedule, t: np.ndarray, reports=None) -> np.ndarray:
-    """Drive a real optimizer and scheduler: the lr torch puts in the param group."""
-    import torch
-
-    from .adapters.torch import to_torch
-
-    param = torch.nn.Parameter(torch.zeros(1))
-    opt = torch.optim.SGD([param], lr=0.0)
-    sched = to_torch(spec, opt)
-    opt.step()  # the documented order: optimizer.step() before scheduler.step()
-
-    def goto(k: int) -> None:
-        if k != sched.last_epoch:
-            sched.last_epoch = k - 1  # jump: torch's own counter, then one step()
-            sched.step()
-
-    out = np.empty(t.shape, dtype=np.float64)
-    i = 0
-    for due, seg in _segments(t, reports):
-        for s, m in due:
-            goto(int(s))
-            sched.report(m)
-        for k in seg.tolist():
-            goto(k)
-            out[i] = opt.param_groups[0]["lr"]
-            i += 1
-    return out
-
-
-def _optax_values(spec: Schedule, t: np.ndarray, x64: bool, reports=None) -> np.ndarray:
-    import jax
-    import jax.numpy as jnp
-
-    from .adapters import optax as adapter
-
-    with jax.enable_x64(x64):
-        itype = jnp.int64 if x64 else jnp.int32
-        if reports is None:
-            f = jax.jit(jax.vmap(adapter.to_optax(spec)))
-            return np.asarray(f(jnp.asarray(t, dtype=itype)), dtype=np.float64)
-        tx = adapter.scale_by_plateau_schedule(spec)
-        one = jnp.ones([], jnp.float64 if x64 else jnp.float32)
-
-        @jax.jit
-        def rates(state, counts):
-            return jax.vmap(lambda c: -tx.update(one, state._replace(count=c))[0])(counts)
-
-        # reported eagerly, as a loop does once per epoch: a Python float metric keeps its
-        # float64 value (a jitted call would make it float32 before lrcore sees it)
-        report = adapter.report
-        state = tx.init(None)
-        parts = []
-        for due, seg in _segments(t, reports):
-            for s, m in due:
-                state = report(state._replace(count=jnp.asarray(int(s), jnp.int32)), m)
-            if seg.size:
-                parts.append(np.asarray(rates(state, jnp.asarray(seg, dtype=jnp.int32)),
-                                        dtype=np.float64))
-        return np.concatenate(parts) if parts else np.empty(0)
-
-
-def _keras_values(spec: Schedule, t: np.ndarray, reports=None) -> np.ndarray:
-    import keras
-
-    from .adapters.keras import _int_dtype, to_keras
-
-    sched = to_keras(spec)
-    parts = []
-    for due, seg in _segments(t, reports):
-        for s, m in due:
-            sched.report(m, int(s))
-        if seg.size:
-            steps = keras.ops.convert_to_tensor(seg, dtype=_int_dtype())
-            parts.append(np.asarray(keras.ops.convert_to_numpy(sched(steps)), dtype=np.float64))
-    return np.concatenate(parts) if parts else np.empty(0)
-
-
-def _subprocess_values(backend: str, specs, steps, reports) -> list:
-    job = {"backend": backend, "jobs": [{"spec": s.to_dict(), "signed": s.signed,
-                                         "steps": t.tolist(),
-                                         "reports": None if r is None else
-                                         [[int(a), float(b)] for a, b in r]}
-                                        for s, t, r in zip(specs, steps, reports)]}
-    env = dict(os.environ, KERAS_BACKEND=backend[len("keras-"):], TF_CPP_MIN_LOG_LEVEL="3")
+def _subprocess_values(b: registry.Backend, specs, steps, reports) -> list:
+    job = {"backend": b.name, "jobs": [{"spec": s.to_dict(), "signed": s.signed,
+                                        "steps": t.tolist(),
+                                        "reports": None if r is None else
+                                        [[int(a), float(b)] for a, b in r]}
+                                       for s, t, r in zip(specs, steps, reports)]}
+    env = dict(os.environ, **dict(b.env), TF_CPP_MIN_LOG_LEVEL="3")
     proc = subprocess.run([sys.executable, "-m", "lrcore.parity"], input=json.dumps(job),
                           capture_output=True, text=True, env=env, check=False)
     if proc.returncode != 0:
-        raise RuntimeError(f"{backend} worker failed:\n{proc.stderr[-4000:]}")
+        raise RuntimeError(f"{b.name} worker failed:\n{proc.stderr[-4000:]}")
     data = json.loads(proc.stdout.strip().splitlines()[-1])
     return [np.asarray(v, dtype=np.float64) for v in data["values"]]
 
 
 def _worker() -> None:
     job = json.loads(sys.stdin.read())
-    backend = job["backend"]
     from .document import SignedCurve
 
+    b = registry.get(job["backend"])
     specs = [(SignedCurve if j.get("signed") else Schedule).from_dict(j["spec"])
              for j in job["jobs"]]
     steps = [np.asarray(j["steps"], dtype=np.int64) for j in job["jobs"]]
-    import keras
-
-    if keras.backend.backend() != backend[len("keras-"):]:
-        raise SystemExit(f"worker got keras backend {keras.backend.backend()}")
     reports = [j.get("reports") for j in job["jobs"]]
-    vals = [_keras_values(s, t, r).tolist() for s, t, r in zip(specs, steps, reports)]
+    if not b.runs_here():
+        raise SystemExit(f"worker for {b.name} runs in the wrong environment {dict(b.env)}")
+    vals = [v.tolist() for v in b.values(specs, steps, reports)]
     sys.stdout.write("\n" + json.dumps({"values": vals}) + "\n")
 
 
@@ -341,8 +244,7 @@ def check_many(specs: Iterable[Any], backends: Sequence[str] | None = None,
         return _with_curves(originals, docs, names, backends, steps, rtol, atol, reports)
     backends = list(backends) if backends is not None else available_backends()
     for b in backends:
-        if b not in BACKENDS:
-            raise SpecError("backends", "must be among " + ", ".join(BACKENDS), b)
+        registry.get(b)  # a SpecError naming the known backends
     for field, value in (("rtol", rtol), ("atol", atol)):
         if value is not None and not (_is_real(value) and 0 <= value <= 1):
             raise SpecError(field, "must be a number in [0, 1] (None: the dtype's default)",

@@ -48,12 +48,12 @@ def pytest_configure(config: pytest.Config) -> None:
                                     "(.yaml, .yml or .json)")
     backends = config.getoption("lrcore_backends")
     if backends is not None:
-        from lrcore.parity import BACKENDS
+        from lrcore.backends import names
 
         for name in backends.split(","):
-            if name.strip() not in BACKENDS:
+            if name.strip() not in names():
                 raise pytest.UsageError(f"--lrcore-backends: {name.strip()!r} is not a "
-                                        "backend; known: " + ", ".join(BACKENDS))
+                                        "backend; known: " + ", ".join(names()))
 
 
 @pytest.hookimpl(hookwrapper=True)
