@@ -30,7 +30,19 @@ import numpy as np
 
 from .fields import MAX_STEP
 
-__all__ = ["NumpyOps", "Ops", "PythonOps"]
+__all__ = ["CONTRACT", "NumpyOps", "OPERATORS", "Ops", "PythonOps"]
+
+#: Everything a formula may use on an :class:`Ops`: what a backend binds (the abstract
+#: members below) and what the base class derives from those. Nothing else.
+CONTRACT = ("dtype", "name", "const", "full", "to_float", "where", "minimum", "maximum",
+            "sin", "cos", "exp", "expm1", "log", "log1p", "sqrt", "power", "table",
+            "searchsorted", "take", "clip_int", "floordiv", "mod", "add_sat", "constant",
+            "select")
+#: The operators a formula may apply to the values an Ops returns (steps and rates):
+#: arithmetic, comparisons and boolean combination; ``//`` and ``%`` on integer steps
+#: only, and no ``**`` (``power``), no ``float()``/``bool()`` on a value (it may be traced).
+OPERATORS = ("+", "-", "*", "/", "unary -", "abs", "<", "<=", ">", ">=", "==", "!=", "&",
+             "|", "~", "// (integers)", "% (integers)")
 
 Branch = Callable[[Any], Any]
 
@@ -66,7 +78,7 @@ class Ops(abc.ABC):
     # -- construction and conversion
     @abc.abstractmethod
     def const(self, x: float) -> Any:
-        ...
+        """``x`` (folded in float64 by the formula) in the backend's float dtype."""
 
     @abc.abstractmethod
     def full(self, t: Any, x: float) -> Any:
@@ -74,6 +86,51 @@ class Ops(abc.ABC):
 
     @abc.abstractmethod
     def to_float(self, t: Any) -> Any:
+        """An (exact, small) integer step as the float dtype."""
+
+    # -- elementwise functions, bound per framework (a staticmethod each, usually)
+    @abc.abstractmethod
+    def where(self, c: Any, a: Any, b: Any) -> Any:
+        ...
+
+    @abc.abstractmethod
+    def minimum(self, x: Any, y: Any) -> Any:
+        ...
+
+    @abc.abstractmethod
+    def maximum(self, x: Any, y: Any) -> Any:
+        ...
+
+    @abc.abstractmethod
+    def sin(self, x: Any) -> Any:
+        ...
+
+    @abc.abstractmethod
+    def cos(self, x: Any) -> Any:
+        ...
+
+    @abc.abstractmethod
+    def exp(self, x: Any) -> Any:
+        ...
+
+    @abc.abstractmethod
+    def expm1(self, x: Any) -> Any:
+        ...
+
+    @abc.abstractmethod
+    def log(self, x: Any) -> Any:
+        ...
+
+    @abc.abstractmethod
+    def log1p(self, x: Any) -> Any:
+        ...
+
+    @abc.abstractmethod
+    def sqrt(self, x: Any) -> Any:
+        ...
+
+    @abc.abstractmethod
+    def power(self, x: Any, y: Any) -> Any:
         ...
 
     # -- integer helpers on steps (exact)
