@@ -135,6 +135,15 @@ def power_mix(ops: Any, a: float, b: float, p: float) -> Callable[[Any, Any], An
                                                            rising=not falling)
 
 
+def half_cosine(ops: Any, angle: Any) -> Any:
+    """The half-cosine weight ``(1 + cos(pi x)) / 2`` as ``sin(angle) ** 2``, with
+    ``angle = pi / 2 * (distance to the far end) / length``: the one form every cosine
+    phase uses (``cosine``, ``onecycle``, ``cosine_restarts``), since the sine of a
+    small exact distance does not cancel where the weight is near 0 or 1."""
+    s = ops.sin(angle)
+    return s * s
+
+
 def cosine_curve(ops: Any, d: int, a: float, b: float, p: float = 1.0) -> Callable[[Any], Any]:
     """Half a cosine from ``a`` to ``b`` on integer ``0 <= t <= D``:
     ``w = ((1 + cos(pi t / D)) / 2) ** p``, rate ``a w + b (1 - w)``.
@@ -154,15 +163,13 @@ def cosine_curve(ops: Any, d: int, a: float, b: float, p: float = 1.0) -> Callab
             low, height = ops.const(b), ops.const(a - b)
 
             def falling(t):
-                s = ops.sin(h * ops.to_float(d - t))
-                return low + height * (s * s)
+                return low + height * half_cosine(ops, h * ops.to_float(d - t))
 
             return falling
         low, height = ops.const(a), ops.const(b - a)
 
         def rising(t):
-            s = ops.sin(h * ops.to_float(t))
-            return low + height * (s * s)
+            return low + height * half_cosine(ops, h * ops.to_float(t))
 
         return rising
     low, height = ops.const(min(a, b)), ops.const(abs(a - b))

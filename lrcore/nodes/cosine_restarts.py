@@ -7,6 +7,7 @@ import math
 
 from ..errors import SpecError
 from ..fields import MAX_LIST, MAX_STEP, RATE, Float, Steps, param
+from ..formulas import half_cosine
 from ..node import Node
 
 
@@ -57,9 +58,8 @@ class CosineRestarts(Node):
 
             def sgdr(t):
                 i = ops.floordiv(t, p)
-                s = ops.sin(h * ops.to_float(p - ops.mod(t, p)))
                 scale = amp if mu == 1.0 else amp * ops.exp(ops.to_float(i) * log_mu)
-                return e + scale * (s * s)
+                return e + scale * half_cosine(ops, h * ops.to_float(p - ops.mod(t, p)))
 
             return sgdr
         starts, next_start, halfpi_over_len = _cycle_table(p, m, "")
@@ -78,8 +78,7 @@ class CosineRestarts(Node):
             i = ops.searchsorted(t_start, t)
             # distance to the real end of the cycle: an exact integer plus a float rest
             left = ops.to_float(ops.take(t_next, i) - t) + ops.take(t_extra, i)
-            s = ops.sin(ops.take(t_h, i) * left)
-            return e + ops.take(t_amp, i) * (s * s)
+            return e + ops.take(t_amp, i) * half_cosine(ops, ops.take(t_h, i) * left)
 
         return sgdr_mult
 

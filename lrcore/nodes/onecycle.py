@@ -7,6 +7,7 @@ import math
 
 from ..errors import SpecError
 from ..fields import POSITIVE, RATE, Bool, Choice, Float, param
+from ..formulas import half_cosine
 from ..node import Node
 
 
@@ -116,8 +117,7 @@ def _phase(ops, s, e, a, b, anneal):
         h = ops.const(math.pi / (2.0 * (e - s)))
 
         def cos_phase(t):
-            x = ops.sin(h * distance(t))
-            return low + height * (x * x)
+            return low + height * half_cosine(ops, h * distance(t))
 
         return cos_phase
     length = ops.const(e - s)
