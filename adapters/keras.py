@@ -10,6 +10,23 @@ saturate inside a compiled function.
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
+import keras
+import numpy as np
+from keras import ops as K
+
+from lrcore.backends import segments
+from lrcore.document import Schedule, as_schedule
+from lrcore.errors import SpecError
+from lrcore.evaluate import _steps as _checked_steps
+from lrcore.evaluate import compile_spec, evaluate
+from lrcore.fields import MAX_STEP
+from lrcore.hyperparams import assign
+from lrcore.nodes.plateau import PlateauState, check_metric, initial_state, report
+from lrcore.ops import Ops, PythonOps
+
 #: Read by lrcore.backends without importing this module (a literal). Keras fixes its
 #: backend per process: parity runs each name whose KERAS_BACKEND is not this process's
 #: in a worker process.
@@ -28,24 +45,6 @@ LRCORE_BACKEND = {
     "exports": ["to_keras", "to_keras_optimizer"],
     "order": 20,
 }
-
-import dataclasses
-import inspect
-from typing import Any
-
-import keras
-import numpy as np
-from keras import ops as K
-
-from lrcore.backends import segments
-from lrcore.document import Schedule, as_schedule
-from lrcore.errors import SpecError
-from lrcore.evaluate import _steps as _checked_steps
-from lrcore.evaluate import compile_spec, evaluate
-from lrcore.fields import MAX_STEP
-from lrcore.hyperparams import assign
-from lrcore.nodes.plateau import PlateauState, check_metric, initial_state, report
-from lrcore.ops import Ops, PythonOps
 
 __all__ = ["KerasOps", "LrcoreSchedule", "PlateauCallback", "schedule_of", "to_keras",
            "to_keras_optimizer"]
@@ -245,12 +244,7 @@ class LrcoreSchedule(keras.optimizers.schedules.LearningRateSchedule):
                  total_steps: int | str | None = None,
                  plateau_state: dict | None = None) -> None:
         super().__init__()
-        schedule = as_schedule(spec)
-        ctx = schedule.context(steps_per_epoch, total_steps)
-        import dataclasses
-
-        self.spec = dataclasses.replace(schedule, steps_per_epoch=ctx.steps_per_epoch,
-                                        total_steps=ctx.total_steps)
+        self.spec = as_schedule(spec).bind(steps_per_epoch, total_steps)
         if gradient_accumulation_steps is not None and (
                 isinstance(gradient_accumulation_steps, bool)
                 or not isinstance(gradient_accumulation_steps, int)
@@ -590,10 +584,7 @@ def to_keras_optimizer(spec: Any, optimizer: Any = "AdamW", *,
             and base.__name__ in _SCHEDULABLE):
         raise SpecError("optimizer", "must be one of keras.optimizers." + ", ".join(
             _SCHEDULABLE), getattr(optimizer, "__name__", optimizer))
-    doc = as_schedule(spec)
-    ctx = doc.context(steps_per_epoch, total_steps)
-    doc = dataclasses.replace(doc, steps_per_epoch=ctx.steps_per_epoch,
-                              total_steps=ctx.total_steps)
+    doc = as_schedule(spec).bind(steps_per_epoch, total_steps)
     doc.resolve()  # every curve validated (ranges included) before anything is built
     k = kwargs.get("gradient_accumulation_steps")
     rate = LrcoreSchedule(doc.curve(None), gradient_accumulation_steps=k)

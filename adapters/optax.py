@@ -7,15 +7,6 @@ is on (checked at each call, so the flag may change after compiling).
 
 from __future__ import annotations
 
-#: Read by lrcore.backends without importing this module (a literal).
-LRCORE_BACKEND = {
-    "backends": {"optax": {"dtype": "float32", "needs": ["jax", "optax"]},
-                 "optax-x64": {"dtype": "float64", "needs": ["jax", "optax"]}},
-    "values": "parity_values",
-    "exports": ["to_optax", "to_optax_optimizer"],
-    "order": 30,
-}
-
 import functools
 from typing import Any, NamedTuple
 
@@ -32,6 +23,15 @@ from lrcore.hyperparams import assign
 from lrcore.nodes.plateau import check_metric, initial_state
 from lrcore.nodes.plateau import report as plateau_report
 from lrcore.ops import Ops, PythonOps
+
+#: Read by lrcore.backends without importing this module (a literal).
+LRCORE_BACKEND = {
+    "backends": {"optax": {"dtype": "float32", "needs": ["jax", "optax"]},
+                 "optax-x64": {"dtype": "float64", "needs": ["jax", "optax"]}},
+    "values": "parity_values",
+    "exports": ["to_optax", "to_optax_optimizer"],
+    "order": 30,
+}
 
 __all__ = ["JaxOps", "OptaxSchedule", "PlateauScheduleState", "report", "scale_by_plateau_schedule",
            "to_optax", "to_optax_optimizer"]
@@ -127,9 +127,7 @@ class OptaxSchedule:
 
     def __init__(self, spec: Any, steps_per_epoch: int | None = None,
                  total_steps: int | str | None = None, hyperparam: str | None = None) -> None:
-        self.spec = as_schedule(spec)
-        ctx = self.spec.context(steps_per_epoch, total_steps)
-        self._ctx = (ctx.steps_per_epoch, ctx.total_steps)
+        self.spec = as_schedule(spec).bind(steps_per_epoch, total_steps)
         self.hyperparam = hyperparam
         self._fns: dict[bool, Any] = {}
         self._formula(bool(jax.config.jax_enable_x64))  # validate and compile now
@@ -137,8 +135,7 @@ class OptaxSchedule:
     def _formula(self, x64: bool):
         fn = self._fns.get(x64)
         if fn is None:
-            fn = self._fns[x64] = compile_spec(self.spec, _OPS[x64], steps_per_epoch=self._ctx[0],
-                                               total_steps=self._ctx[1],
+            fn = self._fns[x64] = compile_spec(self.spec, _OPS[x64],
                                                hyperparam=self.hyperparam)
         return fn
 
@@ -158,10 +155,10 @@ class OptaxSchedule:
         return hash(self._key())
 
     def _key(self) -> tuple:
-        return self.spec, self._ctx, self.hyperparam
+        return self.spec, self.hyperparam
 
     def __getstate__(self) -> dict:  # the compiled formulas are a cache, rebuilt on use
-        return {"spec": self.spec, "_ctx": self._ctx, "hyperparam": self.hyperparam}
+        return {"spec": self.spec, "hyperparam": self.hyperparam}
 
     def __setstate__(self, state: dict) -> None:
         self.__dict__.update(state, _fns={})

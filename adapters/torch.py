@@ -9,14 +9,6 @@ the plateau state for a reduce-on-plateau spec. The spec's domain is integer ste
 
 from __future__ import annotations
 
-#: Read by lrcore.backends without importing this module (a literal).
-LRCORE_BACKEND = {
-    "backends": {"torch": {"dtype": "float64", "needs": ["torch"]}},
-    "values": "parity_values",
-    "exports": ["to_torch"],
-    "order": 10,
-}
-
 import functools
 import math
 import numbers
@@ -37,6 +29,14 @@ from lrcore.hyperparams import assign
 from lrcore.node import FLOAT32_MAX
 from lrcore.nodes.plateau import PlateauState, check_metric, initial_state, report
 from lrcore.ops import PythonOps
+
+#: Read by lrcore.backends without importing this module (a literal).
+LRCORE_BACKEND = {
+    "backends": {"torch": {"dtype": "float64", "needs": ["torch"]}},
+    "values": "parity_values",
+    "exports": ["to_torch"],
+    "order": 10,
+}
 
 __all__ = ["LrcoreLambda", "LrcorePlateauScheduler", "LrcoreScheduler", "to_torch"]
 
@@ -206,11 +206,7 @@ class LrcoreScheduler(LambdaLR):
             raise SpecError("spec", f"{type(self).__name__} cannot take metrics; use "
                             "LrcorePlateauScheduler (lrcore.to_torch picks the class)",
                             schedule.schedule.type)
-        ctx = schedule.context(steps_per_epoch, total_steps)
-        import dataclasses
-
-        schedule = dataclasses.replace(schedule, steps_per_epoch=ctx.steps_per_epoch,
-                                       total_steps=ctx.total_steps)
+        schedule = schedule.bind(steps_per_epoch, total_steps)
         # validate the whole spec now (resolution errors surface here, not at step 1)
         ceiling = _compile(schedule)[1]
         document = schedule.to_dict()
@@ -218,10 +214,10 @@ class LrcoreScheduler(LambdaLR):
             raise SpecError("step_unit", "must be 'step' or 'epoch'", step_unit)
         per = 1
         if step_unit == "epoch":
-            if ctx.steps_per_epoch is None:
+            if schedule.steps_per_epoch is None:
                 raise SpecError("step_unit", "'epoch' needs steps_per_epoch (in the spec or "
                                 "as an argument)", step_unit)
-            per = ctx.steps_per_epoch
+            per = schedule.steps_per_epoch
         n = len(optimizer.param_groups)
         if group_scale is not None and not isinstance(group_scale, (list, tuple)):
             raise SpecError("group_scale", f"must be a list of numbers, one per param group "

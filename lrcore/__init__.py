@@ -20,8 +20,10 @@ from .node import REGISTRY, Node
 
 __version__ = "0.1.0"
 
-_CORE = ["FORMAT_VERSION", "Node", "Schedule", "SpecError", "compile_spec", "dump", "dumps",
-         "evaluate", "grid", "load", "from_keras", "from_torch"]
+# What `from lrcore import *` binds: core only (a star import of every backend's entry
+# points would import every framework). dir(lrcore) also lists the backends' entry points.
+__all__ = ["FORMAT_VERSION", "Node", "Schedule", "SpecError", "compile_spec", "dump", "dumps",
+           "evaluate", "grid", "load", "from_keras", "from_torch", *sorted(REGISTRY)]
 
 _IMPORTERS = {"from_torch": "lrcore.importers.torch", "from_keras": "lrcore.importers.keras"}
 _LAZY_MODULES = {"parity", "testing", "presets", "adapters", "importers", "schema", "backends"}
@@ -30,10 +32,6 @@ _LAZY_MODULES = {"parity", "testing", "presets", "adapters", "importers", "schem
 def __getattr__(name: str) -> Any:
     if name in REGISTRY:  # builders: lrcore.cosine(...) is the Cosine node class
         return REGISTRY[name]
-    if name == "__all__":  # backends' entry points come from the registry, read lazily
-        from .backends import exports
-
-        return [*_CORE, *sorted(exports()), *sorted(REGISTRY)]
     if name.startswith("to_"):
         import importlib
 
@@ -53,4 +51,6 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__getattr__("__all__")))
+    from .backends import exports  # backends' entry points, from the registry
+
+    return sorted(set(globals()) | set(__all__) | set(exports()))

@@ -187,6 +187,16 @@ class Schedule:
             total = Context(spe).steps(total, "total_steps")
         return Context(steps_per_epoch=spe, total_steps=total)
 
+    def bind(self, steps_per_epoch: int | None = None,
+             total_steps: int | str | None = None) -> Schedule:
+        """The same document with its context overridden by the arguments (checked, the
+        total in steps): what an adapter keeps, so its curve travels with the spec."""
+        ctx = self.context(steps_per_epoch, total_steps)
+        if (ctx.steps_per_epoch, ctx.total_steps) == (self.steps_per_epoch, self.total_steps):
+            return self
+        return dataclasses.replace(self, steps_per_epoch=ctx.steps_per_epoch,
+                                   total_steps=ctx.total_steps)
+
     def resolve(self, steps_per_epoch: int | None = None,
                 total_steps: int | str | None = None) -> Schedule:
         """The same document with every duration an integer (see ``Node.resolve``)."""
