@@ -24,6 +24,7 @@ from lrcore._args import plain_number
 from lrcore.backends import segments
 from lrcore.document import Schedule, as_schedule
 from lrcore.errors import SpecError
+from lrcore.evaluate import compile_spec
 from lrcore.fields import MAX_STEP
 from lrcore.hyperparams import assign
 from lrcore.node import FLOAT32_MAX
@@ -61,13 +62,15 @@ def _check_step(k: int, per: int) -> None:
         raise SpecError("step", f"must be in [0, 2**31 - 1]{hint}", t)
 
 
-@functools.lru_cache(maxsize=256)
 def _compile(document: Schedule) -> tuple[Callable[[int], float], float]:
-    """A document's formula (Python floats) and the bound of its rate on the whole
-    domain, from one resolution (which validates the spec whole); cached per spec, as
-    ``compile_spec`` is. ``document`` carries its context (steps_per_epoch, ...)."""
-    root = document.resolve().schedule
-    return root.build(PYTHON), root.rate_ceiling()
+    """A document's formula (Python floats, from lrcore's one formula cache) and the
+    bound of its rate on the whole domain. ``document`` carries its context."""
+    return compile_spec(document, PYTHON), _ceiling(document)
+
+
+@functools.lru_cache(maxsize=256)
+def _ceiling(document: Schedule) -> float:
+    return document.resolve().schedule.rate_ceiling()
 
 
 def _scale(value: Any, i: int, ceiling: float) -> float:
@@ -122,11 +125,10 @@ def _targets(optimizer: torch.optim.Optimizer, schedule: Schedule) -> tuple:
     return out
 
 
-@functools.lru_cache(maxsize=256)
 def _compile_curves(document: Schedule) -> tuple:
-    """Each hyperparameter's formula (Python floats), from one resolution."""
-    resolved = document.resolve()
-    return tuple((name, tree.build(PYTHON)) for name, tree in resolved.hyperparams)
+    """Each hyperparameter's formula (Python floats), from lrcore's one formula cache."""
+    return tuple((name, compile_spec(document, PYTHON, hyperparam=name))
+                 for name, _ in document.hyperparams)
 
 
 def _set(group: dict, key: str, index: int | None, value: float) -> None:
@@ -314,7 +316,11 @@ class LrcoreScheduler(LambdaLR):
         """Every hyperparameter curve at the current step, into every param group."""
         first = self.lr_lambdas[0]
         t = self.last_epoch * first.per
-        fns = dict(_compile_curves(Schedule.from_dict(first.document)))
+        cached = self.__dict__.get("_curves")  # a cache, rebuilt after load_state_dict
+        if cached is None or cached[0] is not first.document:
+            cached = (first.document, dict(_compile_curves(Schedule.from_dict(first.document))))
+            self.__dict__["_curves"] = cached
+        fns = cached[1]
         for name, key, index in self._targets:
             value = float(fns[name](t))
             for group in self.optimizer.param_groups:
@@ -337,6 +343,7 @@ class LrcoreScheduler(LambdaLR):
         state = super().state_dict()
         state.pop("_next_limit", None)  # derived from the unit: recomputed on load
         state.pop("_targets", None)  # derived from the optimizer: recomputed on load
+        state.pop("_curves", None)  # compiled hyperparameter curves: a cache
         state["lr_lambdas"] = [
             {k: v for k, v in d.items() if k != "_compiled"} if d is not None else None
             for d in state["lr_lambdas"]
