@@ -74,3 +74,16 @@ def check_plateau_example(script: str, epochs: int, *, rtol: float = F64["rtol"]
     drops = [e + 1 for e in range(epochs) if scale[e] < (scale[e - 1] if e else 1.0)]
     assert out["cuts"] == drops and len(drops) >= 1
     return out
+
+
+def onecycle_recipe(n: int) -> lrcore.Schedule:
+    """The whole-recipe spec the adapters' hyperparameter tests drive: a one-cycle rate,
+    its inverse momentum and a rising weight decay over ``n`` steps."""
+    return lrcore.load(f"""
+lrcore: 1
+total_steps: {n}
+schedule: {{type: onecycle, peak: 0.1, pct_start: 0.25}}
+hyperparams:
+  momentum: {{type: onecycle_momentum, low: 0.85, high: 0.95, pct_start: 0.25}}
+  weight_decay: {{type: cosine, start: 0.01, end: 0.1}}
+""")

@@ -12,20 +12,13 @@ import pytest
 jax = pytest.importorskip("jax")
 jnp = pytest.importorskip("jax.numpy")
 optax = pytest.importorskip("optax")
-from rates import F32, assert_rates  # noqa: E402 - tests/ is on sys.path (conftest)
+from rates import F32, assert_rates, onecycle_recipe  # noqa: E402 - tests/ is on sys.path (conftest)
 
 import lrcore  # noqa: E402
 from lrcore import SpecError  # noqa: E402
 
 N = 80
-RECIPE = lrcore.load(f"""
-lrcore: 1
-total_steps: {N}
-schedule: {{type: onecycle, peak: 0.1, pct_start: 0.25}}
-hyperparams:
-  momentum: {{type: onecycle_momentum, low: 0.85, high: 0.95, pct_start: 0.25}}
-  weight_decay: {{type: cosine, start: 0.01, end: 0.1}}
-""")
+RECIPE = onecycle_recipe(N)
 
 
 def _loop(tx, steps, state=None, params=None):
