@@ -65,11 +65,15 @@ class MlxOps(Ops):
     def const(self, x: float) -> Any:
         return mx.array(x, dtype=mx.float32)  # rounded once, to nearest
 
+    # (mx.array(t) of an array is a copy: a node in the graph, so steps are used as is)
     def full(self, t: Any, x: float) -> Any:
-        return mx.full(mx.array(t).shape, x, dtype=mx.float32)
+        shape = t.shape if isinstance(t, mx.array) else np.shape(t)
+        return mx.array(x, dtype=mx.float32) if not shape else \
+            mx.full(shape, x, dtype=mx.float32)
 
     def to_float(self, t: Any) -> Any:
-        return mx.array(t).astype(mx.float32)
+        return t.astype(mx.float32) if isinstance(t, mx.array) else \
+            mx.array(t, dtype=mx.float32)
 
     where = staticmethod(mx.where)
     minimum = staticmethod(mx.minimum)
@@ -105,7 +109,6 @@ class MlxOps(Ops):
     def searchsorted(self, table: Any, t: Any) -> Any:
         # entries <= t, minus one (an ascending table of a few breakpoints: one compare
         # and one sum, no gather)
-        t = mx.array(t)
         return mx.sum(mx.expand_dims(t, -1) >= table, axis=-1).astype(mx.int32) - 1
 
     def take(self, table: Any, i: Any) -> Any:
@@ -116,15 +119,24 @@ _OPS = MlxOps()
 _PYTHON = PythonOps()
 
 
-def _concrete(x: Any) -> np.ndarray | None:
-    """The value of an ``mx.array`` as numpy, or None inside ``mx.compile``/``vmap``,
-    where MLX refuses to evaluate (the only way MLX tells a trace from a value)."""
+def _concrete(x: Any) -> Any:
+    """The value of an ``mx.array`` (a Python number for a scalar, else numpy), or None
+    inside ``mx.compile``/``vmap``, where MLX refuses to evaluate (the only way MLX
+    tells a trace from a value)."""
     try:
-        return np.array(x)
+        return x.item() if x.ndim == 0 else np.array(x)
     except ValueError as err:
         if "function transformations" in str(err):
             return None
         raise
+
+
+#: MLX's integer dtypes (a step count is one of them) and their ranges
+_INTEGER = {d: np.iinfo(np.dtype(str(d).split(".")[-1])) for d in (
+    mx.bool_, mx.uint8, mx.uint16, mx.uint32, mx.uint64, mx.int8, mx.int16, mx.int32,
+    mx.int64) if d != mx.bool_}
+_INTEGER[mx.bool_] = np.iinfo(np.uint8)
+_STEP_RULE = "must be in [0, 2**31 - 1] (optimizer updates already applied)"
 
 
 def _domain(step: Any) -> Any:
@@ -132,28 +144,30 @@ def _domain(step: Any) -> Any:
     ``mx.array``) outside ``[0, 2**31 - 1]`` is a ``SpecError``; a traced one saturates
     into that range, clamped in its own dtype before the cast (a uint64 2**40 cast to
     int32 would wrap to another step)."""
+    if isinstance(step, mx.array):
+        info = _INTEGER.get(step.dtype)
+        if info is None:
+            raise SpecError("step", "must be an integer step count", str(step.dtype))
+        host = _concrete(step)
+        if host is None:  # traced: saturate in the step's own dtype, then cast
+            if info.min < 0:
+                step = mx.maximum(step, mx.array(0, step.dtype))
+            if info.max > MAX_STEP:
+                step = mx.minimum(step, mx.array(MAX_STEP, step.dtype))
+            return step.astype(mx.int32)
+        if step.ndim == 0:  # MLX's optimizers: one count, already evaluated
+            if not 0 <= host <= MAX_STEP:
+                raise SpecError("step", _STEP_RULE, int(host))
+            return mx.array(host, dtype=mx.int32)
+        if host.size and (host.min() < 0 or host.max() > MAX_STEP):
+            raise SpecError("step", _STEP_RULE, int(host.min() if host.min() < 0
+                                                    else host.max()))
+        return mx.array(host.astype(np.int32))
     if isinstance(step, int) and not isinstance(step, bool):  # any size: not via numpy
         if not 0 <= step <= MAX_STEP:
-            raise SpecError("step", "must be in [0, 2**31 - 1] (optimizer updates already "
-                            "applied)", step)
+            raise SpecError("step", _STEP_RULE, step)
         return mx.array(step, dtype=mx.int32)
-    if not isinstance(step, mx.array):
-        return mx.array(_checked_steps(step, "step").astype(np.int32))
-    if not (mx.issubdtype(step.dtype, mx.integer) or step.dtype == mx.bool_):
-        raise SpecError("step", "must be an integer step count", str(step.dtype))
-    host = _concrete(step)
-    if host is not None:
-        if host.size and (host.min() < 0 or host.max() > MAX_STEP):
-            bad = host.min() if host.min() < 0 else host.max()
-            raise SpecError("step", "must be in [0, 2**31 - 1] (optimizer updates already "
-                            "applied)", int(bad))
-        return mx.array(host.astype(np.int32))
-    info = np.iinfo(np.dtype(str(step.dtype).split(".")[-1]))
-    if info.min < 0:
-        step = mx.maximum(step, mx.array(0, step.dtype))
-    if info.max > MAX_STEP:
-        step = mx.minimum(step, mx.array(MAX_STEP, step.dtype))
-    return step.astype(mx.int32)
+    return mx.array(_checked_steps(step, "step").astype(np.int32))
 
 
 class MlxSchedule:
@@ -384,10 +398,11 @@ def _metric(metric: Any) -> Any:
     that float32 value); anything else as given, for ``check_metric`` to judge."""
     if not isinstance(metric, mx.array):
         return metric
-    host = _concrete(metric)
-    if host is None:
+    try:
+        host = np.array(metric)
+    except ValueError:  # inside mx.compile: MLX cannot give the value
         raise SpecError("metric", "must be a concrete value: report outside mx.compile "
-                        "(once per epoch, after mx.eval)", "a traced array")
+                        "(once per epoch, after mx.eval)", "a traced array") from None
     return host.reshape(())[()] if host.size == 1 else host
 
 
