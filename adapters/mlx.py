@@ -91,6 +91,8 @@ class MlxOps(Ops):
         ``|r| <= ln(2) / 2`` (1 ulp), and ``2**n`` as two exact powers of two (so
         ``n = 128`` cannot overflow before the product). ``x`` is held in
         ``[-104, 89]`` first, where float32's ``exp`` is already 0 or inf."""
+        if not isinstance(x, mx.array):
+            x = mx.array(x, dtype=mx.float32)
         x = mx.clip(x, -104.0, 89.0)
         n = mx.round(x * _LOG2E)
         r = (x - n * _LN2_HI) - n * _LN2_LO
