@@ -134,4 +134,5 @@ def test_exp_is_within_an_ulp_and_a_fifth_on_its_whole_float32_range():
         assert ulps.max() <= 1.2, (ulps.max(), x[normal][np.argmax(ulps)])
         assert np.all(np.isinf(got[~np.isfinite(ref32)]))
         assert np.all(got[ref32 == 0] == 0.0)
-    assert ops.exp(0.5).item() == np.float32(np.exp(0.5))  # a number, as mx.exp takes it
+    # a number, as mx.exp takes one
+    assert abs(ops.exp(0.5).item() - np.exp(0.5)) <= 1.2 * np.spacing(np.float32(np.exp(0.5)))
