@@ -133,11 +133,9 @@ def _concrete(x: Any) -> Any:
         raise
 
 
-#: MLX's integer dtypes (a step count is one of them) and their ranges
+#: MLX's integer dtypes (a step count is one of them; a bool is not) and their ranges
 _INTEGER = {d: np.iinfo(np.dtype(str(d).split(".")[-1])) for d in (
-    mx.bool_, mx.uint8, mx.uint16, mx.uint32, mx.uint64, mx.int8, mx.int16, mx.int32,
-    mx.int64) if d != mx.bool_}
-_INTEGER[mx.bool_] = np.iinfo(np.uint8)
+    mx.uint8, mx.uint16, mx.uint32, mx.uint64, mx.int8, mx.int16, mx.int32, mx.int64)}
 _STEP_RULE = "must be in [0, 2**31 - 1] (optimizer updates already applied)"
 
 
@@ -522,6 +520,7 @@ def parity_values(name: str, specs: Sequence[Schedule], steps: Sequence[np.ndarr
     ``reports[i]`` were reported at their steps."""
     del name  # one backend: "mlx"
     out = []
+    reports = list(reports) if reports is not None else [None] * len(specs)
     for spec, t, rep in zip(specs, steps, reports):
         t = np.asarray(t, dtype=np.int64)
         if rep is None:

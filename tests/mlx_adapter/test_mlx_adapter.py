@@ -198,10 +198,14 @@ def test_traced_step_arrays_saturate_elementwise():
     assert_rates(got, lrcore.evaluate(CYCLIC, clamped), **F32)
 
 
-def test_a_float_step_is_refused():
+@pytest.mark.parametrize("step,dtype", [(mx.array(3.0), "float32"),
+                                        (mx.array(True), "bool")])
+def test_a_step_that_is_not_an_integer_is_refused(step, dtype):
     with pytest.raises(SpecError) as err:
-        to_mlx(CYCLIC)(mx.array(3.0))
-    assert str(err.value) == 'step: must be an integer step count, got "mlx.core.float32"'
+        to_mlx(CYCLIC)(step)
+    assert str(err.value) == f'step: must be an integer step count, got "mlx.core.{dtype}"'
+    with pytest.raises(SpecError):  # at trace time too: the dtype is known there
+        mx.compile(to_mlx(CYCLIC))(step)
 
 
 def test_host_steps_follow_evaluate():

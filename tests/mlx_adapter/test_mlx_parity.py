@@ -136,3 +136,12 @@ def test_exp_is_within_an_ulp_and_a_fifth_on_its_whole_float32_range():
         assert np.all(got[ref32 == 0] == 0.0)
     # a number, as mx.exp takes one
     assert abs(ops.exp(0.5).item() - np.exp(0.5)) <= 1.2 * np.spacing(np.float32(np.exp(0.5)))
+
+
+def test_parity_values_without_reports_is_the_plain_curve():
+    """``reports`` may be None (no spec is a reported plateau); a plateau spec without
+    reports is its inner curve, as on every backend."""
+    spec = lrcore.plateau(schedule=lrcore.cosine(start=0.1, end=0.0, duration=100))
+    t = np.arange(120)
+    got = parity_values("mlx", [spec], [t], None)[0]
+    assert parity.compare("mlx", t, lrcore.evaluate(spec, t), got).ok
