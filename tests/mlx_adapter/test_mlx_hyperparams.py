@@ -165,3 +165,17 @@ def test_the_optimizer_must_be_an_mlx_optimizer_class():
                                      "such as mlx.optimizers.AdamW, got ")
     with pytest.raises(SpecError):
         to_mlx_optimizer(_spec(), optim.MultiOptimizer)
+
+
+@pytest.mark.parametrize("cls,name,curve", [
+    (optim.RMSprop, "alpha", {"type": "linear", "start": 0.9, "end": 0.99, "duration": 20}),
+    (optim.Adam, "eps", {"type": "exponential", "start": 1e-6, "rate": 0.5, "every": 5}),
+    (optim.Muon, "momentum", {"type": "linear", "start": 0.9, "end": 0.95, "duration": 20}),
+], ids=["rmsprop-alpha", "adam-eps", "muon-momentum"])
+def test_other_float_arguments_follow_their_curves(cls, name, curve):
+    spec = lrcore.Schedule.from_dict({"lrcore": 1,
+                                      "schedule": {"type": "constant", "value": 1e-3},
+                                      "hyperparams": {name: curve}})
+    seen, model = _run(to_mlx_optimizer(spec, cls), 24, [name], compiled=True)
+    assert_rates(seen[name], lrcore.evaluate(spec, np.arange(24), hyperparam=name), **F32)
+    assert np.all(np.isfinite(np.array(model.weight)))
