@@ -14,33 +14,34 @@ state, kept in ``optimizer.state`` so it is saved and restored with the rest of 
 
 from __future__ import annotations
 
+import dataclasses
+import inspect
+import weakref
+from collections.abc import Sequence
+from typing import Any
+
+import mlx.core as mx
+import mlx.optimizers as optim
+import numpy as np
+
+from lrcore.backends import segments
+from lrcore.document import Schedule, as_schedule
+from lrcore.errors import SpecError
+from lrcore.evaluate import _steps as _checked_steps
+from lrcore.evaluate import compile_spec, evaluate
+from lrcore.fields import MAX_STEP
+from lrcore.hyperparams import assign
+from lrcore.nodes.plateau import PlateauState, check_metric, initial_state
+from lrcore.nodes.plateau import report as plateau_rule
+from lrcore.ops import Ops, PythonOps
+
 #: Read by lrcore's backend registry without importing this module (a literal).
 LRCORE_BACKEND = {
-    "backends": {"mlx": {"dtype": "float32", "needs": ["mlx"]}},
+    "backends": {"mlx": {"dtype": "float32", "needs": ["mlx.core"]}},  # mlx: a namespace
     "exports": ["to_mlx", "to_mlx_optimizer"],
     "values": "parity_values",
     "order": 40,
 }
-
-import dataclasses  # noqa: E402 - the literal above comes first, for the registry
-import inspect  # noqa: E402
-import weakref  # noqa: E402
-from collections.abc import Sequence  # noqa: E402
-from typing import Any  # noqa: E402
-
-import mlx.core as mx  # noqa: E402
-import mlx.optimizers as optim  # noqa: E402
-import numpy as np  # noqa: E402
-
-from lrcore.document import Schedule, as_schedule  # noqa: E402
-from lrcore.errors import SpecError  # noqa: E402
-from lrcore.evaluate import _steps as _checked_steps  # noqa: E402
-from lrcore.evaluate import compile_spec, evaluate  # noqa: E402
-from lrcore.fields import MAX_STEP  # noqa: E402
-from lrcore.hyperparams import assign  # noqa: E402
-from lrcore.nodes.plateau import PlateauState, check_metric, initial_state  # noqa: E402
-from lrcore.nodes.plateau import report as plateau_rule  # noqa: E402
-from lrcore.ops import Ops, PythonOps  # noqa: E402
 
 __all__ = ["MlxOps", "MlxSchedule", "parity_values", "plateau_state", "report", "to_mlx",
            "to_mlx_optimizer"]
@@ -497,21 +498,6 @@ def to_mlx_optimizer(spec: Any, optimizer: Any = None, *, steps_per_epoch: int |
 
 # ---- parity -------------------------------------------------------------------------------
 
-def _segments(t: np.ndarray, reports: Sequence | None) -> list:
-    """Split sorted steps at report steps: ``[(reports due first, steps), ...]``; a
-    report at step s applies from the first grid step >= s on (as lrcore.parity)."""
-    reports = list(reports or [])
-    cuts = np.searchsorted(t, [int(s) for s, _ in reports], side="left")
-    out, start, pending = [], 0, []
-    for item, cut in zip(reports, cuts.tolist()):
-        if cut > start:
-            out.append((pending, t[start:cut]))
-            pending, start = [], cut
-        pending.append(item)
-    out.append((pending, t[start:]))
-    return out
-
-
 def parity_values(name: str, specs: Sequence[Schedule], steps: Sequence[np.ndarray],
                   reports: Sequence[Sequence | None]) -> list[np.ndarray]:
     """Each spec's rates at its steps, as float64 copies of exactly what an MLX
@@ -530,7 +516,7 @@ def parity_values(name: str, specs: Sequence[Schedule], steps: Sequence[np.ndarr
         opt = to_mlx_optimizer(spec, optim.SGD)
         rate = _rate_of(opt)
         parts = []
-        for due, seg in _segments(t, rep):
+        for due, seg in segments(t, rep):
             for s, m in due:
                 opt.state["step"] = mx.array(int(s), dtype=mx.uint64)
                 report(opt, m)

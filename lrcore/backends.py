@@ -15,6 +15,7 @@ import ast
 import dataclasses
 import functools
 import importlib
+import importlib.machinery
 import importlib.util
 import os
 import pkgutil
@@ -85,10 +86,17 @@ class Backend:
 
 
 def _installed(module: str) -> bool:
-    # a regular package, not a namespace package that happens to share the name (a
-    # folder called `torch` on sys.path, say)
+    """Whether ``module`` is a regular module or package here, found without importing
+    anything (not even a parent: ``mlx.core`` lives in the namespace package ``mlx``), and
+    not a namespace package that merely shares the name (a folder called `torch`)."""
+    top, *rest = module.split(".")
     try:
-        spec = importlib.util.find_spec(module)
+        spec = importlib.util.find_spec(top)
+        for i in range(len(rest)):
+            if spec is None or not spec.submodule_search_locations:
+                return False
+            spec = importlib.machinery.PathFinder.find_spec(
+                ".".join([top, *rest[:i + 1]]), list(spec.submodule_search_locations))
     except (ImportError, ValueError):
         return False
     return spec is not None and spec.origin is not None

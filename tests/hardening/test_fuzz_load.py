@@ -250,6 +250,9 @@ BAD_TAGGED = ["!!timestamp 2001-12-14x", "!!timestamp 2001-13-45",
               "!!pairs {a: 1}", "!!str [1]", "!!binary 'a'"]
 
 
+TAG_ERROR = r"^spec(:\d+:\d+)?: (is not valid YAML|!!(int|float|bool) must be)"
+
+
 @pytest.mark.parametrize("tagged", BAD_TAGGED)
 def test_standard_tags_on_bad_values_raise_spec_error(tagged) -> None:
     """A standard YAML tag (timestamp, int, float, bool, map, ...) on a value it cannot
@@ -260,7 +263,7 @@ def test_standard_tags_on_bad_values_raise_spec_error(tagged) -> None:
                  f"lrcore: 1\nschedule:\n  type: constant\n  value: 1.0\n"
                  f"  duration: {tagged}\n",
                  f"lrcore: 1\nschedule:\n  type: constant\n  ? {tagged}\n  : 1.0\n"):
-        with pytest.raises(lrcore.SpecError, match=r"^spec(:\d+:\d+)?: (is not valid YAML|!!(int|float|bool) must be)"):
+        with pytest.raises(lrcore.SpecError, match=TAG_ERROR):
             lrcore.load(text)
         count("tags")
 

@@ -15,9 +15,6 @@ Accepted extreme values get the same contract: a spec that loads must keep it.
 
 from __future__ import annotations
 
-import os
-import sys
-
 import numpy as np
 import pytest
 from hardening_helpers import MAX_STEP, count, probe_steps, valid_docs
@@ -25,19 +22,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lrcore
-from lrcore import parity
-
-
-def _keras_backend_here() -> str:
-    if "keras" in sys.modules:
-        return sys.modules["keras"].backend.backend()
-    return os.environ.get("KERAS_BACKEND", "tensorflow")
-
+from lrcore import backends, parity
 
 #: Backends that run in this process (the reference is the baseline, not under test).
 IN_PROCESS = [b for b in parity.available_backends()
-              if b in ("python", "torch", "optax", "optax-x64")
-              or b == f"keras-{_keras_backend_here()}"]
+              if b != "reference" and backends.get(b).runs_here()]
 
 random_steps = st.lists(st.integers(0, MAX_STEP), min_size=1, max_size=64)
 

@@ -145,3 +145,14 @@ def test_parity_values_without_reports_is_the_plain_curve():
     t = np.arange(120)
     got = parity_values("mlx", [spec], [t], None)[0]
     assert parity.compare("mlx", t, lrcore.evaluate(spec, t), got).ok
+
+
+def test_the_registry_finds_mlx_for_parity_the_cli_and_lrcore():
+    """Nothing outside adapters/mlx.py names mlx: the registry reads its declaration."""
+    from lrcore.adapters import mlx as adapter
+
+    assert "mlx" in parity.available_backends() and parity.dtype_of("mlx") == "float32"
+    assert lrcore.to_mlx is adapter.to_mlx and "to_mlx_optimizer" in dir(lrcore)
+    spec = lrcore.load("lrcore: 1\nschedule: {type: cosine, start: 0.1, duration: 1000}\n")
+    report = parity.check(spec, ["mlx"])
+    assert report.ok and report.results[0].backend == "mlx" and report.results[0].ulps < 16

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 import os
 import random
-import sys
 from fractions import Fraction
 from typing import Any, Protocol
 
@@ -27,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lrcore
-from lrcore import parity
+from lrcore import backends, parity
 
 HORIZON = 2000
 #: trees per hypothesis example (CI: the ``ci`` profile's 200 examples -> 400 trees)
@@ -38,17 +37,10 @@ BATCH = 100
 SEED = int(os.environ.get("LRCORE_PARITY_SEED", "20240517"))
 
 
-def _keras_backend_here() -> str:
-    if "keras" in sys.modules:
-        return sys.modules["keras"].backend.backend()
-    return os.environ.get("KERAS_BACKEND", "tensorflow")
-
-
 AVAILABLE = parity.available_backends()
 # Backends that run inside this process (no subprocess per hypothesis example); the
 # reference is the baseline of the comparison, not a backend under test.
-IN_PROCESS = [b for b in ("python", "torch", "optax", "optax-x64",
-                          f"keras-{_keras_backend_here()}") if b in AVAILABLE]
+IN_PROCESS = [b for b in AVAILABLE if b != "reference" and backends.get(b).runs_here()]
 ALL = [b for b in AVAILABLE if b != "reference"]
 
 
