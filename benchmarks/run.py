@@ -11,7 +11,8 @@ figures come from one subprocess per Keras backend (``keras_worker.py``), since 
 process can hold one Keras backend only.
 
 Sections: torch (per scheduler.step()), optax (StableHLO op count, vmap throughput,
-jitted adam step), keras (model.fit per step), evaluator (numpy reference against
+jitted adam step), keras (model.fit per step), lightning (Trainer.fit per update),
+evaluator (numpy reference against
 jitted optax; peak memory), startup (import time, adapter call to ready object).
 """
 
@@ -39,7 +40,7 @@ import harness  # noqa: E402
 import specs  # noqa: E402
 from harness import Row, interleaved, timing_row  # noqa: E402
 
-SECTIONS = ("torch", "optax", "keras", "evaluator", "startup")
+SECTIONS = ("torch", "optax", "keras", "lightning", "evaluator", "startup")
 
 
 class Config:
@@ -61,6 +62,8 @@ class Config:
         self.mem_n = 10**7 if q else 10**8
         self.import_reps = 5 if q else 21
         self.adapter_reps = 20 if q else 200
+        self.lightning_block = 50 if q else 100  # optimizer updates per Trainer.fit
+        self.lightning_reps = 4 if q else 20
 
 
 # ---- torch ---------------------------------------------------------------------------------
@@ -299,6 +302,106 @@ def bench_keras(cfg: Config) -> list[Row]:
     return rows
 
 
+# ---- Lightning -------------------------------------------------------------------------------
+
+def bench_lightning(cfg: Config) -> list[Row]:
+    """``Trainer.fit`` per optimizer update (MLP 32-64-1, batch 32, SGD) with an lrcore
+    scheduler (``scheduler_config``, interval "step") against the same fit with torch's
+    own scheduler for the same curve: the median time between consecutive batch starts
+    within one fit (one block), so Trainer start-up and one preempted step are excluded."""
+    import logging
+
+    try:
+        import lightning.pytorch as L
+    except ImportError:  # not in the bench env's extras: say so instead of failing the run
+        return [Row("lightning: Trainer.fit per update", "lightning not installed "
+                    '(pip install -e ".[lightning]")', "—", "—", None, "(info)", None)]
+    import torch
+
+    import lrcore
+    from lrcore.integrations.lightning import scheduler_config
+
+    logging.getLogger("lightning.pytorch").setLevel(logging.WARNING)  # no per-fit banners
+    # DataLoader workers: the in-memory loader below is faster on the main process;
+    # torch 2.13 deprecates the LeafSpec that Lightning 2.6 builds (Lightning's code)
+    warnings.filterwarnings("ignore", message=r"The '.*dataloader' does not have many workers")
+    warnings.filterwarnings("ignore", message=r"`isinstance\(treespec, LeafSpec\)`")
+    block = cfg.lightning_block
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(block * 32, 32, generator=g)
+    data = torch.utils.data.TensorDataset(x, x[:, :4].sum(1, keepdim=True))
+
+    class Model(L.LightningModule):
+        def __init__(self, make) -> None:
+            super().__init__()
+            torch.manual_seed(0)
+            self.net = torch.nn.Sequential(torch.nn.Linear(32, 64), torch.nn.ReLU(),
+                                           torch.nn.Linear(64, 1))
+            self.make = make
+
+        def training_step(self, batch, _):
+            return torch.nn.functional.mse_loss(self.net(batch[0]), batch[1])
+
+        def train_dataloader(self):
+            return torch.utils.data.DataLoader(data, batch_size=32)
+
+        def configure_optimizers(self):
+            opt = torch.optim.SGD(self.parameters(), lr=specs.BASE_LR)
+            return {"optimizer": opt, "lr_scheduler": self.make(opt)}
+
+    class Clock(L.Callback):
+        def __init__(self) -> None:
+            self.starts: list[int] = []
+            self.rates: list[float] = []
+
+        def on_train_batch_start(self, *args) -> None:
+            self.starts.append(time.perf_counter_ns())
+
+        def on_before_optimizer_step(self, trainer, module, optimizer) -> None:
+            self.rates.append(optimizer.param_groups[0]["lr"])
+
+    def fit(make) -> Clock:
+        clock = Clock()
+        trainer = L.Trainer(max_epochs=1, accelerator="cpu", devices=1, logger=False,
+                            enable_checkpointing=False, enable_progress_bar=False,
+                            enable_model_summary=False, limit_val_batches=0,
+                            callbacks=[clock])
+        trainer.fit(Model(make))
+        return clock
+
+    def timed(make):
+        def run() -> float:
+            steps = fit(make).starts
+            return statistics.median(b - a for a, b in zip(steps, steps[1:]))
+        return run
+
+    pairs = specs.torch_pairs(block)
+    rows = []
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # two intra-op threads on a shared 2-core box: bimodal steps
+    try:
+        for name in ("CosineAnnealingLR", "warmup+cosine (SequentialLR)"):
+            spec, native = pairs[name]
+            mine = lambda opt, spec=spec: scheduler_config(lrcore.to_torch(spec, opt))  # noqa: E731
+            theirs = lambda opt, native=native: {"scheduler": native(opt),  # noqa: E731
+                                                 "interval": "step"}
+            a, b = fit(mine).rates, fit(theirs).rates
+            worst = max(abs(p - q) / abs(q) for p, q in zip(a, b, strict=True))
+            if len(a) != block or worst > 1e-6:
+                raise SystemExit(f"lightning {name}: lrcore and native rates differ "
+                                 f"({len(a)} updates, max rel diff {worst:.2e})")
+            t = interleaved(timed(mine), timed(theirs), cfg.lightning_reps, warmup=1,
+                            self_timed=True, collect_every=1)
+            rows.append(timing_row("lightning: Trainer.fit per update (MLP 32-64-1, batch 32)",
+                                   f"fit step {name} (median of {block})", t, 1.02,
+                                   unit="us", extra={"curve_max_rel_diff": worst,
+                                                     "updates_per_fit": block,
+                                                     "torch_threads": 1}))
+    finally:
+        torch.set_num_threads(threads)
+    return rows
+
+
 # ---- reference evaluator -------------------------------------------------------------------
 
 def bench_evaluator(cfg: Config) -> list[Row]:
@@ -534,7 +637,8 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Row] = []
     durations: dict[str, float] = {}
     failed: list[str] = []
-    order = ["keras", "startup", "torch", "optax", "evaluator"]  # keras first: heaviest
+    # keras first: heaviest
+    order = ["keras", "startup", "torch", "lightning", "optax", "evaluator"]
     for section in [s for s in order if s in only]:
         t0 = time.perf_counter()
         print(f"[{section}] ...", file=sys.stderr, flush=True)

@@ -1,0 +1,1 @@
+"""Integrations with trainers (each module imports its trainer; ``import lrcore`` loads none)."""
