@@ -14,7 +14,6 @@ float64 reference at the float32 parity tolerance.
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 
 import numpy as np
@@ -23,12 +22,13 @@ import pytest
 mx = pytest.importorskip("mlx.core")
 nn = pytest.importorskip("mlx.nn")
 optim = pytest.importorskip("mlx.optimizers")
+from mlx_helpers import train_step  # noqa: E402
 from rates import F32, assert_rates  # noqa: E402 - tests/ is on sys.path (conftest)
 
 import lrcore  # noqa: E402
 from lrcore import SpecError, parity  # noqa: E402
 from lrcore.adapters import mlx as adapter  # noqa: E402
-from lrcore.adapters.mlx import to_mlx  # noqa: E402 - lrcore.to_mlx once the registry lands
+from lrcore.adapters.mlx import to_mlx  # noqa: E402 - the same function as lrcore.to_mlx
 
 MAX = 2**31 - 1
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,19 +46,7 @@ def _train(opt, steps: int, *, compiled: bool = False, seed: int = 0) -> tuple:
     x = mx.random.normal((32, 4))
     y = x @ mx.array([[1.0], [-2.0], [0.5], [3.0]]) + 0.25
 
-    def loss_fn(m, xb, yb):
-        return mx.mean(mx.square(m(xb) - yb))
-
-    grad = nn.value_and_grad(model, loss_fn)
-
-    def step(xb, yb):
-        loss, g = grad(model, xb, yb)
-        opt.update(model, g)
-        return loss
-
-    if compiled:
-        state = [model.state, opt.state]
-        step = functools.partial(mx.compile, inputs=state, outputs=state)(step)
+    step = train_step(model, opt, compiled=compiled)
     used = []
     for _ in range(steps):
         step(x, y)

@@ -9,7 +9,6 @@ continue with the identical rates and weights of the run that was never interrup
 
 from __future__ import annotations
 
-import functools
 import json
 import subprocess
 import sys
@@ -22,6 +21,7 @@ mx = pytest.importorskip("mlx.core")
 nn = pytest.importorskip("mlx.nn")
 optim = pytest.importorskip("mlx.optimizers")
 from mlx.utils import tree_flatten, tree_unflatten  # noqa: E402
+from mlx_helpers import train_step  # noqa: E402
 from rates import F32, assert_rates, warm_cos_spec  # noqa: E402
 
 import lrcore  # noqa: E402
@@ -45,19 +45,7 @@ def _setup(seed: int = 0):
 def _loop(model, opt, x, y, epochs, losses, *, compiled=False):
     """Train ``epochs`` epochs, reporting ``losses[e]`` after epoch ``e``; returns the
     rate of every update and the ``(step, metric)`` reports made."""
-    def loss_fn(m, xb, yb):
-        return mx.mean(mx.square(m(xb) - yb))
-
-    grad = nn.value_and_grad(model, loss_fn)
-
-    def step(xb, yb):
-        loss, g = grad(model, xb, yb)
-        opt.update(model, g)
-        return loss
-
-    if compiled:
-        state = [model.state, opt.state]
-        step = functools.partial(mx.compile, inputs=state, outputs=state)(step)
+    step = train_step(model, opt, compiled=compiled)
     rates, reports = [], []
     for e in range(epochs):
         for _ in range(EPOCH):
