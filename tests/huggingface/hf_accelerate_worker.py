@@ -1,0 +1,49 @@
+"""Run by test_hf_accelerate.py: alone (one process) or under ``torchrun
+--nproc_per_node 2`` (two CPU processes, gloo). Trains the tiny model with gradient
+accumulation 2 twice on one Accelerator: a scheduler prepared by lrcore's ``prepare``
+and one prepared by ``accelerator.prepare`` itself. Rank 0 writes, for each, the lr that
+every optimizer update used, and the scheduler's final ``last_epoch``, to ``argv[1]``."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import torch
+from accelerate import Accelerator
+from hf_tiny import SPEC, Data, model_and_optimizer
+
+import lrcore
+from lrcore.integrations.huggingface import prepare
+
+
+def run(accelerator: Accelerator, how) -> dict:
+    model, optimizer = model_and_optimizer()
+    scheduler = lrcore.to_torch(SPEC, optimizer)
+    data = torch.utils.data.DataLoader(Data(48), batch_size=2)
+    model, optimizer, data, scheduler = how(accelerator, model, optimizer, data, scheduler)
+    lrs, micro = [], 0
+    for batch in data:  # the loop of Accelerate's gradient-accumulation guide
+        with accelerator.accumulate(model):
+            micro += 1
+            accelerator.backward(model(**batch)["loss"])
+            if accelerator.sync_gradients:
+                lrs.append(optimizer.param_groups[0]["lr"])  # the lr of this update
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+    return {"lrs": lrs, "micro_batches": micro, "last_epoch": scheduler.scheduler.last_epoch}
+
+
+def main() -> None:
+    accelerator = Accelerator(cpu=True, gradient_accumulation_steps=2)
+    out = {"num_processes": accelerator.num_processes,
+           "lrcore": run(accelerator, prepare),
+           "plain": run(accelerator, lambda acc, *objects: acc.prepare(*objects))}
+    if accelerator.is_main_process:
+        with open(sys.argv[1], "w", encoding="utf-8") as f:
+            json.dump(out, f)
+
+
+if __name__ == "__main__":
+    main()

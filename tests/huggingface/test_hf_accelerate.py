@@ -1,0 +1,111 @@
+"""Accelerate: an lrcore scheduler follows optimizer updates, not micro-batches or processes.
+
+``hf_accelerate_worker.py`` trains with gradient accumulation 2, alone and as two CPU
+processes (``torchrun``, gloo): with ``lrcore.integrations.huggingface.prepare`` every
+update uses ``lrcore.evaluate(spec, t)`` at t = updates applied; the same loop with
+``accelerator.prepare`` (Accelerate's convention: ``num_processes`` scheduler steps per
+update) runs at ``t = 2 x updates`` with two processes, the mis-step ``prepare`` avoids.
+A scheduler prepared twice is refused.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+accelerate = pytest.importorskip("accelerate")
+
+from hf_tiny import SPEC, model_and_optimizer  # noqa: E402
+
+import lrcore  # noqa: E402
+from lrcore import SpecError  # noqa: E402
+from lrcore.integrations.huggingface import prepare  # noqa: E402
+
+WORKER = Path(__file__).resolve().parent / "hf_accelerate_worker.py"
+
+
+def launch(tmp_path: Path, processes: int) -> dict:
+    out = tmp_path / "rates.json"
+    launcher = [] if processes == 1 else ["-m", "torch.distributed.run", "--standalone",
+                                          f"--nproc_per_node={processes}"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run([sys.executable, *launcher, str(WORKER), str(out)], cwd=tmp_path,
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(out.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_prepared_scheduler_follows_updates(tmp_path, processes):
+    got = launch(tmp_path, processes)
+    assert got["num_processes"] == processes
+    updates = 48 // 2 // processes // 2  # samples / batch / processes / accumulation
+    mine, plain = got["lrcore"], got["plain"]
+    assert mine["micro_batches"] == plain["micro_batches"] == 2 * updates
+    np.testing.assert_allclose(mine["lrs"], lrcore.evaluate(SPEC, np.arange(updates)),
+                               rtol=1e-12, atol=0)
+    assert mine["last_epoch"] == updates
+    # Accelerate's own prepare: num_processes scheduler steps per update
+    np.testing.assert_allclose(plain["lrs"],
+                               lrcore.evaluate(SPEC, processes * np.arange(updates)),
+                               rtol=1e-12, atol=0)
+    assert plain["last_epoch"] == processes * updates
+
+
+# ---- bad input: refused with the fix in the message ------------------------------------
+
+TWICE = ("is already prepared; a second wrapper steps it again on every update: prepare it "
+         "once, with lrcore.integrations.huggingface.prepare")
+
+
+def refused(message: str):
+    return pytest.raises(SpecError, match="^" + re.escape(message) + "$")
+
+
+@pytest.fixture(scope="module")
+def accelerator():
+    return accelerate.Accelerator(cpu=True)
+
+
+def test_a_scheduler_prepared_twice_is_refused(accelerator):
+    _, optimizer = model_and_optimizer()
+    scheduler = lrcore.to_torch(SPEC, optimizer)
+    optimizer, prepared = prepare(accelerator, optimizer, scheduler)
+    assert prepared.scheduler is scheduler
+    with refused(f'prepare(objects[0]): {TWICE}, got "LrcoreScheduler"'):
+        prepare(accelerator, scheduler)
+    with refused(f'prepare(objects[1]): {TWICE}, got "AcceleratedScheduler"'):
+        prepare(accelerator, optimizer, prepared)
+
+
+def test_a_scheduler_prepared_by_accelerate_first_is_refused(accelerator):
+    _, optimizer = model_and_optimizer()
+    scheduler = lrcore.to_torch(SPEC, optimizer)
+    accelerator.prepare(optimizer, scheduler)
+    with refused(f'prepare(objects[0]): {TWICE}, got "LrcoreScheduler"'):
+        prepare(accelerator, scheduler)
+
+
+def test_an_epoch_unit_scheduler_is_refused(accelerator):
+    _, optimizer = model_and_optimizer()
+    scheduler = lrcore.to_torch(SPEC, optimizer, step_unit="epoch", steps_per_epoch=4)
+    with refused('prepare(objects[1]).step_unit: must be "step" in a trainer, which calls step() '
+                 'after every optimizer update; build the scheduler with step_unit="step", '
+                 'got "epoch"'):
+        prepare(accelerator, optimizer, scheduler)
+
+
+def test_importing_the_integration_imports_neither_package():
+    code = ("import sys, lrcore.integrations.huggingface as hf; "
+            "bad = [m for m in ('transformers', 'accelerate', 'torch') if m in sys.modules]; "
+            "sys.exit(f'imported {bad}' if bad else 0)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
