@@ -63,6 +63,7 @@ def prepare(accelerator: Any, *objects: Any) -> Any:
             if obj in _PREPARED or any(s is obj for s in known):
                 raise SpecError(path, _TWICE, type(obj).__name__)
             _check_unit(path, obj)
+            known.append(obj)  # the same scheduler twice in this call: prepared twice too
     out = accelerator.prepare(*objects)
     for obj in out if len(objects) > 1 else (out,):
         if isinstance(obj, AcceleratedScheduler) and _lrcore_scheduler(obj.scheduler):

@@ -2,7 +2,10 @@
 --nproc_per_node 2`` (two CPU processes, gloo). Trains the tiny model with gradient
 accumulation 2 twice on one Accelerator: a scheduler prepared by lrcore's ``prepare``
 and one prepared by ``accelerator.prepare`` itself. Rank 0 writes, for each, the lr that
-every optimizer update used, and the scheduler's final ``last_epoch``, to ``argv[1]``."""
+every optimizer update used, and the scheduler's final ``last_epoch``, to ``argv[1]``.
+
+``worker.py OUT save DIR`` / ``worker.py OUT load DIR`` (one process): 5 updates then
+``accelerator.save_state(DIR)``; or ``accelerator.load_state(DIR)`` then 7 updates."""
 
 from __future__ import annotations
 
@@ -35,7 +38,31 @@ def run(accelerator: Accelerator, how) -> dict:
     return {"lrs": lrs, "micro_batches": micro, "last_epoch": scheduler.scheduler.last_epoch}
 
 
+def resume(out: str, mode: str, where: str) -> None:
+    accelerator = Accelerator(cpu=True)
+    model, optimizer = model_and_optimizer()
+    scheduler = lrcore.to_torch(SPEC, optimizer)
+    data = torch.utils.data.DataLoader(Data(24), batch_size=2)
+    model, optimizer, scheduler = prepare(accelerator, model, optimizer, scheduler)
+    if mode == "load":
+        accelerator.load_state(where)
+    lrs = []
+    for _, batch in zip(range(5 if mode == "save" else 7), data):
+        accelerator.backward(model(**batch)["loss"])
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+    if mode == "save":
+        accelerator.save_state(where)
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump({"lrs": lrs, "last_epoch": scheduler.scheduler.last_epoch}, f)
+
+
 def main() -> None:
+    if len(sys.argv) > 2:
+        resume(*sys.argv[1:4])
+        return
     accelerator = Accelerator(cpu=True, gradient_accumulation_steps=2)
     out = {"num_processes": accelerator.num_processes,
            "lrcore": run(accelerator, prepare),

@@ -5,7 +5,8 @@ processes (``torchrun``, gloo): with ``lrcore.integrations.huggingface.prepare``
 update uses ``lrcore.evaluate(spec, t)`` at t = updates applied; the same loop with
 ``accelerator.prepare`` (Accelerate's convention: ``num_processes`` scheduler steps per
 update) runs at ``t = 2 x updates`` with two processes, the mis-step ``prepare`` avoids.
-A scheduler prepared twice is refused.
+``accelerator.save_state``/``load_state`` continue the curve in a new process. A
+scheduler prepared twice is refused.
 """
 
 from __future__ import annotations
@@ -32,12 +33,13 @@ from lrcore.integrations.huggingface import prepare  # noqa: E402
 WORKER = Path(__file__).resolve().parent / "hf_accelerate_worker.py"
 
 
-def launch(tmp_path: Path, processes: int) -> dict:
-    out = tmp_path / "rates.json"
+def launch(tmp_path: Path, processes: int, *mode: str) -> dict:
+    out = tmp_path / f"rates{'-'.join(('', *mode[:1]))}.json"
     launcher = [] if processes == 1 else ["-m", "torch.distributed.run", "--standalone",
                                           f"--nproc_per_node={processes}"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, *launcher, str(WORKER), str(out)], cwd=tmp_path,
+    done = subprocess.run([sys.executable, *launcher, str(WORKER), str(out), *mode],
+                          cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     return json.loads(out.read_text(encoding="utf-8"))
@@ -58,6 +60,18 @@ def test_prepared_scheduler_follows_updates(tmp_path, processes):
                                lrcore.evaluate(SPEC, processes * np.arange(updates)),
                                rtol=1e-12, atol=0)
     assert plain["last_epoch"] == processes * updates
+
+
+def test_save_state_and_load_state_continue_the_curve(tmp_path):
+    """``accelerator.save_state`` after 5 updates, ``load_state`` in a new process into a
+    freshly prepared scheduler: the next 7 updates run at evaluate(spec, 5..11)."""
+    where = str(tmp_path / "state")
+    first = launch(tmp_path, 1, "save", where)
+    then = launch(tmp_path, 1, "load", where)
+    want = lrcore.evaluate(SPEC, np.arange(12))
+    np.testing.assert_allclose(first["lrs"], want[:5], rtol=1e-12, atol=0)
+    np.testing.assert_allclose(then["lrs"], want[5:], rtol=1e-12, atol=0)
+    assert (first["last_epoch"], then["last_epoch"]) == (5, 12)
 
 
 # ---- bad input: refused with the fix in the message ------------------------------------
@@ -84,6 +98,9 @@ def test_a_scheduler_prepared_twice_is_refused(accelerator):
         prepare(accelerator, scheduler)
     with refused(f'prepare(objects[1]): {TWICE}, got "AcceleratedScheduler"'):
         prepare(accelerator, optimizer, prepared)
+    other = lrcore.to_torch(SPEC, model_and_optimizer()[1])
+    with refused(f'prepare(objects[1]): {TWICE}, got "LrcoreScheduler"'):
+        prepare(accelerator, other, other)
 
 
 def test_a_scheduler_prepared_by_accelerate_first_is_refused(accelerator):
