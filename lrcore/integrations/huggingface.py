@@ -116,10 +116,19 @@ def _callback_class() -> type:
                     raise SpecError("monitor", "needs a spec whose outermost node is "
                                     "plateau; drop monitor", self.monitor)
                 return
-            if self._metric(args) is None:
+            name = self._metric(args)
+            if name is None:
                 raise SpecError("monitor", "a plateau spec needs the metric it watches: "
                                 'LrcoreCallback(monitor="eval_loss") or TrainingArguments'
                                 "(metric_for_best_model=...)", None)
+            mode = lr_scheduler.spec.schedule.mode
+            higher = args.greater_is_better
+            if self.monitor is None and higher is not None and higher != (mode == "max"):
+                better = ("higher", "lower") if higher else ("lower", "higher")
+                raise SpecError("monitor", f'the plateau spec\'s mode "{mode}" counts '
+                                f"{better[1]} as better, but TrainingArguments(greater_is_"
+                                f"better={higher}) counts {better[0]} as better; set the "
+                                f'plateau\'s mode to "{"max" if higher else "min"}"', name)
             strategy = str(getattr(args.eval_strategy, "value", args.eval_strategy))
             if strategy == "no":
                 raise SpecError("eval_strategy", 'must evaluate ("steps" or "epoch") for a '

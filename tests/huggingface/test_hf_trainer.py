@@ -137,6 +137,15 @@ def test_a_plateau_spec_without_a_monitor_is_refused(tmp_path):
         t.train()
 
 
+def test_a_plateau_mode_against_greater_is_better_is_refused(tmp_path):
+    t, _, _ = trainer(tmp_path, PLATEAU, [LrcoreCallback()], eval_strategy="steps",
+                      eval_steps=2, metric_for_best_model="accuracy")
+    with refused('monitor: the plateau spec\'s mode "min" counts lower as better, but '
+                 "TrainingArguments(greater_is_better=True) counts higher as better; set "
+                 'the plateau\'s mode to "max", got "eval_accuracy"'):
+        t.train()
+
+
 def test_a_plateau_spec_without_evaluations_is_refused(tmp_path):
     t, _, _ = trainer(tmp_path, PLATEAU, [LrcoreCallback(monitor="eval_loss")])
     with refused('eval_strategy: must evaluate ("steps" or "epoch") for a plateau spec: '
