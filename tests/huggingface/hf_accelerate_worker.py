@@ -3,6 +3,8 @@
 accumulation 2 twice on one Accelerator: a scheduler prepared by lrcore's ``prepare``
 and one prepared by ``accelerator.prepare`` itself. Rank 0 writes, for each, the lr that
 every optimizer update used, and the scheduler's final ``last_epoch``, to ``argv[1]``.
+Then a plateau spec, reported every 2 updates with the loss averaged over the processes
+(``accelerator.reduce``): every rank writes its rates and reports to ``argv[1].rankN``.
 
 ``worker.py OUT save DIR`` / ``worker.py OUT load DIR`` (one process): 5 updates then
 ``accelerator.save_state(DIR)``; or ``accelerator.load_state(DIR)`` then 7 updates."""
@@ -14,7 +16,7 @@ import sys
 
 import torch
 from accelerate import Accelerator
-from hf_tiny import SPEC, Data, model_and_optimizer
+from hf_tiny import PLATEAU, SPEC, Data, model_and_optimizer
 
 import lrcore
 from lrcore.integrations.huggingface import prepare
@@ -36,6 +38,29 @@ def run(accelerator: Accelerator, how) -> dict:
             scheduler.step()
             optimizer.zero_grad()
     return {"lrs": lrs, "micro_batches": micro, "last_epoch": scheduler.scheduler.last_epoch}
+
+
+def plateau(accelerator: Accelerator) -> dict:
+    model, optimizer = model_and_optimizer()
+    data = torch.utils.data.DataLoader(Data(48), batch_size=2)
+    model, optimizer, data, scheduler = prepare(accelerator, model, optimizer, data,
+                                                lrcore.to_torch(PLATEAU, optimizer))
+    lrs, reports = [], []
+    for batch in data:
+        with accelerator.accumulate(model):
+            loss = model(**batch)["loss"]
+            accelerator.backward(loss)
+            if accelerator.sync_gradients:
+                lrs.append(optimizer.param_groups[0]["lr"])
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad()
+        if accelerator.sync_gradients and len(lrs) % 2 == 0:  # each rank's own loss differs
+            mean = accelerator.reduce(loss.detach(), "mean")
+            scheduler.scheduler.report(mean)
+            reports.append((len(lrs), float(mean)))
+    lrs.append(optimizer.param_groups[0]["lr"])  # the next update's, after the last cut
+    return {"lrs": lrs, "reports": reports}
 
 
 def resume(out: str, mode: str, where: str) -> None:
@@ -70,6 +95,8 @@ def main() -> None:
     if accelerator.is_main_process:
         with open(sys.argv[1], "w", encoding="utf-8") as f:
             json.dump(out, f)
+    with open(f"{sys.argv[1]}.rank{accelerator.process_index}", "w", encoding="utf-8") as f:
+        json.dump(plateau(accelerator), f)
 
 
 if __name__ == "__main__":

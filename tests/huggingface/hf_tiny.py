@@ -12,6 +12,9 @@ import lrcore
 #: warmup then cosine: every update of a 12-update run sees another rate
 SPEC = lrcore.sequence(phases=[lrcore.linear(start=0.01, end=0.1, duration=3),
                                lrcore.cosine(start=0.1, end=0.02, duration=9)])
+#: the same inside plateau: a metric must fall to a tenth of the best to count as better,
+#: so reports cut the rate (patience 0)
+PLATEAU = lrcore.plateau(schedule=SPEC, factor=0.5, patience=0, threshold=0.9)
 
 
 class Tiny(torch.nn.Module):

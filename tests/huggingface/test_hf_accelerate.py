@@ -24,7 +24,7 @@ import pytest
 torch = pytest.importorskip("torch")
 accelerate = pytest.importorskip("accelerate")
 
-from hf_tiny import SPEC, model_and_optimizer  # noqa: E402
+from hf_tiny import PLATEAU, SPEC, model_and_optimizer  # noqa: E402
 
 import lrcore  # noqa: E402
 from lrcore import SpecError  # noqa: E402
@@ -34,6 +34,7 @@ WORKER = Path(__file__).resolve().parent / "hf_accelerate_worker.py"
 
 
 def launch(tmp_path: Path, processes: int, *mode: str) -> dict:
+    """The worker's JSON: rank 0's, with every rank's plateau run under "ranks"."""
     out = tmp_path / f"rates{'-'.join(('', *mode[:1]))}.json"
     launcher = [] if processes == 1 else ["-m", "torch.distributed.run", "--standalone",
                                           f"--nproc_per_node={processes}"]
@@ -42,7 +43,10 @@ def launch(tmp_path: Path, processes: int, *mode: str) -> dict:
                           cwd=tmp_path,
                           env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    return json.loads(out.read_text(encoding="utf-8"))
+    got = json.loads(out.read_text(encoding="utf-8"))
+    got["ranks"] = [json.loads(Path(f"{out}.rank{i}").read_text(encoding="utf-8"))
+                    for i in range(processes) if Path(f"{out}.rank{i}").exists()]
+    return got
 
 
 @pytest.mark.parametrize("processes", [1, 2])
@@ -60,6 +64,17 @@ def test_prepared_scheduler_follows_updates(tmp_path, processes):
                                lrcore.evaluate(SPEC, processes * np.arange(updates)),
                                rtol=1e-12, atol=0)
     assert plain["last_epoch"] == processes * updates
+
+    # plateau: every rank reports the loss averaged over the ranks, so all of them cut
+    # alike and follow the reference replay of those reports
+    ranks = got["ranks"]
+    assert len(ranks) == processes
+    assert all(r == ranks[0] for r in ranks)
+    reports = [tuple(r) for r in ranks[0]["reports"]]
+    assert [s for s, _ in reports] == list(range(2, updates + 1, 2))
+    want = lrcore.evaluate(PLATEAU, np.arange(updates + 1), reports=reports)
+    np.testing.assert_allclose(ranks[0]["lrs"], want, rtol=1e-12, atol=0)
+    assert want[-1] < lrcore.evaluate(SPEC, updates)  # the reports did cut the rate
 
 
 def test_save_state_and_load_state_continue_the_curve(tmp_path):

@@ -18,13 +18,11 @@ import pytest
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
-from hf_tiny import SPEC, Data, Updates, model_and_optimizer  # noqa: E402
+from hf_tiny import PLATEAU, SPEC, Data, Updates, model_and_optimizer  # noqa: E402
 
 import lrcore  # noqa: E402
 from lrcore import SpecError  # noqa: E402
 from lrcore.integrations.huggingface import LrcoreCallback  # noqa: E402
-
-PLATEAU = lrcore.plateau(schedule=SPEC, factor=0.5, patience=0, threshold=0.5)
 
 
 class Record(transformers.TrainerCallback):
@@ -97,9 +95,10 @@ def test_resume_from_a_trainer_checkpoint_continues_the_curve(tmp_path):
 
 
 def test_plateau_cut_by_a_real_evaluation_metric_and_resumed(tmp_path):
-    """Evaluations every 2 updates; a metric must halve to count as better (threshold
-    0.5), so the reports cut the rate; the reference replays the reports the Trainer made.
-    The resumed run starts from the checkpoint after update 4, its first cut included."""
+    """Evaluations every 2 updates; a metric must fall to a tenth to count as better
+    (threshold 0.9), so the reports cut the rate; the reference replays the reports the
+    Trainer made. The resumed run starts from the checkpoint after update 4, its first
+    cut included."""
     kw = dict(eval_strategy="steps", eval_steps=2, save_strategy="steps", save_steps=4)
     full, whole, _ = trainer(tmp_path / "a", PLATEAU, [LrcoreCallback(monitor="eval_loss")],
                              **kw)
