@@ -206,7 +206,8 @@ def machine_info() -> dict[str, Any]:
         "implementation": platform.python_implementation(),
         "platform": platform.platform(),
         "versions": versions(["lrcore", "numpy", "torch", "jax", "jaxlib", "optax", "keras",
-                              "tensorflow", "tensorflow-cpu"]),
+                              "tensorflow", "tensorflow-cpu", "transformers",
+                              "accelerate"]),
     }
 
 

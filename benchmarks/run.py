@@ -10,10 +10,10 @@ lrcore / native measured interleaved in this process (see ``harness.py``); the K
 figures come from one subprocess per Keras backend (``keras_worker.py``), since a
 process can hold one Keras backend only.
 
-Sections: torch (per scheduler.step()), optax (StableHLO op count, vmap throughput,
-jitted adam step), keras (model.fit per step), lightning (Trainer.fit per update),
-evaluator (numpy reference against
-jitted optax; peak memory), startup (import time, adapter call to ready object).
+Sections: torch (per scheduler.step()), hf (scheduler.step() and a transformers Trainer
+step), optax (StableHLO op count, vmap throughput, jitted adam step), keras (model.fit
+per step), lightning (Trainer.fit per update), evaluator (numpy reference against jitted
+optax; peak memory), startup (import time, adapter call to ready object).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ import harness  # noqa: E402
 import specs  # noqa: E402
 from harness import Row, interleaved, timing_row  # noqa: E402
 
-SECTIONS = ("torch", "optax", "keras", "lightning", "evaluator", "startup")
+SECTIONS = ("torch", "hf", "optax", "keras", "lightning", "evaluator", "startup")
 
 
 class Config:
@@ -64,6 +64,8 @@ class Config:
         self.adapter_reps = 20 if q else 200
         self.lightning_block = 50 if q else 100  # optimizer updates per Trainer.fit
         self.lightning_reps = 4 if q else 20
+        self.hf_block = 20 if q else 50     # Trainer updates per trainer.train() call
+        self.hf_reps = 4 if q else 20
 
 
 # ---- torch ---------------------------------------------------------------------------------
@@ -124,6 +126,123 @@ def bench_torch(cfg: Config) -> list[Row]:
         rows.append(timing_row("torch: scheduler.step()", f"torch {name}", t, 1.2,
                                unit="us", extra={"curve_max_rel_diff": checks[name],
                                                  "block_steps": block}))
+    return rows
+
+
+# ---- Hugging Face (transformers Trainer) ----------------------------------------------------
+
+def bench_hf(cfg: Config) -> list[Row]:
+    """An lrcore scheduler against transformers' ``get_cosine_schedule_with_warmup`` (its
+    spec: ``lrcore.presets.hf("cosine", ...)``): blocks of ``scheduler.step()``, and a
+    whole Trainer step (forward, backward, SGD update, scheduler) on a tiny model."""
+    import torch
+    import transformers
+
+    import lrcore
+
+    warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)`")
+    warm, total = 100, 10**6
+    spec = lrcore.presets.hf("cosine", specs.BASE_LR, warm, total)
+
+    def native(opt):
+        return transformers.get_cosine_schedule_with_warmup(opt, warm, total)
+
+    def ready(make, model=None):
+        model = model or torch.nn.Linear(4, 1)
+        opt = torch.optim.SGD(model.parameters(), lr=specs.BASE_LR)
+        sched = make(opt)
+        opt.step()  # no grads: a no-op that marks the optimizer as stepped
+        return opt, sched
+
+    # the two draw the same curve (warmup, then into the cosine)
+    (o1, a), (o2, b) = ready(lambda o: lrcore.to_torch(spec, o)), ready(native)
+    worst = 0.0
+    for _ in range(400):
+        la, lb = o1.param_groups[0]["lr"], o2.param_groups[0]["lr"]
+        worst = max(worst, abs(la - lb) / specs.BASE_LR)
+        a.step()
+        b.step()
+    if worst > 1e-6:
+        raise SystemExit(f"hf: lrcore and get_cosine_schedule_with_warmup differ (max diff "
+                         f"{worst:.2e} x lr); the benchmark would be unfair")
+
+    rows = []
+    block = cfg.torch_block
+    (_, a), (_, b) = ready(lambda o: lrcore.to_torch(spec, o)), ready(native)
+
+    def steps(step):
+        def run():
+            for _ in range(block):
+                step()
+        return run
+
+    t = interleaved(steps(a.step), steps(b.step), cfg.torch_reps, warmup=3, per_block=block)
+    rows.append(timing_row("hf: scheduler.step()", "hf get_cosine_schedule_with_warmup", t,
+                           1.2, unit="us", extra={"curve_max_diff_over_lr": worst,
+                                                  "block_steps": block}))
+
+    # a whole Trainer step: each block is one trainer.train() of hf_block updates; the
+    # block's figure is the median of its steps (on_step_begin to on_step_end), so the
+    # set-up of each train() call is outside it
+    class Timer(transformers.TrainerCallback):
+        def __init__(self) -> None:
+            self.times: list[int] = []
+            self.t0 = 0
+
+        def on_step_begin(self, args, state, control, **kwargs):
+            self.t0 = time.perf_counter_ns()
+
+        def on_step_end(self, args, state, control, **kwargs):
+            self.times.append(time.perf_counter_ns() - self.t0)
+
+    class Tiny(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.net = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(),
+                                           torch.nn.Linear(32, 1))
+
+        def forward(self, x, y):
+            return {"loss": torch.nn.functional.mse_loss(self.net(x).squeeze(-1), y)}
+
+    hb, batch = cfg.hf_block, 8
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(hb * batch, 16, generator=g)
+    data = [{"x": xi, "y": xi[:4].sum()} for xi in x]
+
+    def trainer(make, out):
+        torch.manual_seed(0)
+        model = Tiny()
+        opt, sched = ready(make, model)
+        args = transformers.TrainingArguments(
+            output_dir=out, max_steps=hb, per_device_train_batch_size=batch, report_to=[],
+            use_cpu=True, logging_strategy="no", save_strategy="no", disable_tqdm=True)
+        timer = Timer()
+        tr = transformers.Trainer(model=model, args=args, train_dataset=data,
+                                  optimizers=(opt, sched), callbacks=[timer])
+        tr.remove_callback(transformers.trainer_callback.PrinterCallback)
+
+        def run() -> float:
+            tr.train()
+            return statistics.median(timer.times[-hb:])
+
+        return run
+
+    import tempfile
+
+    # one intra-op thread: on a small shared box torch's thread pool waits on the other
+    # processes' bursts, which swamps a step of this size (and is the same on both sides)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with tempfile.TemporaryDirectory(prefix="lrcore-bench-hf-") as d:
+            t = interleaved(trainer(lambda o: lrcore.to_torch(spec, o), f"{d}/a"),
+                            trainer(native, f"{d}/b"), cfg.hf_reps, warmup=2,
+                            self_timed=True)
+    finally:
+        torch.set_num_threads(threads)
+    rows.append(timing_row("hf: Trainer step (MLP 16-32-1, batch 8, SGD, CPU)",
+                           f"Trainer step, cosine with warmup (median step of {hb})", t,
+                           1.02, unit="us"))
     return rows
 
 
@@ -638,7 +757,7 @@ def main(argv: list[str] | None = None) -> int:
     durations: dict[str, float] = {}
     failed: list[str] = []
     # keras first: heaviest
-    order = ["keras", "startup", "torch", "lightning", "optax", "evaluator"]
+    order = ["keras", "startup", "torch", "hf", "lightning", "optax", "evaluator"]
     for section in [s for s in order if s in only]:
         t0 = time.perf_counter()
         print(f"[{section}] ...", file=sys.stderr, flush=True)

@@ -1,1 +1,1 @@
-"""Integrations with trainers (each module imports its trainer; ``import lrcore`` loads none)."""
+"""Trainer integrations: each module imports its own trainer (``import lrcore`` loads none)."""
