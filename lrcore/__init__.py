@@ -54,3 +54,11 @@ def __dir__() -> list[str]:
     from .backends import exports  # backends' entry points, from the registry
 
     return sorted(set(globals()) | set(__all__) | set(exports()))
+
+
+# Keras loads a model file's lrcore classes only if they are registered, and never imports
+# lrcore itself: register them once keras is imported (now, or right after its import).
+# This imports no framework: lrcore.adapters.keras is imported only after keras is.
+from . import _post_import  # noqa: E402
+
+_post_import.import_after("keras", "lrcore.adapters.keras")
