@@ -43,7 +43,8 @@ LRCORE_BACKEND = {
     "order": 10,
 }
 
-__all__ = ["LrcoreLambda", "LrcorePlateauScheduler", "LrcoreScheduler", "to_torch"]
+__all__ = ["LrcoreFollowPlateauScheduler", "LrcoreFollowScheduler", "LrcoreLambda",
+           "LrcorePlateauScheduler", "LrcoreScheduler", "to_torch"]
 
 PYTHON = PythonOps()
 
@@ -249,7 +250,7 @@ class LrcoreScheduler(LambdaLR):
     def __init__(self, optimizer: torch.optim.Optimizer, spec: Any, *,
                  group_scale: list[float] | None = None, step_unit: str = "step",
                  steps_per_epoch: int | None = None, total_steps: int | str | None = None,
-                 last_epoch: int = -1, follow: str = "scheduler") -> None:
+                 last_epoch: int = -1) -> None:
         schedule = as_schedule(spec)
         if schedule.schedule.type == "plateau" and not isinstance(self, LrcorePlateauScheduler):
             raise SpecError("spec", f"{type(self).__name__} cannot take metrics; use "
@@ -267,13 +268,6 @@ class LrcoreScheduler(LambdaLR):
                 raise SpecError("step_unit", "'epoch' needs steps_per_epoch (in the spec or "
                                 "as an argument)", step_unit)
             per = schedule.steps_per_epoch
-        if not isinstance(follow, str) or follow not in FOLLOW:
-            raise SpecError("follow", "must be 'scheduler' or 'optimizer'", follow)
-        if follow == "optimizer":
-            if per != 1:
-                raise SpecError("step_unit", "must be 'step' with follow='optimizer' (it "
-                                "counts optimizer updates, not epochs)", step_unit)
-            _check_observable(optimizer)
         n = len(optimizer.param_groups)
         if group_scale is not None and not isinstance(group_scale, (list, tuple)):
             raise SpecError("group_scale", f"must be a list of numbers, one per param group "
@@ -297,41 +291,10 @@ class LrcoreScheduler(LambdaLR):
         self.plateau = (initial_state(schedule.schedule).to_dict()
                         if schedule.schedule.type == "plateau" else None)
         super().__init__(optimizer, lambdas, last_epoch)
-        if follow == "optimizer":
-            self._follows = True
-            self._observe()
 
-    # follow="optimizer": the optimizer's step hook advances the scheduler (set after
-    # torch's constructor, whose initial step() must run)
-    _follows = False
-    _follow_handle: Any = None
-
-    @property
-    def follow(self) -> str:
-        """What the step counter counts: ``"scheduler"`` (``scheduler.step()`` calls,
-        torch's convention) or ``"optimizer"`` (the updates the optimizer applied)."""
-        return "optimizer" if self._follows else "scheduler"
-
-    def _observe(self) -> None:
-        self._follow_handle = self.optimizer.register_step_post_hook(_Follow(self))
-
-    def _advance(self) -> None:
-        """One update applied (follow="optimizer"): the next update's rate, now."""
-        last = self.last_epoch
-        if type(last) is not int or not -1 <= last <= self._next_limit:
-            self._check_next()
-        self.last_epoch += 1
-        self._apply(self.get_lr())
-
-    def __getstate__(self) -> dict[str, Any]:
-        state = dict(self.__dict__)
-        state.pop("_follow_handle", None)  # the hook lives in the optimizer: registered anew
-        return state
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state)
-        if self._follows:  # pickle and deepcopy restore the optimizer without its hooks
-            self._observe()
+    #: what the step counter counts: scheduler.step() calls (torch's convention) or, in
+    #: the classes to_torch(..., follow="optimizer") builds, the updates applied
+    follow = "scheduler"
 
     @property
     def spec(self) -> Schedule:
@@ -394,8 +357,6 @@ class LrcoreScheduler(LambdaLR):
             raise SpecError("metrics", "need a spec whose outermost node is plateau "
                             "(torch's deprecated step(epoch) is not supported: set "
                             "last_epoch)", self.spec.schedule.type)
-        if self._follows:
-            return  # the optimizer's updates advance it
         last = self.last_epoch
         if type(last) is not int or not -1 <= last <= self._next_limit:
             self._check_next()
@@ -435,9 +396,7 @@ class LrcoreScheduler(LambdaLR):
         state.pop("_next_limit", None)  # derived from the unit: recomputed on load
         state.pop("_targets", None)  # derived from the optimizer: recomputed on load
         state.pop("_curves", None)  # compiled hyperparameter curves: a cache
-        # what the counter counts is the constructor's choice, like the optimizer it hooks
-        state.pop("_follows", None)
-        state.pop("_follow_handle", None)
+        state.pop("_follow_handle", None)  # follow="optimizer": the hook on the optimizer
         state["lr_lambdas"] = [
             {k: v for k, v in d.items() if k != "_compiled"} if d is not None else None
             for d in state["lr_lambdas"]
@@ -566,10 +525,6 @@ class LrcorePlateauScheduler(LrcoreScheduler):
                                 self.spec.schedule.type)
             check_metric(metrics)  # fail before moving, so a NaN changes nothing
             self._check_groups()
-        if self._follows:  # the optimizer's updates advance it: report at the current step
-            if metrics is not None:
-                self.report(metrics)
-            return
         last = self.last_epoch
         if type(last) is not int or not -1 <= last <= self._next_limit:
             self._check_next()
@@ -578,6 +533,62 @@ class LrcorePlateauScheduler(LrcoreScheduler):
             self._apply_hyperparams()
         if metrics is not None:
             self.report(metrics)
+
+
+class _FollowsOptimizer:
+    """``follow="optimizer"`` (mixed into both scheduler classes): a torch step post-hook
+    on the optimizer advances ``last_epoch`` after each update applied and sets the next
+    update's rate at once; ``step()`` moves nothing (``step(metrics)`` reports)."""
+
+    follow = "optimizer"
+    _follow_handle: Any = None  # set once torch's constructor has taken its initial step
+
+    def __init__(self, optimizer: torch.optim.Optimizer, spec: Any, **kwargs: Any) -> None:
+        unit = kwargs.get("step_unit", "step")
+        if unit != "step":
+            raise SpecError("step_unit", "must be 'step' with follow='optimizer' (it counts "
+                            "optimizer updates, not epochs)", unit)
+        _check_observable(optimizer)
+        super().__init__(optimizer, spec, **kwargs)
+        self._observe()
+
+    def _observe(self) -> None:
+        self._follow_handle = self.optimizer.register_step_post_hook(_Follow(self))
+
+    def _advance(self) -> None:
+        """One update applied: the next update's rate, now."""
+        last = self.last_epoch
+        if type(last) is not int or not -1 <= last <= self._next_limit:
+            self._check_next()
+        self.last_epoch += 1
+        self._apply(self.get_lr())
+
+    def step(self, metrics: Any = None) -> None:
+        """Moves nothing: the optimizer's updates advance the scheduler. ``step(metrics)``
+        (a plateau spec) reports at the current count of updates applied."""
+        if self._follow_handle is None or (metrics is not None and self.plateau is None):
+            super().step(metrics)  # torch's initial step, or the plain class's refusal
+        elif metrics is not None:
+            self.report(metrics)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_follow_handle", None)  # the hook lives in the optimizer: registered anew
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._observe()  # pickle and deepcopy restore the optimizer without its hooks
+
+
+class LrcoreFollowScheduler(_FollowsOptimizer, LrcoreScheduler):
+    """:class:`LrcoreScheduler` whose ``last_epoch`` counts the updates the optimizer
+    applied (``lrcore.to_torch(..., follow="optimizer")``)."""
+
+
+class LrcoreFollowPlateauScheduler(_FollowsOptimizer, LrcorePlateauScheduler):
+    """:class:`LrcorePlateauScheduler` whose ``last_epoch`` counts the updates the
+    optimizer applied (``lrcore.to_torch(..., follow="optimizer")``)."""
 
 
 def to_torch(spec: Any, optimizer: torch.optim.Optimizer, *,
@@ -599,11 +610,16 @@ def to_torch(spec: Any, optimizer: torch.optim.Optimizer, *,
     ``torch.amp.GradScaler`` skips, or a loop leaves out, does not move the schedule;
     ``scheduler.step()`` is then harmless and moves nothing (``step(metrics)`` reports).
     """
+    if not isinstance(follow, str) or follow not in FOLLOW:
+        raise SpecError("follow", "must be 'scheduler' or 'optimizer'", follow)
     schedule = as_schedule(spec)
-    cls = LrcorePlateauScheduler if schedule.schedule.type == "plateau" else LrcoreScheduler
+    plateau = schedule.schedule.type == "plateau"
+    cls = {(False, "scheduler"): LrcoreScheduler, (True, "scheduler"): LrcorePlateauScheduler,
+           (False, "optimizer"): LrcoreFollowScheduler,
+           (True, "optimizer"): LrcoreFollowPlateauScheduler}[plateau, follow]
     return cls(optimizer, schedule, group_scale=group_scale, step_unit=step_unit,
                steps_per_epoch=steps_per_epoch, total_steps=total_steps,
-               last_epoch=last_epoch, follow=follow)
+               last_epoch=last_epoch)
 
 
 def parity_values(name: str, specs: list, steps: list, reports: list) -> list:

@@ -271,3 +271,11 @@ def test_an_optimizer_that_skips_inside_step_is_refused():
                 "follow='optimizer' cannot see it; use follow='scheduler' and call "
                 "scheduler.step() after applied updates only, got \"ScalerArgumentSGD\""):
         lrcore.to_torch(SPEC, opt, follow="optimizer")
+
+
+def test_a_metric_needs_a_plateau_spec_here_too():
+    sched = lrcore.to_torch(SPEC, _sgd(), follow="optimizer")
+    with raises("metrics: need a spec whose outermost node is plateau (torch's deprecated "
+                "step(epoch) is not supported: set last_epoch), got \"sequence\""):
+        sched.step(0.5)
+    assert sched.last_epoch == 0
