@@ -459,7 +459,7 @@ def _curve_args(base: type) -> list[str]:
 
 
 #: Keras optimizers with a scheduled twin (registered with keras.saving at import, so
-#: ``load_model`` finds them once ``lrcore.adapters.keras`` is imported).
+#: ``load_model`` finds them; ``import lrcore`` imports this module once keras is imported).
 _SCHEDULABLE = ("SGD", "RMSprop", "Adam", "AdamW", "Adamax", "Nadam", "Adagrad", "Adadelta",
                 "Lion", "Lamb", "Ftrl", "Adafactor")
 _SCHEDULED: dict[type, type] = {}

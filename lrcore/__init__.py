@@ -2,7 +2,9 @@
 
 ``import lrcore`` loads numpy and PyYAML only; the framework adapters load their
 framework when first used (``lrcore.to_torch``, ``lrcore.to_keras``, ``lrcore.to_optax``,
-and every other backend's entry points, found by :mod:`lrcore.backends`).
+and every other backend's entry points, found by :mod:`lrcore.backends`). Once keras is
+imported (before or after lrcore), lrcore's Keras classes are registered with it, so
+``keras.models.load_model`` finds them.
 
 Builders mirror every node type: ``lrcore.cosine(start=1e-3, end=0.0, duration=1000)``,
 ``lrcore.sequence(phases=[...])``; each returns a frozen, validated node.
