@@ -96,7 +96,9 @@ class Rates(keras.callbacks.Callback):
         self.curves.append([float(keras.ops.convert_to_numpy(getattr(opt, n)))
                             for n in self.names])
 '''
-exec(CALLBACKS)  # noqa: S102 - defines Script and Rates here, as the child does
+_NAMESPACE: dict = {}
+exec(CALLBACKS, _NAMESPACE)  # the same classes here as in the child
+Script = _NAMESPACE["Script"]
 
 
 def _model(optimizer):
@@ -212,10 +214,6 @@ def _child(order: str, where) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def _f32(values) -> np.ndarray:
-    return np.asarray(values, dtype=np.float32).astype(np.float64)
-
-
 @pytest.mark.parametrize("order", ["keras, then lrcore", "lrcore, then keras"])
 def test_a_fresh_process_loads_and_continues(saved, order):
     where, full = saved
@@ -242,7 +240,7 @@ def test_a_fresh_process_loads_and_continues(saved, order):
 
     assert_rates(out["curves"]["rates"], lrcore.evaluate(CURVES, steps), **F32)
     curves = np.asarray(out["curves"]["curves"])
-    for i, (arg, name) in enumerate(HYPER.items()):
+    for i, name in enumerate(HYPER.values()):  # in the order of Rates' names
         assert_rates(curves[:, i], lrcore.evaluate(CURVES, steps, hyperparam=name), **F32)
 
 
