@@ -46,8 +46,8 @@ LRCORE_BACKEND = {
     "order": 20,
 }
 
-__all__ = ["KerasOps", "LrcoreSchedule", "PlateauCallback", "schedule_of", "to_keras",
-           "to_keras_optimizer"]
+__all__ = ["KerasOps", "LrcoreSchedule", "PlateauCallback", "custom_objects", "schedule_of",
+           "to_keras", "to_keras_optimizer"]
 
 
 class KerasOps(Ops):
@@ -459,7 +459,7 @@ def _curve_args(base: type) -> list[str]:
 
 
 #: Keras optimizers with a scheduled twin (registered with keras.saving at import, so
-#: ``load_model`` finds them once ``lrcore.adapters.keras`` is imported).
+#: ``load_model`` finds them; ``import lrcore`` imports this module once keras is imported).
 _SCHEDULABLE = ("SGD", "RMSprop", "Adam", "AdamW", "Adamax", "Nadam", "Adagrad", "Adadelta",
                 "Lion", "Lamb", "Ftrl", "Adafactor")
 _SCHEDULED: dict[type, type] = {}
@@ -594,6 +594,15 @@ def to_keras_optimizer(spec: Any, optimizer: Any = "AdamW", *,
 for _name in _SCHEDULABLE:
     if hasattr(keras.optimizers, _name):
         _scheduled_class(getattr(keras.optimizers, _name))
+
+
+def custom_objects() -> dict[str, type]:
+    """Every lrcore class a Keras file can hold, by the name Keras looks up (its
+    registered name, ``"lrcore>LrcoreSchedule"``): for ``load_model(path,
+    custom_objects=...)`` or ``keras.saving.custom_object_scope(...)`` where lrcore's
+    registrations are not in place. ``import lrcore`` registers them (see the README)."""
+    classes = [LrcoreSchedule, *_SCHEDULED.values()]
+    return {keras.saving.get_registered_name(cls): cls for cls in classes}
 
 
 def runs_here(name: str) -> bool:

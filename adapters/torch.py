@@ -3,16 +3,20 @@
 The multiplier is a picklable callable object (no lambdas) evaluated with
 :class:`lrcore.ops.PythonOps` (float64 scalars, torch keeps learning rates as Python
 floats). The scheduler's only state is torch's own step counter (``last_epoch``), plus
-the plateau state for a reduce-on-plateau spec. The spec's domain is integer steps in
-``[0, 2**31 - 1]``: a step outside it is a ``SpecError``, raised before anything changes.
+the plateau state for a reduce-on-plateau spec. With ``follow="optimizer"`` that counter
+counts the updates the optimizer applied (a step hook), not ``scheduler.step()`` calls.
+The spec's domain is integer steps in ``[0, 2**31 - 1]``: a step outside it is a
+``SpecError``, raised before anything changes.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 import numbers
 import warnings
+import weakref
 from collections.abc import Callable
 from typing import Any
 
@@ -39,7 +43,8 @@ LRCORE_BACKEND = {
     "order": 10,
 }
 
-__all__ = ["LrcoreLambda", "LrcorePlateauScheduler", "LrcoreScheduler", "to_torch"]
+__all__ = ["LrcoreFollowPlateauScheduler", "LrcoreFollowScheduler", "LrcoreLambda",
+           "LrcorePlateauScheduler", "LrcoreScheduler", "to_torch"]
 
 PYTHON = PythonOps()
 
@@ -155,6 +160,49 @@ def _unit(per: int) -> str:
     return '"step"' if per == 1 else f'"epoch", {per} steps per call'
 
 
+FOLLOW = ("scheduler", "optimizer")
+
+
+def _check_observable(optimizer: torch.optim.Optimizer) -> None:
+    """``follow="optimizer"`` counts updates through torch's step post-hooks: refuse an
+    optimizer whose ``step()`` runs none (a wrapper that never ran ``Optimizer.__init__``)
+    or one that skips inf updates inside a ``step(grad_scaler=...)`` call."""
+    if not isinstance(optimizer, torch.optim.Optimizer):
+        return  # torch's constructor refuses it ("... is not an Optimizer")
+    name = type(optimizer).__name__
+    if not (getattr(type(optimizer).step, "hooked", False)
+            and isinstance(optimizer.__dict__.get("_optimizer_step_post_hooks"), dict)):
+        raise SpecError("optimizer", "must run torch's step hooks for follow='optimizer' "
+                        "(this one never ran torch.optim.Optimizer.__init__); pass the "
+                        "optimizer that applies the updates (the one GradScaler.step "
+                        "receives)", name)
+    if getattr(optimizer, "_step_supports_amp_scaling", False) and \
+            "grad_scaler" in inspect.signature(optimizer.step).parameters:
+        raise SpecError("optimizer", "skips inf updates inside step(grad_scaler=...), where "
+                        "follow='optimizer' cannot see it; use follow='scheduler' and call "
+                        "scheduler.step() after applied updates only", name)
+
+
+class _Follow:
+    """An optimizer step post-hook: each update the optimizer applied advances the
+    scheduler. Holds the scheduler weakly (a dropped scheduler stops following)."""
+
+    def __init__(self, scheduler: LrcoreScheduler) -> None:
+        self.scheduler = weakref.ref(scheduler)
+
+    def __call__(self, optimizer: Any, args: Any, kwargs: Any) -> None:
+        sched = self.scheduler()
+        if sched is None:
+            return
+        # GradScaler calls a fused optimizer (fused=True: _step_supports_amp_scaling) on
+        # every step with found_inf set; the kernel then skips the update when it is > 0
+        found_inf = optimizer.__dict__.get("found_inf")
+        if found_inf is not None and getattr(optimizer, "_step_supports_amp_scaling", False) \
+                and bool(found_inf):
+            return
+        sched._advance()
+
+
 class LrcoreLambda:
     """``k -> scale * lr(k)`` (or ``lr(k * steps_per_epoch)`` when stepping per epoch).
 
@@ -243,6 +291,10 @@ class LrcoreScheduler(LambdaLR):
         self.plateau = (initial_state(schedule.schedule).to_dict()
                         if schedule.schedule.type == "plateau" else None)
         super().__init__(optimizer, lambdas, last_epoch)
+
+    #: what the step counter counts: scheduler.step() calls (torch's convention) or, in
+    #: the classes to_torch(..., follow="optimizer") builds, the updates applied
+    follow = "scheduler"
 
     @property
     def spec(self) -> Schedule:
@@ -344,6 +396,7 @@ class LrcoreScheduler(LambdaLR):
         state.pop("_next_limit", None)  # derived from the unit: recomputed on load
         state.pop("_targets", None)  # derived from the optimizer: recomputed on load
         state.pop("_curves", None)  # compiled hyperparameter curves: a cache
+        state.pop("_follow_handle", None)  # follow="optimizer": the hook on the optimizer
         state["lr_lambdas"] = [
             {k: v for k, v in d.items() if k != "_compiled"} if d is not None else None
             for d in state["lr_lambdas"]
@@ -482,10 +535,66 @@ class LrcorePlateauScheduler(LrcoreScheduler):
             self.report(metrics)
 
 
+class _FollowsOptimizer:
+    """``follow="optimizer"`` (mixed into both scheduler classes): a torch step post-hook
+    on the optimizer advances ``last_epoch`` after each update applied and sets the next
+    update's rate at once; ``step()`` moves nothing (``step(metrics)`` reports)."""
+
+    follow = "optimizer"
+    _follow_handle: Any = None  # set once torch's constructor has taken its initial step
+
+    def __init__(self, optimizer: torch.optim.Optimizer, spec: Any, **kwargs: Any) -> None:
+        unit = kwargs.get("step_unit", "step")
+        if unit != "step":
+            raise SpecError("step_unit", "must be 'step' with follow='optimizer' (it counts "
+                            "optimizer updates, not epochs)", unit)
+        _check_observable(optimizer)
+        super().__init__(optimizer, spec, **kwargs)
+        self._observe()
+
+    def _observe(self) -> None:
+        self._follow_handle = self.optimizer.register_step_post_hook(_Follow(self))
+
+    def _advance(self) -> None:
+        """One update applied: the next update's rate, now."""
+        last = self.last_epoch
+        if type(last) is not int or not -1 <= last <= self._next_limit:
+            self._check_next()
+        self.last_epoch += 1
+        self._apply(self.get_lr())
+
+    def step(self, metrics: Any = None) -> None:
+        """Moves nothing: the optimizer's updates advance the scheduler. ``step(metrics)``
+        (a plateau spec) reports at the current count of updates applied."""
+        if self._follow_handle is None or (metrics is not None and self.plateau is None):
+            super().step(metrics)  # torch's initial step, or the plain class's refusal
+        elif metrics is not None:
+            self.report(metrics)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_follow_handle", None)  # the hook lives in the optimizer: registered anew
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._observe()  # pickle and deepcopy restore the optimizer without its hooks
+
+
+class LrcoreFollowScheduler(_FollowsOptimizer, LrcoreScheduler):
+    """:class:`LrcoreScheduler` whose ``last_epoch`` counts the updates the optimizer
+    applied (``lrcore.to_torch(..., follow="optimizer")``)."""
+
+
+class LrcoreFollowPlateauScheduler(_FollowsOptimizer, LrcorePlateauScheduler):
+    """:class:`LrcorePlateauScheduler` whose ``last_epoch`` counts the updates the
+    optimizer applied (``lrcore.to_torch(..., follow="optimizer")``)."""
+
+
 def to_torch(spec: Any, optimizer: torch.optim.Optimizer, *,
              group_scale: list[float] | None = None, step_unit: str = "step",
              steps_per_epoch: int | None = None, total_steps: int | str | None = None,
-             last_epoch: int = -1) -> LrcoreScheduler:
+             last_epoch: int = -1, follow: str = "scheduler") -> LrcoreScheduler:
     """Compile ``spec`` into a ``LambdaLR`` subclass for ``optimizer``.
 
     After ``k`` calls of ``scheduler.step()`` every param group's lr equals
@@ -495,9 +604,19 @@ def to_torch(spec: Any, optimizer: torch.optim.Optimizer, *,
     ``weight_decay``, other names as the group key of that name (``group_scale`` scales
     the rate only). Call ``optimizer.step()`` then ``scheduler.step()``, as torch
     documents.
+
+    ``follow="optimizer"``: ``k`` is the number of updates the optimizer applied (a step
+    post-hook counts them and sets the next rate at once), so an update that
+    ``torch.amp.GradScaler`` skips, or a loop leaves out, does not move the schedule;
+    ``scheduler.step()`` is then harmless and moves nothing (``step(metrics)`` reports).
     """
+    if not isinstance(follow, str) or follow not in FOLLOW:
+        raise SpecError("follow", "must be 'scheduler' or 'optimizer'", follow)
     schedule = as_schedule(spec)
-    cls = LrcorePlateauScheduler if schedule.schedule.type == "plateau" else LrcoreScheduler
+    plateau = schedule.schedule.type == "plateau"
+    cls = {(False, "scheduler"): LrcoreScheduler, (True, "scheduler"): LrcorePlateauScheduler,
+           (False, "optimizer"): LrcoreFollowScheduler,
+           (True, "optimizer"): LrcoreFollowPlateauScheduler}[plateau, follow]
     return cls(optimizer, schedule, group_scale=group_scale, step_unit=step_unit,
                steps_per_epoch=steps_per_epoch, total_steps=total_steps,
                last_epoch=last_epoch)

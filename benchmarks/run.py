@@ -126,6 +126,53 @@ def bench_torch(cfg: Config) -> list[Row]:
         rows.append(timing_row("torch: scheduler.step()", f"torch {name}", t, 1.2,
                                unit="us", extra={"curve_max_rel_diff": checks[name],
                                                  "block_steps": block}))
+    return rows + _follow_rows(cfg, horizon)
+
+
+def _follow_rows(cfg: Config, horizon: int) -> list[Row]:
+    """``follow="optimizer"`` (a step post-hook sets the rate; ``scheduler.step()`` moves
+    nothing) against the plain lrcore scheduler, per training step ``optimizer.step();
+    scheduler.step()`` of SGD on 4 parameters with gradients; and the same inside a
+    ``torch.amp.GradScaler`` (CPU) step, the loop the option is for."""
+    import torch
+
+    import lrcore
+
+    spec = lrcore.cosine(start=specs.BASE_LR, end=specs.ETA_MIN, duration=horizon)
+    block, rows = cfg.torch_block, []
+    for scaled in (False, True):
+        def loop(follow: str) -> Any:
+            param = torch.nn.Parameter(torch.zeros(4))
+            param.grad = torch.ones(4)
+            opt = torch.optim.SGD([param], lr=specs.BASE_LR)
+            sched = lrcore.to_torch(spec, opt, follow=follow)
+            if not scaled:
+                def run(step=opt.step, sched_step=sched.step):
+                    for _ in range(block):
+                        step()
+                        sched_step()
+                return run, opt, sched
+            scaler = torch.amp.GradScaler("cpu", init_scale=1.0, growth_interval=10**9)
+            scaler.scale(torch.ones(()))  # creates the scale; the grads stay finite ones
+
+            def run(step=scaler.step, update=scaler.update, sched_step=sched.step):
+                for _ in range(block):
+                    step(opt)
+                    update()
+                    sched_step()
+            return run, opt, sched
+
+        (run_a, opt_a, a), (run_b, opt_b, b) = loop("optimizer"), loop("scheduler")
+        run_a(), run_b()  # the two draw the same rates, step for step
+        if a.last_epoch != b.last_epoch or opt_a.param_groups[0]["lr"] != \
+                opt_b.param_groups[0]["lr"]:
+            raise SystemExit("torch follow='optimizer': not at the plain scheduler's rate")
+        t = interleaved(run_a, run_b, cfg.torch_reps, warmup=3, per_block=block)
+        what = "GradScaler step + scheduler.step()" if scaled else \
+            "optimizer.step() + scheduler.step()"
+        rows.append(timing_row("torch: follow='optimizer'", f"torch follow='optimizer', {what}"
+                               " (native: lrcore's plain scheduler)", t, 1.05, unit="us",
+                               extra={"block_steps": block}))
     return rows
 
 

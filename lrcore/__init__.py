@@ -2,7 +2,9 @@
 
 ``import lrcore`` loads numpy and PyYAML only; the framework adapters load their
 framework when first used (``lrcore.to_torch``, ``lrcore.to_keras``, ``lrcore.to_optax``,
-and every other backend's entry points, found by :mod:`lrcore.backends`).
+and every other backend's entry points, found by :mod:`lrcore.backends`). Once keras is
+imported (before or after lrcore), lrcore's Keras classes are registered with it, so
+``keras.models.load_model`` finds them.
 
 Builders mirror every node type: ``lrcore.cosine(start=1e-3, end=0.0, duration=1000)``,
 ``lrcore.sequence(phases=[...])``; each returns a frozen, validated node.
@@ -54,3 +56,11 @@ def __dir__() -> list[str]:
     from .backends import exports  # backends' entry points, from the registry
 
     return sorted(set(globals()) | set(__all__) | set(exports()))
+
+
+# Keras loads a model file's lrcore classes only if they are registered, and never imports
+# lrcore itself: register them once keras is imported (now, or right after its import).
+# This imports no framework: lrcore.adapters.keras is imported only after keras is.
+from . import _post_import  # noqa: E402
+
+_post_import.import_after("keras", "lrcore.adapters.keras")
