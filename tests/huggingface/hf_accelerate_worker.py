@@ -11,6 +11,7 @@ Then a plateau spec, reported every 2 updates with the loss averaged over the pr
 
 from __future__ import annotations
 
+import gc
 import json
 import sys
 
@@ -82,6 +83,7 @@ def resume(out: str, mode: str, where: str) -> None:
         accelerator.save_state(where)
     with open(out, "w", encoding="utf-8") as f:
         json.dump({"lrs": lrs, "last_epoch": scheduler.scheduler.last_epoch}, f)
+    teardown(accelerator)
 
 
 def main() -> None:
@@ -97,6 +99,18 @@ def main() -> None:
             json.dump(out, f)
     with open(f"{sys.argv[1]}.rank{accelerator.process_index}", "w", encoding="utf-8") as f:
         json.dump(plateau(accelerator), f)
+    teardown(accelerator)
+
+
+def teardown(accelerator: Accelerator) -> None:
+    """Tear down in order, as tests/hardening/scripts/dist_torch.py does: the accelerator
+    keeps the prepared (DDP) models, which hold the process group, so destroying it alone
+    leaves gloo's threads to die at interpreter exit, where they abort a rank ("terminate
+    called without an active exception"). Drop them first, once every rank is done."""
+    accelerator.wait_for_everyone()
+    accelerator.free_memory()
+    gc.collect()
+    accelerator.end_training()  # destroys the process group
 
 
 if __name__ == "__main__":
