@@ -51,9 +51,8 @@ def first_phase(s: Any, group: int, path: str, first: float) -> Node:
     from .dispatch import curve
 
     kind = name(s)
-    if kind == "ChainedScheduler":
-        raise refuse(s, path, "torch restarts a SequentialLR's schedulers by calling their "
-                     "get_lr, which composites do not have")
+    if kind == "ChainedScheduler":  # its schedulers run on from the reset rate
+        return restarted_chain(s, group, path, first)
     if isinstance(s, torch_classes()[1]) or not is_torch_own(s) \
             or base(s, group, path) == first:
         return curve(s, group, path)
@@ -80,5 +79,32 @@ def chained_scheduler(s, group, path, base_rate):
             factor = chained_scheduler(child, group, p, start)
         else:
             factor = curve(child, group, p, base=start, chained=True)
+        node = factor if node is None else Scale(schedule=node, by=factor)
+    return node
+
+
+def restarted_chain(s: Any, group: int, path: str, start: float) -> Node:
+    """A ChainedScheduler that SequentialLR restarts: it steps the chain's schedulers
+    again at step 0 but outside their initial mode, where ExponentialLR,
+    MultiplicativeLR and PolynomialLR apply one step of their recursion."""
+    from .decays import literal_factor
+    from .dispatch import curve
+
+    node = None
+    for i, child in enumerate(s._schedulers):
+        p = f"{path}.schedulers[{i}]"
+        at = start if i == 0 else 1.0
+        if name(child) == "ChainedScheduler":
+            factor = restarted_chain(child, group, p, at)
+        else:
+            kind, extra = name(child), 1.0
+            if is_torch_own(child) and kind == "ExponentialLR":
+                extra = real(child.gamma, f"{p}.gamma")
+            elif is_torch_own(child) and kind == "MultiplicativeLR":
+                extra = literal_factor(child.lr_lambdas[group]) or 1.0  # else refused
+            elif is_torch_own(child) and kind == "PolynomialLR":
+                t = steps(child.total_iters, f"{p}.total_iters")
+                extra = (t / (t + 1)) ** real(child.power, f"{p}.power")
+            factor = curve(child, group, p, base=at * extra, chained=True)
         node = factor if node is None else Scale(schedule=node, by=factor)
     return node
