@@ -1,5 +1,6 @@
 """``from_torch`` on forms torch itself runs in its own test suite: a SequentialLR whose
-first scheduler is a ChainedScheduler (``test_sequentiallr5``).
+first scheduler is a ChainedScheduler (``test_sequentiallr5``), a OneCycleLR restored
+from a legacy state dict (``test_onecycle_lr_legacy_state_dict``) and SWALR.
 
 Oracles: torch's own scheduler driven like a training loop, and the targets torch's
 tests write out. Float64 rtol 1e-12.
@@ -7,6 +8,7 @@ tests write out. Float64 rtol 1e-12.
 
 from __future__ import annotations
 
+import math
 import re
 
 import numpy as np
@@ -149,3 +151,60 @@ def test_a_chained_scheduler_after_a_milestone_is_still_refused():
     drive(s, 2)
     with pytest.raises(NotImplementedError):
         s.step()
+
+
+# ---- OneCycleLR restored from a legacy state dict ----------------------------------------
+
+def legacy_one_cycle(anneal, **kwargs):
+    """torch's test_onecycle_lr_legacy_state_dict: a state dict with ``anneal_func`` in
+    place of ``_anneal_func_type``, loaded back."""
+    s = L.OneCycleLR(torch_test_optimizer(), anneal_strategy=anneal, **kwargs)
+    delattr(s, "_anneal_func_type")
+    state = s.state_dict()
+    assert "_anneal_func_type" not in state
+    state["anneal_func"] = {"cos": L.OneCycleLR._annealing_cos,
+                            "linear": L.OneCycleLR._annealing_linear}[anneal]
+    s.load_state_dict(state)
+    return s
+
+
+def test_one_cycle_legacy_state_dict_targets():
+    """torch's own targets (its annealing_cos written out there and here)."""
+    def annealing_cos(start, end, pct):
+        return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+
+    s = legacy_one_cycle("cos", max_lr=25, final_div_factor=2, total_steps=10,
+                         cycle_momentum=False)
+    targets = [1, 13, 25] + [annealing_cos(25, 0.5, k / 7.0) for k in range(1, 8)]
+    assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(10)), targets, FLOAT64)
+
+
+@pytest.mark.parametrize("anneal", ["cos", "linear"])
+def test_one_cycle_legacy_state_dict_against_torch(anneal):
+    """Rate and momentum cycle of both groups, against the restored scheduler itself."""
+    def make():
+        return legacy_one_cycle(anneal, max_lr=[0.4, 0.9], total_steps=50, pct_start=0.35,
+                                base_momentum=0.8, max_momentum=0.95)
+    assert_reads(make, 50)  # OneCycleLR raises past its total_steps
+    spec = lrcore.from_torch(make(), group=1)
+    s = make()
+    momenta = []
+    for _ in range(49):
+        momenta.append(s.optimizer.param_groups[1]["momentum"])
+        s.optimizer.step()
+        s.step()
+    assert_close(lrcore.evaluate(spec, np.arange(49), hyperparam="momentum"), momenta, FLOAT64)
+
+
+def test_one_cycle_legacy_anneal_func_of_its_own_is_refused():
+    s = legacy_one_cycle("cos", max_lr=0.5, total_steps=20, cycle_momentum=False)
+
+    def my_anneal(start, end, pct):
+        return start + (end - start) * pct**2
+
+    s.anneal_func = my_anneal
+    with raises("scheduler.anneal_func: must be OneCycleLR._annealing_cos or "
+                "_annealing_linear (a legacy state dict's); lrcore cannot read another "
+                "function, got \"test_one_cycle_legacy_anneal_func_of_its_own_is_refused."
+                "<locals>.my_anneal\""):
+        lrcore.from_torch(s)

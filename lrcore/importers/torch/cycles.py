@@ -44,10 +44,27 @@ def shortest(approx: float, exact) -> float:
     return approx
 
 
+def one_cycle_anneal(s: Any, path: str) -> str:
+    """``"cos"`` or ``"linear"``: ``_anneal_func_type``, or in a scheduler restored from a
+    legacy state dict (torch's own fallback) the function its ``anneal_func`` holds."""
+    if hasattr(s, "_anneal_func_type") or not hasattr(s, "anneal_func"):
+        kind = getattr(s, "_anneal_func_type", None)
+        if kind not in ("cos", "linear"):
+            raise SpecError(f"{path}.anneal_strategy", "must be 'cos' or 'linear'", kind)
+        return kind
+    fn = getattr(s.anneal_func, "__func__", s.anneal_func)  # bound in older torch
+    cls = type(s)
+    kinds = {cls._annealing_cos: "cos", cls._annealing_linear: "linear"}
+    try:
+        return kinds[fn]
+    except (KeyError, TypeError):
+        raise SpecError(f"{path}.anneal_func", "must be OneCycleLR._annealing_cos or "
+                        "_annealing_linear (a legacy state dict's); lrcore cannot read "
+                        "another function", getattr(fn, "__qualname__", repr(fn))) from None
+
+
 def one_cycle_lr(s, group, path, base):
-    anneal = getattr(s, "_anneal_func_type", None)
-    if anneal not in ("cos", "linear"):
-        raise SpecError(f"{path}.anneal_strategy", "must be 'cos' or 'linear'", anneal)
+    anneal = one_cycle_anneal(s, path)
     pg = s.optimizer.param_groups[group]
     where = f"optimizer.param_groups[{group}]"
     peak, initial, floor = (real(pg[k], f"{where}.{k}") for k in ("max_lr", "initial_lr",
