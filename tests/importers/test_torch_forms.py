@@ -208,3 +208,78 @@ def test_one_cycle_legacy_anneal_func_of_its_own_is_refused():
                 "function, got \"test_one_cycle_legacy_anneal_func_of_its_own_is_refused."
                 "<locals>.my_anneal\""):
         lrcore.from_torch(s)
+
+
+# ---- SWALR ----------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("epochs", [0, 1, 7])
+@pytest.mark.parametrize("strategy", ["cos", "linear"])
+def test_swalr_against_torch(strategy, epochs):
+    """Group 0 anneals down (0.05 to 0.02), group 1 up (0.5 to 0.9)."""
+    def make():
+        return SWALR(torch_test_optimizer(), swa_lr=[0.02, 0.9], anneal_epochs=epochs,
+                     anneal_strategy=strategy)
+    assert_reads(make, 20)
+
+
+@pytest.mark.parametrize("strategy", ["cos", "linear"])
+def test_swalr_written_out(strategy):
+    """From the rate it starts from to swa_lr over anneal_epochs steps, then held."""
+    s = SWALR(torch_test_optimizer(), swa_lr=0.01, anneal_epochs=4, anneal_strategy=strategy)
+    share = {"cos": lambda x: (1 - math.cos(math.pi * x)) / 2, "linear": lambda x: x}[strategy]
+    hand = [0.05 + (0.01 - 0.05) * share(min(k, 4) / 4) for k in range(9)]
+    assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(9)), hand, FLOAT64)
+
+
+def test_swalr_origin_now():
+    s = SWALR(torch_test_optimizer(), swa_lr=0.01, anneal_epochs=10)
+    drive(s, 4)
+    rest = lrcore.from_torch(s, origin="now", group=1)
+    assert_close(lrcore.evaluate(rest, np.arange(15)), drive(s, 15, group=1), FLOAT64)
+
+
+def test_swalr_in_a_sequential_lr():
+    """First, it anneals from the group's initial_lr; after a milestone, from the rate the
+    previous scheduler left (torch's get_lr starts from the group's rate)."""
+    def first():
+        opt = torch_test_optimizer()
+        return L.SequentialLR(opt, [SWALR(opt, swa_lr=0.02, anneal_epochs=5),
+                                    L.ExponentialLR(opt, gamma=0.9)], milestones=[8])
+
+    def later():
+        opt = torch_test_optimizer()
+        return L.SequentialLR(opt, [L.CosineAnnealingLR(opt, T_max=10, eta_min=0.001),
+                                    SWALR(opt, swa_lr=[0.02, 0.1], anneal_epochs=5,
+                                          anneal_strategy="linear")], milestones=[8])
+    assert_reads(first, 20)
+    assert_reads(later, 20)
+    # written out: at step 8 the rate cosine(7) of CosineAnnealingLR, then a line to 0.02
+    cos7 = 0.001 + (0.05 - 0.001) * (1 + math.cos(math.pi * 7 / 10)) / 2
+    assert_close(lrcore.evaluate(lrcore.from_torch(later()), np.arange(8, 15)),
+                 [cos7 + (0.02 - cos7) * min(j, 5) / 5 for j in range(7)], FLOAT64)
+
+
+def test_swalr_stepped_with_an_epoch_is_refused():
+    """SWALR anneals by its count of step() calls, step(epoch) moves last_epoch alone."""
+    s = SWALR(torch_test_optimizer(), swa_lr=0.01, anneal_epochs=4)
+    s.optimizer.step()
+    with pytest.warns(UserWarning, match="The epoch parameter in `scheduler.step\\(\\)`"):
+        s.step(3)
+    with raises('scheduler.last_epoch: must be its count of step() calls (_step_count - 1), '
+                'by which SWALR anneals; step(epoch) separated them, got {"last_epoch": 3, '
+                '"_step_count": 2}'):
+        lrcore.from_torch(s)
+
+
+def test_swalr_after_another_scheduler_is_refused():
+    """torch's documented use: another scheduler runs first, then SWALR anneals from the
+    rate it left, not from its base_lrs: the current-rate check refuses it."""
+    opt = torch_test_optimizer()
+    decay = L.MultiplicativeLR(opt, lambda epoch: 0.9)
+    swa = SWALR(opt, swa_lr=0.01, anneal_epochs=5)
+    drive(decay, 4)
+    drive(swa, 2)
+    with pytest.raises(SpecError, match=r"^scheduler\.get_last_lr\(\)\[0\]: SWALR set \S+ at "
+                                        r"step 2, where the curve its parameters describe "
+                                        r"gives "):
+        lrcore.from_torch(swa)

@@ -107,9 +107,10 @@ def members(s: Any) -> Iterator[Any]:
 
 def scheduler_rates(x: Any, group: int | None) -> list[float]:
     """The magnitudes of the rates a scheduler (``group``) or a param group (``None``)
-    holds: base rates, bounds, ``eta_min``, ``initial_lr``/``max_lr``/``min_lr``."""
+    holds: base rates, bounds, ``eta_min``, ``initial_lr``/``max_lr``/``min_lr``,
+    ``swa_lr``."""
     if group is None:
-        values = [x.get(k) for k in ("lr", "initial_lr", "max_lr", "min_lr")]
+        values = [x.get(k) for k in ("lr", "initial_lr", "max_lr", "min_lr", "swa_lr")]
     else:
         values = [getattr(x, "eta_min", None)]
         for key in ("base_lrs", "max_lrs"):

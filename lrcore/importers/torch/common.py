@@ -18,7 +18,7 @@ __all__ = ["CHAINABLE", "SUPPORTED", "base", "describe", "name", "named", "real"
 
 SUPPORTED = ("StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LinearLR",
              "ConstantLR", "PolynomialLR", "CyclicLR", "OneCycleLR",
-             "CosineAnnealingWarmRestarts", "MultiplicativeLR", "SequentialLR",
+             "CosineAnnealingWarmRestarts", "MultiplicativeLR", "SWALR", "SequentialLR",
              "ChainedScheduler", "LrcoreScheduler", "LambdaLR (transformers)")
 #: the schedulers whose get_lr multiplies the current rate by a ratio (ChainedScheduler)
 CHAINABLE = ("StepLR", "MultiStepLR", "ExponentialLR", "LinearLR", "ConstantLR",
@@ -27,13 +27,14 @@ CHAINABLE = ("StepLR", "MultiStepLR", "ExponentialLR", "LinearLR", "ConstantLR",
 
 @functools.lru_cache(maxsize=1)
 def torch_classes() -> tuple[dict[str, type], type]:
-    """torch's scheduler classes by name and lrcore's scheduler class, imported on first
-    use: nothing under lrcore/ imports a framework when loaded."""
-    from torch.optim import lr_scheduler
+    """torch's scheduler classes by name (``SWALR`` included) and lrcore's scheduler
+    class, imported on first use: nothing under lrcore/ imports a framework when loaded."""
+    from torch.optim import lr_scheduler, swa_utils
 
     from ...adapters.torch import LrcoreScheduler
 
     classes = {k: v for k, v in vars(lr_scheduler).items() if isinstance(v, type)}
+    classes["SWALR"] = swa_utils.SWALR
     return classes, LrcoreScheduler
 
 

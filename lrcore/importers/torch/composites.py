@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...document import Schedule
 from ...errors import SpecError
+from ...evaluate import evaluate
 from ...node import Node
+from ...nodes.constant import Constant
 from ...nodes.scale import Scale
 from ...presets.optax import chain
 from .common import CHAINABLE, base, is_torch_own, name, named, real, steps, torch_classes
@@ -36,13 +39,23 @@ def sequential_lr(s, group, path, base_rate):
         if i and name(child) == "MultiplicativeLR":
             raise refuse(child, p, "after a milestone it multiplies the previous "
                          "scheduler's last rate, which no spec of its own can hold")
-        node = curve(child, group, p) if i else first_phase(child, group, p, first)
+        if i and name(child) == "SWALR":  # anneals from the rate the group holds
+            node = curve(child, group, p, base=first if milestones[i - 1] == 0 else
+                         rate_before(parts, milestones[i - 1]))
+        else:
+            node = curve(child, group, p) if i else first_phase(child, group, p, first)
         if i < len(milestones):
             parts.append((node, milestones[i] - prev))
             prev = milestones[i]
         else:
             parts.append((node, None))
     return chain(parts)
+
+
+def rate_before(parts: list, milestone: int) -> float:
+    """The rate the phases ``parts`` set at step ``milestone - 1``."""
+    prefix = Schedule(schedule=chain([*parts, (Constant(value=0.0), None)]))
+    return float(evaluate(prefix, [milestone - 1])[0])
 
 
 def first_phase(s: Any, group: int, path: str, first: float) -> Node:
@@ -56,7 +69,7 @@ def first_phase(s: Any, group: int, path: str, first: float) -> Node:
     if isinstance(s, torch_classes()[1]) or not is_torch_own(s) \
             or base(s, group, path) == first:
         return curve(s, group, path)
-    if kind in CHAINABLE:  # recursive: from the rate it finds
+    if kind in CHAINABLE or kind == "SWALR":  # recursive: from the rate it finds
         return curve(s, group, path, base=first)
     if kind == "CosineAnnealingLR":  # recursive from `first`, then base_lrs' wave
         with named(s, path):

@@ -1,5 +1,5 @@
-"""torch's cycles: CyclicLR, OneCycleLR (with its momentum cycle) and
-CosineAnnealingWarmRestarts."""
+"""torch's cycles and anneals: CyclicLR, OneCycleLR (with its momentum cycle),
+CosineAnnealingWarmRestarts and SWALR."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from typing import Any
 
 from ...errors import SpecError
 from ...node import Node
+from ...nodes.constant import Constant
 from ...nodes.cosine import Cosine
 from ...nodes.cosine_restarts import CosineRestarts
 from ...nodes.cyclic import Cyclic
+from ...nodes.linear import Linear
 from ...nodes.onecycle import OneCycle
 from ...nodes.onecycle_momentum import OneCycleMomentum
 from ...nodes.repeat import Repeat
@@ -100,6 +102,31 @@ def warm_restarts(s, group, path, base):
         return Repeat(schedule=Cosine(start=base, end=eta_min, duration=t0), period=t0)
     raise SpecError(f"{path}.eta_min", f"must be <= the base rate ({base:g}) when "
                     "T_mult > 1 (lrcore's cosine_restarts decays from start to end)", eta_min)
+
+
+def swalr(s, group, path, base):
+    """torch's recursion undoes its last anneal and applies the next one, which
+    telescopes to a cosine (or line) from the rate it started from to ``swa_lr`` over
+    ``anneal_epochs`` steps, then ``swa_lr`` held (from step 0 when ``anneal_epochs``
+    is 0). ``base``: the rate it started from."""
+    swa = real(s.optimizer.param_groups[group]["swa_lr"],
+               f"optimizer.param_groups[{group}].swa_lr")
+    strategy = getattr(s, "_anneal_strategy", None)
+    funcs = {"cos": type(s)._cosine_anneal, "linear": type(s)._linear_anneal}
+    if strategy not in funcs or getattr(s, "anneal_func", None) is not funcs[strategy]:
+        raise SpecError(f"{path}.anneal_func", "must be SWALR's own cos or linear anneal "
+                        "(anneal_strategy='cos' or 'linear')", strategy)
+    epochs = steps(s.anneal_epochs, f"{path}.anneal_epochs")
+    if epochs < 0:
+        raise SpecError(f"{path}.anneal_epochs", "must be >= 0", epochs)
+    if s.last_epoch >= 0 and s._step_count - 1 != s.last_epoch:
+        raise SpecError(f"{path}.last_epoch", "must be its count of step() calls "
+                        "(_step_count - 1), by which SWALR anneals; step(epoch) separated "
+                        "them", {"last_epoch": s.last_epoch, "_step_count": s._step_count})
+    if epochs == 0 or base == swa:
+        return Constant(value=swa)
+    curve = Cosine if strategy == "cos" else Linear
+    return curve(start=base, end=swa, duration=epochs)
 
 
 def momentum(s: Any, group: int, node: Node) -> dict[str, Node]:

@@ -21,6 +21,7 @@ BUILDERS = {
     "CyclicLR": cycles.cyclic_lr,
     "OneCycleLR": cycles.one_cycle_lr,
     "CosineAnnealingWarmRestarts": cycles.warm_restarts,
+    "SWALR": cycles.swalr,
     "SequentialLR": composites.sequential_lr,
     "ChainedScheduler": composites.chained_scheduler,
     "LambdaLR": lambdas.lambda_lr,
