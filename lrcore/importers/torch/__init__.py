@@ -40,8 +40,12 @@ def from_torch(scheduler: Any, *, group: int = 0, origin: str = "start") -> Sche
     n = len(scheduler.optimizer.param_groups)
     if isinstance(group, bool) or not isinstance(group, int) or not 0 <= group < n:
         raise SpecError("group", f"must be a param group index in [0, {n - 1}]", group)
-    check_rate_held(scheduler, group)
     own = isinstance(scheduler, LrcoreScheduler)  # incl. its plateau subclass
+    if own and group >= len(scheduler.lr_lambdas):
+        raise SpecError(f"optimizer.param_groups[{group}]", "joined after the scheduler's "
+                        "last step(), which has not set its rate yet; read it after the "
+                        "next step()", group)
+    check_rate_held(scheduler, group)
     if own:
         spec, per = own_spec(scheduler, group, nested=False)
         node, extra = spec.schedule, {k: getattr(spec, k) for k in
