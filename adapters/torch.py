@@ -383,13 +383,14 @@ class LrcoreScheduler(LambdaLR):
         self._apply(self.get_lr())
 
     def step(self, metrics: Any = None) -> None:  # type: ignore[override]
-        """Advance one step (or epoch). A metric is only for plateau specs (see
-        :class:`LrcorePlateauScheduler`); it is never taken as torch's deprecated
-        ``epoch`` argument."""
+        """Advance one step (or epoch). An argument is refused: torch's deprecated
+        ``step(epoch)`` is not supported, and a metric is only for plateau specs (see
+        :class:`LrcorePlateauScheduler`)."""
         if metrics is not None:
-            raise SpecError("metrics", "need a spec whose outermost node is plateau "
-                            "(torch's deprecated step(epoch) is not supported: set "
-                            "last_epoch)", self.spec.schedule.type)
+            raise SpecError("step", f'takes no argument for a "{self.spec.schedule.type}" '
+                            "spec (torch's deprecated step(epoch) is not supported); to jump "
+                            "to an epoch, set scheduler.last_epoch = epoch - 1 and call "
+                            "step()", metrics)
         if len(self.lr_lambdas) != len(self.optimizer.param_groups):
             self._join_groups()
         last = self.last_epoch

@@ -516,15 +516,20 @@ def test_a_float32_tensor_lr_holds_the_rate_rounded_once():
         assert float(lr) == float(np.float32(cyclic_rate(k))), k
 
 
-def test_step_with_an_epoch_on_a_plain_spec_is_refused():
-    """torch's deprecated ``step(epoch)``: the positional argument is a metric here (as
-    in torch's ReduceLROnPlateau), so a plain spec refuses it, saying why."""
-    opt, s = _ready(CYCLIC)
+@pytest.mark.parametrize("unit", ["step", "epoch"])
+def test_step_with_an_epoch_on_a_plain_spec_is_refused(unit):
+    """torch's deprecated ``step(epoch)``: refused, naming the epoch received and the way
+    to jump there, which is then checked (written out: the rate after 5 calls)."""
+    opt, s = _ready(CYCLIC, step_unit=unit, steps_per_epoch=3)
     before = snapshot(s, opt)
-    with raises('metrics: need a spec whose outermost node is plateau (torch\'s deprecated '
-                'step(epoch) is not supported: set last_epoch), got "cyclic"'):
+    with raises('step: takes no argument for a "cyclic" spec (torch\'s deprecated '
+                "step(epoch) is not supported); to jump to an epoch, set scheduler.last_epoch "
+                "= epoch - 1 and call step(), got 5"):
         s.step(5)
     assert snapshot(s, opt) == before
+    s.last_epoch = 5 - 1
+    s.step()
+    assert_rates([opt.param_groups[0]["lr"]], [cyclic_rate(5 * (3 if unit == "epoch" else 1))])
 
 
 def test_the_multiplier_called_by_itself_checks_the_step():
