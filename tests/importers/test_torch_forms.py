@@ -23,6 +23,8 @@ SWALR = torch.optim.swa_utils.SWALR
 
 from importer_helpers import FLOAT64, assert_close  # noqa: E402
 
+from lrcore.importers.torch import SUPPORTED  # noqa: E402
+
 
 def raises(message: str):
     """The whole message, nothing more."""
@@ -145,7 +147,7 @@ def test_a_chained_scheduler_after_a_milestone_is_still_refused():
         [L.ExponentialLR(opt, 0.9)])], milestones=[3])
     with raises("scheduler.schedulers[1]: ChainedScheduler is not supported: torch restarts "
                 "it at its milestone by calling its get_lr, which a composite does not have; "
-                "from_torch reads " + ", ".join(lrcore.importers.torch.SUPPORTED)
+                "from_torch reads " + ", ".join(SUPPORTED)
                 + ', got "ChainedScheduler()"'):
         lrcore.from_torch(s)
     drive(s, 2)
@@ -283,3 +285,33 @@ def test_swalr_after_another_scheduler_is_refused():
                                         r"step 2, where the curve its parameters describe "
                                         r"gives "):
         lrcore.from_torch(swa)
+
+
+# ---- after a milestone, from the rate the group holds ----------------------------------------
+
+@pytest.mark.parametrize("milestones", [[4], [0], [0, 6], [3, 3]])
+@pytest.mark.parametrize("kind", ["MultiplicativeLR", "SWALR"])
+def test_after_a_milestone_from_the_previous_rate(kind, milestones):
+    """SequentialLR restarts them by their get_lr, which runs on from the group's rate:
+    the previous scheduler's last one (a MultiplicativeLR multiplies it at once). At
+    milestone 0 they are the scheduler SequentialLR starts, from initial_lr."""
+    def make():
+        opt = torch_test_optimizer()
+        later = L.MultiplicativeLR(opt, lambda epoch: 0.9) if kind == "MultiplicativeLR" \
+            else SWALR(opt, swa_lr=0.02, anneal_epochs=5)
+        schedulers = [L.LinearLR(opt, start_factor=0.2, total_iters=5), later]
+        if len(milestones) == 2:
+            schedulers.append(L.ExponentialLR(opt, gamma=0.7))
+        return L.SequentialLR(opt, schedulers, milestones=milestones)
+    assert_reads(make, 15)
+
+
+def test_multiplicative_after_a_milestone_written_out():
+    """LinearLR from 0.2 to 1 x 0.05 over 5 steps, then from step 4 (its rate 0.042 at
+    step 3) times 0.9 per step, from the milestone on."""
+    opt = torch_test_optimizer()
+    s = L.SequentialLR(opt, [L.LinearLR(opt, start_factor=0.2, total_iters=5),
+                             L.MultiplicativeLR(opt, lambda epoch: 0.9)], milestones=[4])
+    linear = [0.05 * (0.2 + 0.8 * k / 5) for k in range(4)]
+    assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(10)),
+                 linear + [linear[3] * 0.9 ** (j + 1) for j in range(6)], FLOAT64)

@@ -26,6 +26,8 @@ L = torch.optim.lr_scheduler
 
 from importer_helpers import FLOAT32, FLOAT64, assert_close  # noqa: E402
 
+from lrcore.importers.torch import SUPPORTED  # noqa: E402
+
 
 def raises(message: str):
     """The whole message, nothing more."""
@@ -397,28 +399,64 @@ class MyStep(L.StepLR):
     pass
 
 
-@pytest.mark.parametrize("make,match", [
-    (lambda o: L.ReduceLROnPlateau(o), r"ReduceLROnPlateau is not supported: it reacts to "
-                                       r"reported metrics"),
-    (lambda o: L.LambdaLR(o, lambda k: 0.5**k), r"LambdaLR is not supported: lrcore cannot "
-                                                r"read a formula"),
-    (lambda o: MyStep(o, 3), r"MyStep is not supported: lrcore reads torch's own"),
+def _nested_sequential(o):
+    inner = L.SequentialLR(o, [L.ConstantLR(o, 0.5, 3)], [])
+    with pytest.warns(UserWarning, match=r"Detected call of `lr_scheduler.step\(\)` before"):
+        return L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.9)], milestones=[3])
+
+
+def _refused(reason: str) -> str:
+    return f"{reason}; from_torch reads {', '.join(SUPPORTED)}"
+
+
+@pytest.mark.parametrize("make,message", [
+    (lambda o: L.LambdaLR(o, lambda k: 0.5**k), _refused(
+        "scheduler: LambdaLR is not supported: lrcore cannot read a formula out of an "
+        "arbitrary Python function; write the curve as a spec") + ', got "LambdaLR()"'),
+    (lambda o: MyStep(o, 3), _refused(
+        "scheduler: MyStep is not supported: lrcore reads torch's own scheduler classes "
+        "only (a subclass may compute its rate differently)")
+     + ', got "MyStep(step_size=3, gamma=0.1)"'),
     (lambda o: L.CyclicLR(o, 0.01, 0.1, step_size_up=4, scale_fn=lambda x: 1.0),
-     r"custom scale_fn"),
-    (lambda o: L.CyclicLR(o, 0.01, 0.1, step_size_up=2.5), r"whole numbers of steps"),
+     "scheduler.scale_fn: a custom scale_fn is Python code lrcore cannot read; use "
+     "mode='triangular', 'triangular2' or 'exp_range', got \"<lambda>\""),
+    (lambda o: L.CyclicLR(o, 0.01, 0.1, step_size_up=2.5),
+     "scheduler.step_size_up: step_size_up and step_size_down must be whole numbers of "
+     'steps >= 1, got {"total_size": 5.0, "ratio": 0.5}'),
     (lambda o: L.ChainedScheduler([L.ConstantLR(o, 0.5, 3), L.CosineAnnealingLR(o, 10)]),
-     r"CosineAnnealingLR is not supported: in a ChainedScheduler only"),
-    (lambda o: L.SequentialLR(o, [L.ConstantLR(o, 0.5, 3), L.MultiplicativeLR(
-        o, lambda e: 0.9)], milestones=[3]), r"multiplies the previous scheduler's last"),
+     _refused("scheduler.schedulers[1]: CosineAnnealingLR is not supported: in a "
+              "ChainedScheduler only schedulers that multiply the current rate by a ratio "
+              "compose: StepLR, MultiStepLR, ExponentialLR, LinearLR, ConstantLR, "
+              "PolynomialLR, MultiplicativeLR")
+     + ', got "CosineAnnealingLR(T_max=10, eta_min=0.0)"'),
     (lambda o: L.SequentialLR(o, [L.ConstantLR(o, 0.5, 3), L.ChainedScheduler(
-        [L.ExponentialLR(o, 0.9)])], milestones=[3]), r"ChainedScheduler is not supported"),
-    (lambda o: L.ConstantLR(o, 0.5, total_iters=0), r"total_iters: must be >= 1"),
+        [L.ExponentialLR(o, 0.9)])], milestones=[3]),
+     _refused("scheduler.schedulers[1]: ChainedScheduler is not supported: torch restarts "
+              "it at its milestone by calling its get_lr, which a composite does not have")
+     + ', got "ChainedScheduler()"'),
+    (lambda o: _nested_sequential(o),
+     _refused("scheduler.schedulers[0]: SequentialLR is not supported: torch runs a nested "
+              "SequentialLR's counter one step ahead of its schedulers")
+     + ', got "SequentialLR()"'),
+    (lambda o: L.ConstantLR(o, 0.5, total_iters=0),
+     "scheduler.total_iters: must be >= 1 (with 0, torch's recursive form keeps the factor "
+     "forever and its closed form never applies it), got 0"),
     (lambda o: L.CosineAnnealingWarmRestarts(o, 4, T_mult=2, eta_min=0.5),
-     r"eta_min: must be <= the base rate"),
-])
-def test_unsupported_schedulers_are_named(make, match):
-    with pytest.raises(SpecError, match=match):
+     "scheduler.eta_min: must be <= the base rate (0.1) when T_mult > 1 (lrcore's "
+     "cosine_restarts decays from start to end), got 0.5"),
+], ids=["LambdaLR", "subclass", "scale_fn", "step_size", "chained-cosine",
+        "chained-after-milestone", "nested-sequential", "total_iters", "eta_min"])
+def test_unsupported_schedulers_are_named(make, message):
+    with raises(message):
         lrcore.from_torch(make(optimizer()))
+
+
+def test_reduce_lr_on_plateau_is_refused():
+    """Its describe() value is cut at 80 characters: the message up to it."""
+    with pytest.raises(SpecError, match="^" + re.escape(_refused(
+            "scheduler: ReduceLROnPlateau is not supported: it reacts to reported metrics, "
+            "not to the step; use lrcore.plateau") + ', got "ReduceLROnPlateau(mode=')):
+        lrcore.from_torch(L.ReduceLROnPlateau(optimizer()))
 
 
 def test_bad_arguments():

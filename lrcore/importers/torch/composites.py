@@ -17,6 +17,7 @@ from .common import unsupported as refuse
 
 
 def sequential_lr(s, group, path, base_rate):
+    from .decays import literal_factor
     from .dispatch import curve
 
     children = list(s._schedulers)
@@ -36,12 +37,14 @@ def sequential_lr(s, group, path, base_rate):
                          "get_lr, which a composite does not have" if i else
                          "torch runs a nested SequentialLR's counter one step ahead of its "
                          "schedulers")
-        if i and name(child) == "MultiplicativeLR":
-            raise refuse(child, p, "after a milestone it multiplies the previous "
-                         "scheduler's last rate, which no spec of its own can hold")
-        if i and name(child) == "SWALR":  # anneals from the rate the group holds
-            node = curve(child, group, p, base=first if milestones[i - 1] == 0 else
-                         rate_before(parts, milestones[i - 1]))
+        if i and name(child) in ("MultiplicativeLR", "SWALR") and is_torch_own(child):
+            # restarted by get_lr, both run on from the rate the group holds: the
+            # previous scheduler's last one (MultiplicativeLR multiplies it at once)
+            m = milestones[i - 1]
+            start = first if m == 0 else rate_before(parts, m)
+            if m and name(child) == "MultiplicativeLR":
+                start *= literal_factor(child.lr_lambdas[group]) or 1.0  # else refused
+            node = curve(child, group, p, base=start)
         else:
             node = curve(child, group, p) if i else first_phase(child, group, p, first)
         if i < len(milestones):
