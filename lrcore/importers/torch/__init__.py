@@ -1,7 +1,8 @@
 """Read a live torch learning-rate scheduler back into an lrcore spec:
 ``lrcore.from_torch(scheduler)``. The mappings live in :mod:`.decays`, :mod:`.cycles`,
 :mod:`.composites` and :mod:`.lambdas`; :mod:`.checks` checks that the scheduler runs
-the curve read from it. The README's "Coming from torch" section explains the choices."""
+the curve read from it. The README's "PyTorch" section lists the mappings and explains
+the choices."""
 
 from __future__ import annotations
 
