@@ -360,7 +360,7 @@ class LrcoreScheduler(LambdaLR):
                 fn.signed = True
             joining.append(fn)
         for group, fn in zip(groups[m:], joining):
-            lr = group["lr"]  # torch's LRScheduler records a group's initial_lr so
+            lr = group["lr"]  # its initial_lr, as torch records it for the groups it is built with
             group.setdefault("initial_lr", lr.clone() if isinstance(lr, torch.Tensor) else lr)
             self.base_lrs.append(group["initial_lr"])
             self.lr_lambdas.append(fn)

@@ -190,6 +190,22 @@ def test_a_bad_group_scale_entry_is_refused_before_anything_changes():
     assert snapshot(s, opt) == before
 
 
+def test_a_group_without_a_scheduled_hyperparameter_is_refused():
+    """add_param_group fills in the optimizer's defaults; a group appended by hand may
+    lack the entry a hyperparameter curve drives."""
+    spec = lrcore.Schedule(schedule=COSINE, hyperparams={
+        "momentum": lrcore.linear(start=0.85, end=0.95, duration=10)})
+    opt = sgd()
+    s = lrcore.to_torch(spec, opt)
+    opt.step()
+    opt.param_groups.append({"params": [param()], "lr": 0.0})
+    before = snapshot(s, opt)
+    with raises("optimizer.param_groups[1]: lacks momentum (every group must hold each "
+                "scheduled hyperparameter)"):
+        s.step()
+    assert snapshot(s, opt) == before
+
+
 def test_a_removed_group_is_refused():
     opt = torch.optim.SGD([param(), param()], lr=0.0)
     opt.add_param_group({"params": [param()]})
