@@ -78,10 +78,10 @@ def _ceiling(document: Schedule) -> float:
     return document.resolve().schedule.rate_ceiling()
 
 
-def _scale(value: Any, i: int, ceiling: float) -> float:
+def _scale(value: Any, i: int, ceiling: float, path: str | None = None) -> float:
     """``group_scale[i]`` as a float: a number >= 0 that keeps the spec's highest rate
     (``ceiling``) within float32's range, as every rate of a spec must stay."""
-    path = f"group_scale[{i}]"
+    path = path or f"group_scale[{i}]"
     x = plain_number(value)
     if x is None:
         raise SpecError(path, "must be a finite number >= 0", value)
@@ -327,10 +327,43 @@ class LrcoreScheduler(LambdaLR):
         return k
 
     def _check_groups(self) -> None:
+        """No param group may have gone: each multiplier belongs to one."""
         n, m = len(self.optimizer.param_groups), len(self.lr_lambdas)
-        if n != m:
-            raise SpecError("optimizer.param_groups", f"has {n} groups, this scheduler was "
-                            f"built for {m}; build the scheduler after adding every group")
+        if n < m:
+            raise SpecError("optimizer.param_groups", f"has {n} group{'s' if n != 1 else ''}"
+                            f", this scheduler follows {m}; build a new scheduler after "
+                            "removing a group")
+
+    def _join_groups(self, scales: list[float] | None = None) -> None:
+        """Param groups added since the last step (``optimizer.add_param_group``) join
+        the schedule: each follows the spec times its ``"group_scale"`` entry (1.0
+        without one, as a group the scheduler was built with), or ``scales[i]`` (a
+        checkpoint's). All are checked before any joins."""
+        self._check_groups()
+        groups = self.optimizer.param_groups
+        m = len(self.lr_lambdas)
+        if len(groups) == m:
+            return
+        first = self.lr_lambdas[0]
+        ceiling = _ceiling(self.spec)
+        joining = []
+        for i in range(m, len(groups)):
+            missing = [k for _, k, _ in self._targets if k not in groups[i]]
+            if missing:
+                raise SpecError(f"optimizer.param_groups[{i}]", "lacks " + ", ".join(missing)
+                                + " (every group must hold each scheduled hyperparameter)")
+            scale = scales[i] if scales is not None else _scale(
+                groups[i].get("group_scale", 1.0), i, ceiling,
+                f"optimizer.param_groups[{i}].group_scale")
+            fn = LrcoreLambda(first.document, scale, first.per)
+            if first.__dict__.get("signed", False):
+                fn.signed = True
+            joining.append(fn)
+        for group, fn in zip(groups[m:], joining):
+            lr = group["lr"]  # its initial_lr, as torch records it for the groups it is built with
+            group.setdefault("initial_lr", lr.clone() if isinstance(lr, torch.Tensor) else lr)
+            self.base_lrs.append(group["initial_lr"])
+            self.lr_lambdas.append(fn)
 
     def report(self, metric: Any) -> None:
         """Report a monitored metric (reduce-on-plateau specs): the rule runs at the
@@ -339,7 +372,7 @@ class LrcoreScheduler(LambdaLR):
             raise SpecError("report", "needs a spec whose outermost node is plateau",
                             self.spec.schedule.type)
         value = check_metric(metric)
-        self._check_groups()
+        self._join_groups()
         fn = self.lr_lambdas[0]
         inner_now = fn._formula()(self._current_step() * fn.per)
         state = self.plateau
@@ -350,13 +383,16 @@ class LrcoreScheduler(LambdaLR):
         self._apply(self.get_lr())
 
     def step(self, metrics: Any = None) -> None:  # type: ignore[override]
-        """Advance one step (or epoch). A metric is only for plateau specs (see
-        :class:`LrcorePlateauScheduler`); it is never taken as torch's deprecated
-        ``epoch`` argument."""
+        """Advance one step (or epoch). An argument is refused: torch's deprecated
+        ``step(epoch)`` is not supported, and a metric is only for plateau specs (see
+        :class:`LrcorePlateauScheduler`)."""
         if metrics is not None:
-            raise SpecError("metrics", "need a spec whose outermost node is plateau "
-                            "(torch's deprecated step(epoch) is not supported: set "
-                            "last_epoch)", self.spec.schedule.type)
+            raise SpecError("step", f'takes no argument for a "{self.spec.schedule.type}" '
+                            "spec (torch's deprecated step(epoch) is not supported); to jump "
+                            "to an epoch, set scheduler.last_epoch = epoch - 1 and call "
+                            "step()", metrics)
+        if len(self.lr_lambdas) != len(self.optimizer.param_groups):
+            self._join_groups()
         last = self.last_epoch
         if type(last) is not int or not -1 <= last <= self._next_limit:
             self._check_next()
@@ -409,7 +445,7 @@ class LrcoreScheduler(LambdaLR):
         last_epoch, plateau)``."""
         self._check_groups()
         entries = state_dict.get("lr_lambdas")
-        n = len(self.lr_lambdas)
+        n = len(self.optimizer.param_groups)  # groups added since the last step included
         if not isinstance(entries, (list, tuple)):
             raise SpecError("load_state_dict", "the checkpoint has no lr_lambdas list (not a "
                             "LambdaLR's state_dict)")
@@ -421,9 +457,9 @@ class LrcoreScheduler(LambdaLR):
         # torch's own loader keeps the live multiplier where the checkpoint holds None
         # (a function it could not save): so does this one
         merged = []
-        for i, (entry, fn) in enumerate(zip(entries, self.lr_lambdas)):
-            if entry is None:
-                entry = fn.__getstate__()
+        for i, entry in enumerate(entries):
+            if entry is None and i < len(self.lr_lambdas):
+                entry = self.lr_lambdas[i].__getstate__()
             if not isinstance(entry, dict) or not {"document", "scale", "per"} <= set(entry):
                 raise SpecError("load_state_dict", f"lr_lambdas[{i}] is not an lrcore "
                                 "multiplier's state (document, scale, per)")
@@ -478,7 +514,8 @@ class LrcoreScheduler(LambdaLR):
             warnings.warn(f"load_state_dict: the checkpoint's schedule (fingerprint {after}) "
                           f"replaces the one this scheduler was built with ({before}); the "
                           "run continues on the checkpoint's curve", UserWarning, stacklevel=2)
-        old_scales = [fn.scale for fn in self.lr_lambdas]
+        old_scales = [fn.scale for fn in self.lr_lambdas] + [  # and of groups joining now
+            g.get("group_scale", 1.0) for g in self.optimizer.param_groups[len(self.lr_lambdas):]]
         if scales != old_scales:
             warnings.warn(f"load_state_dict: the checkpoint's group_scale {scales} replaces "
                           f"the one this scheduler was built with ({old_scales}); the run "
@@ -490,6 +527,7 @@ class LrcoreScheduler(LambdaLR):
                           "; the run continues with the checkpoint's", UserWarning,
                           stacklevel=2)
         targets = _targets(self.optimizer, schedule)  # before anything changes
+        self._join_groups(scales)  # torch's loader updates one multiplier per group
         super().load_state_dict(state_dict)
         self._targets = targets
         for fn, s in zip(self.lr_lambdas, scales):
@@ -524,7 +562,8 @@ class LrcorePlateauScheduler(LrcoreScheduler):
                 raise SpecError("metrics", "need a spec whose outermost node is plateau",
                                 self.spec.schedule.type)
             check_metric(metrics)  # fail before moving, so a NaN changes nothing
-            self._check_groups()
+        if len(self.lr_lambdas) != len(self.optimizer.param_groups):
+            self._join_groups()
         last = self.last_epoch
         if type(last) is not int or not -1 <= last <= self._next_limit:
             self._check_next()
@@ -557,6 +596,8 @@ class _FollowsOptimizer:
 
     def _advance(self) -> None:
         """One update applied: the next update's rate, now."""
+        if len(self.lr_lambdas) != len(self.optimizer.param_groups):
+            self._join_groups()
         last = self.last_epoch
         if type(last) is not int or not -1 <= last <= self._next_limit:
             self._check_next()

@@ -487,23 +487,18 @@ def test_last_lr_is_a_copy_after_report_and_load():
         assert float(opt.param_groups[0]["lr"]) < seen
 
 
-@pytest.mark.parametrize("call", ["report", "step(metric)", "load_state_dict"])
-def test_a_param_group_added_after_construction_is_refused(call):
-    """report() and load_state_dict set the rate of the first groups only and left the
-    new one at its own lr; they refuse instead (torch's step() raises too, from zip)."""
+def test_a_checkpoint_from_before_a_group_was_added_is_refused():
+    """A group added after the checkpoint was saved: the checkpoint holds one multiplier
+    fewer than the optimizer has groups (report() and step(metric) take the new group in:
+    test_torch_param_groups.py)."""
     opt, s = _ready(PLATEAU)
     state = s.state_dict()
     opt.add_param_group({"params": [torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))],
                          "lr": 7.0})
     before = snapshot(s, opt)
-    with raises("optimizer.param_groups: has 2 groups, this scheduler was built for 1; "
-                "build the scheduler after adding every group"):
-        if call == "report":
-            s.report(1.0)
-        elif call == "load_state_dict":
-            s.load_state_dict(state)
-        else:
-            s.step(1.0)
+    with raises("load_state_dict: the checkpoint has 1 param group, this optimizer 2; build "
+                "the optimizer as the checkpoint's was"):
+        s.load_state_dict(state)
     assert snapshot(s, opt) == before
 
 
@@ -521,15 +516,20 @@ def test_a_float32_tensor_lr_holds_the_rate_rounded_once():
         assert float(lr) == float(np.float32(cyclic_rate(k))), k
 
 
-def test_step_with_an_epoch_on_a_plain_spec_is_refused():
-    """torch's deprecated ``step(epoch)``: the positional argument is a metric here (as
-    in torch's ReduceLROnPlateau), so a plain spec refuses it, saying why."""
-    opt, s = _ready(CYCLIC)
+@pytest.mark.parametrize("unit", ["step", "epoch"])
+def test_step_with_an_epoch_on_a_plain_spec_is_refused(unit):
+    """torch's deprecated ``step(epoch)``: refused, naming the epoch received and the way
+    to jump there, which is then checked (written out: the rate after 5 calls)."""
+    opt, s = _ready(CYCLIC, step_unit=unit, steps_per_epoch=3)
     before = snapshot(s, opt)
-    with raises('metrics: need a spec whose outermost node is plateau (torch\'s deprecated '
-                'step(epoch) is not supported: set last_epoch), got "cyclic"'):
+    with raises('step: takes no argument for a "cyclic" spec (torch\'s deprecated '
+                "step(epoch) is not supported); to jump to an epoch, set scheduler.last_epoch "
+                "= epoch - 1 and call step(), got 5"):
         s.step(5)
     assert snapshot(s, opt) == before
+    s.last_epoch = 5 - 1
+    s.step()
+    assert_rates([opt.param_groups[0]["lr"]], [cyclic_rate(5 * (3 if unit == "epoch" else 1))])
 
 
 def test_the_multiplier_called_by_itself_checks_the_step():

@@ -275,7 +275,8 @@ def test_an_optimizer_that_skips_inside_step_is_refused():
 
 def test_a_metric_needs_a_plateau_spec_here_too():
     sched = lrcore.to_torch(SPEC, _sgd(), follow="optimizer")
-    with raises("metrics: need a spec whose outermost node is plateau (torch's deprecated "
-                "step(epoch) is not supported: set last_epoch), got \"sequence\""):
+    with raises('step: takes no argument for a "sequence" spec (torch\'s deprecated '
+                "step(epoch) is not supported); to jump to an epoch, set scheduler.last_epoch "
+                "= epoch - 1 and call step(), got 0.5"):
         sched.step(0.5)
     assert sched.last_epoch == 0

@@ -1,0 +1,151 @@
+"""torch's cycles and anneals: CyclicLR, OneCycleLR (with its momentum cycle),
+CosineAnnealingWarmRestarts and SWALR."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ...errors import SpecError
+from ...node import Node
+from ...nodes.constant import Constant
+from ...nodes.cosine import Cosine
+from ...nodes.cosine_restarts import CosineRestarts
+from ...nodes.cyclic import Cyclic
+from ...nodes.linear import Linear
+from ...nodes.onecycle import OneCycle
+from ...nodes.onecycle_momentum import OneCycleMomentum
+from ...nodes.repeat import Repeat
+from .common import name, real, steps
+
+
+def cyclic_lr(s, group, path, base):
+    if s._scale_fn_custom is not None:
+        raise SpecError(f"{path}.scale_fn", "a custom scale_fn is Python code lrcore cannot "
+                        "read; use mode='triangular', 'triangular2' or 'exp_range'",
+                        getattr(s._scale_fn_custom, "__name__", "callable"))
+    total, ratio = float(s.total_size), float(s.step_ratio)
+    up = round(ratio * total)
+    down = total - up
+    if up < 1 or down < 1 or down != int(down) or up / total != ratio:
+        raise SpecError(f"{path}.step_size_up", "step_size_up and step_size_down must be "
+                        "whole numbers of steps >= 1", {"total_size": total, "ratio": ratio})
+    down = int(down)
+    kwargs = {"gamma": real(s.gamma, f"{path}.gamma")} if s.mode == "exp_range" else {}
+    return Cyclic(low=base, high=real(s.max_lrs[group], f"{path}.max_lr"), up=up,
+                  down=None if down == up else down, mode=s.mode, **kwargs)
+
+
+def shortest(approx: float, exact) -> float:
+    """The shortest decimal ``x`` with ``exact(x)`` true (the number the user wrote,
+    recovered from torch's derived values), else ``approx``."""
+    for digits in range(1, 18):
+        x = float(f"{approx:.{digits}g}")
+        if exact(x):
+            return x
+    return approx
+
+
+def one_cycle_anneal(s: Any, path: str) -> str:
+    """``"cos"`` or ``"linear"``: ``_anneal_func_type``, or in a scheduler restored from a
+    legacy state dict (torch's own fallback) the function its ``anneal_func`` holds."""
+    if hasattr(s, "_anneal_func_type") or not hasattr(s, "anneal_func"):
+        kind = getattr(s, "_anneal_func_type", None)
+        if kind not in ("cos", "linear"):
+            raise SpecError(f"{path}.anneal_strategy", "must be 'cos' or 'linear'", kind)
+        return kind
+    fn = getattr(s.anneal_func, "__func__", s.anneal_func)  # bound in older torch
+    cls = type(s)
+    kinds = {cls._annealing_cos: "cos", cls._annealing_linear: "linear"}
+    try:
+        return kinds[fn]
+    except (KeyError, TypeError):
+        raise SpecError(f"{path}.anneal_func", "must be OneCycleLR._annealing_cos or "
+                        "_annealing_linear (a legacy state dict's); lrcore cannot read "
+                        "another function", getattr(fn, "__qualname__", repr(fn))) from None
+
+
+def one_cycle_lr(s, group, path, base):
+    anneal = one_cycle_anneal(s, path)
+    pg = s.optimizer.param_groups[group]
+    where = f"optimizer.param_groups[{group}]"
+    peak, initial, floor = (real(pg[k], f"{where}.{k}") for k in ("max_lr", "initial_lr",
+                                                                  "min_lr"))
+    total = steps(s.total_steps, f"{path}.total_steps")
+    ends = [float(p["end_step"]) for p in s._schedule_phases]
+    three = len(ends) == 3
+    # torch keeps pct_start, div_factor and final_div_factor only through what it derived
+    # from them: recover the numbers that reproduce those derived values bit for bit.
+    pct = shortest((ends[0] + 1) / total,
+                   lambda p: float(p * total) - 1 == ends[0]
+                   and (not three or float(2 * p * total) - 2 == ends[1]))
+    div = shortest(peak / initial, lambda d: peak / d == initial)
+    final_div = shortest(initial / floor, lambda f: (peak / div) / f == floor) \
+        if floor > 0 else math.inf
+    if not math.isfinite(final_div):
+        raise SpecError(f"{path}.final_div_factor", "must give a positive final rate", floor)
+    node = OneCycle(peak=peak, pct_start=pct, div_factor=div, final_div_factor=final_div,
+                    anneal=anneal, three_phase=three, duration=total)
+    _, node_ends, _ = node._phases()
+    if node_ends != ends:  # pragma: no cover - the search above makes them equal
+        raise SpecError(f"{path}.pct_start", f"phase ends {node_ends} differ from torch's "
+                        f"{ends}", pct)
+    return node
+
+
+def warm_restarts(s, group, path, base):
+    eta_min, t0 = real(s.eta_min, f"{path}.eta_min"), steps(s.T_0, f"{path}.T_0")
+    mult = steps(s.T_mult, f"{path}.T_mult")
+    if eta_min <= base:
+        return CosineRestarts(start=base, end=eta_min, period=t0, period_mult=float(mult))
+    if mult == 1:
+        return Repeat(schedule=Cosine(start=base, end=eta_min, duration=t0), period=t0)
+    raise SpecError(f"{path}.eta_min", f"must be <= the base rate ({base:g}) when "
+                    "T_mult > 1 (lrcore's cosine_restarts decays from start to end)", eta_min)
+
+
+def swalr(s, group, path, base):
+    """torch's recursion undoes its last anneal and applies the next one, which
+    telescopes to a cosine (or line) from the rate it started from to ``swa_lr`` over
+    ``anneal_epochs`` steps, then ``swa_lr`` held (from step 0 when ``anneal_epochs``
+    is 0). ``base``: the rate it started from."""
+    swa = real(s.optimizer.param_groups[group]["swa_lr"],
+               f"optimizer.param_groups[{group}].swa_lr")
+    strategy = getattr(s, "_anneal_strategy", None)
+    funcs = {"cos": type(s)._cosine_anneal, "linear": type(s)._linear_anneal}
+    if strategy not in funcs or getattr(s, "anneal_func", None) is not funcs[strategy]:
+        raise SpecError(f"{path}.anneal_func", "must be SWALR's own cos or linear anneal "
+                        "(anneal_strategy='cos' or 'linear')", strategy)
+    epochs = steps(s.anneal_epochs, f"{path}.anneal_epochs")
+    if epochs < 0:
+        raise SpecError(f"{path}.anneal_epochs", "must be >= 0", epochs)
+    if s.last_epoch >= 0 and s._step_count - 1 != s.last_epoch:
+        raise SpecError(f"{path}.last_epoch", "must be its count of step() calls "
+                        "(_step_count - 1), by which SWALR anneals; step(epoch) separated "
+                        "them", {"last_epoch": s.last_epoch, "_step_count": s._step_count})
+    if epochs == 0 or base == swa:
+        return Constant(value=swa)
+    curve = Cosine if strategy == "cos" else Linear
+    return curve(start=base, end=swa, duration=epochs)
+
+
+def momentum(s: Any, group: int, node: Node) -> dict[str, Node]:
+    """The momentum curve a top-level ``OneCycleLR``/``CyclicLR`` cycles
+    (``cycle_momentum=True``) in param group ``group`` ("momentum" or ``betas[0]``,
+    whichever the optimizer has: lrcore's ``momentum`` means the same), as the spec's
+    ``hyperparams``; ``node`` is the rate's node, whose phases it shares."""
+    kind = name(s)
+    if kind not in ("OneCycleLR", "CyclicLR") or not getattr(s, "cycle_momentum", False):
+        return {}
+    path = "scheduler"
+    if kind == "OneCycleLR":
+        pg = s.optimizer.param_groups[group]
+        where = f"optimizer.param_groups[{group}]"
+        low, high = (real(pg[k], f"{where}.{k}") for k in ("base_momentum", "max_momentum"))
+        return {"momentum": OneCycleMomentum(
+            low=low, high=high, pct_start=node.pct_start, anneal=node.anneal,
+            three_phase=node.three_phase, duration=node.duration)}
+    low = real(s.base_momentums[group], f"{path}.base_momentum")
+    high = real(s.max_momentums[group], f"{path}.max_momentum")
+    return {"momentum": Cyclic(low=low, high=high, up=node.up, down=node.down, mode=node.mode,
+                               gamma=node.gamma, invert=True)}

@@ -1,0 +1,130 @@
+"""torch's decays of one base rate: StepLR, MultiStepLR, ExponentialLR,
+CosineAnnealingLR, LinearLR, ConstantLR, PolynomialLR, MultiplicativeLR."""
+
+from __future__ import annotations
+
+import dis
+import types
+from typing import Any
+
+from ...errors import SpecError
+from ...node import Node
+from ...nodes.constant import Constant
+from ...nodes.cosine import Cosine
+from ...nodes.exponential import Exponential
+from ...nodes.linear import Linear
+from ...nodes.multistep import MultiStep
+from ...nodes.piecewise_constant import PiecewiseConstant
+from ...nodes.polynomial import Polynomial
+from ...nodes.step import Step
+from ...presets.optax import chain
+from .common import real, steps
+
+
+def geometric(base: float, factor: float, every: int) -> Node:
+    if factor == 0.0:  # the rate drops to 0 at the first multiple and stays there
+        return PiecewiseConstant(values=[base, 0.0], boundaries=[every])
+    return Step(start=base, factor=factor, every=every)
+
+
+def step_lr(s, group, path, base):
+    return geometric(base, real(s.gamma, f"{path}.gamma"), steps(s.step_size, f"{path}.step_size"))
+
+
+def multistep_lr(s, group, path, base):
+    counts: dict[int, int] = {}  # torch keeps a Counter: a repeated milestone counts twice
+    for m, c in s.milestones.items():
+        step = steps(m, f"{path}.milestones")
+        if step < 0:
+            raise SpecError(f"{path}.milestones", "must be >= 0 (torch's recursive and "
+                            "closed forms disagree on negative milestones)", m)
+        counts[step] = counts.get(step, 0) + c
+    gamma = real(s.gamma, f"{path}.gamma")
+    if all(c == 1 for c in counts.values()) and 0 not in counts and gamma != 0.0:
+        return MultiStep(start=base, factor=gamma, milestones=sorted(counts))
+    values, bounds, drops = [base], [], 0
+    for m in sorted(counts):
+        drops += counts[m]
+        value = base * gamma**drops  # torch's closed form: base * gamma ** bisect_right
+        if m == 0:
+            values[0] = value
+        else:
+            bounds.append(m)
+            values.append(value)
+    return PiecewiseConstant(values=values, boundaries=bounds) if bounds else \
+        Constant(value=values[0])
+
+
+def exponential_lr(s, group, path, base):
+    return Exponential(start=base, rate=real(s.gamma, f"{path}.gamma"))
+
+
+def cosine_annealing_lr(s, group, path, base, first=None):
+    """torch's closed form eta_min + (base - eta_min)(1 + cos(pi t / T_max)) / 2 for all
+    t. ``first``: the rate its recursion starts from when that is not its base rate (the
+    first scheduler of a SequentialLR after a OneCycleLR rewrote ``initial_lr``)."""
+    eta, d = real(s.eta_min, f"{path}.eta_min"), steps(s.T_max, f"{path}.T_max")
+    wave = Cosine(start=base, end=eta, duration=d, periodic=True)
+    if first is None or first == base:
+        return wave
+    # torch multiplies the distance to eta_min by a ratio of cosines: from `first`, that
+    # telescopes to eta + (first - eta)(1 + cos(pi t / T)) / 2 down to eta_min at t = T.
+    # At t = T + 1 (mod 2 T) the ratio would divide by 0, and torch adds a step of the
+    # wave that base_lrs spans instead: from T on, the wave of the base rate, which at
+    # T + j is eta + (base - eta)(1 - cos(pi j / T)) / 2, a periodic cosine from eta up.
+    return chain([(Cosine(start=first, end=eta, duration=d), d),
+                  (Cosine(start=eta, end=base, duration=d, periodic=True), None)])
+
+
+def linear_lr(s, group, path, base):
+    total = steps(s.total_iters, f"{path}.total_iters")
+    if total < 1:
+        raise SpecError(f"{path}.total_iters", "must be >= 1 (torch's closed form divides "
+                        "by it)", total)
+    return Linear(start=base * real(s.start_factor, f"{path}.start_factor"),
+                  end=base * real(s.end_factor, f"{path}.end_factor"), duration=total)
+
+
+def constant_lr(s, group, path, base):
+    total = steps(s.total_iters, f"{path}.total_iters")
+    if total < 1:
+        raise SpecError(f"{path}.total_iters", "must be >= 1 (with 0, torch's recursive "
+                        "form keeps the factor forever and its closed form never applies "
+                        "it)", total)
+    factor = real(s.factor, f"{path}.factor")
+    if factor == 1.0:
+        return Constant(value=base)
+    return PiecewiseConstant(values=[base * factor, base], boundaries=[total])
+
+
+def polynomial_lr(s, group, path, base):
+    return Polynomial(start=base, end=0.0, power=real(s.power, f"{path}.power"),
+                      duration=steps(s.total_iters, f"{path}.total_iters"))
+
+
+def literal_factor(fn: Any) -> float | None:
+    """The number a function returns when its whole body is ``return <literal>``."""
+    if not isinstance(fn, types.FunctionType) or fn.__code__.co_freevars:
+        return None
+    ops = [i for i in dis.get_instructions(fn) if i.opname not in ("RESUME", "NOP", "CACHE")]
+    if len(ops) == 1 and ops[0].opname == "RETURN_CONST":
+        value = ops[0].argval
+    elif len(ops) == 2 and ops[0].opname == "LOAD_CONST" and ops[1].opname == "RETURN_VALUE":
+        value = ops[0].argval
+    else:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return None
+    return float(value)
+
+
+def multiplicative_lr(s, group, path, base):
+    fn = s.lr_lambdas[group]
+    factor = literal_factor(fn)
+    if factor is None:
+        raise SpecError(f"{path}.lr_lambda", "must return a numeric literal "
+                        "(lambda epoch: 0.95): lrcore cannot prove that any other function "
+                        "returns the same factor at every step", getattr(
+                            fn, "__qualname__", type(fn).__name__))
+    # t = 0: the base rate (the initial step leaves it); every step after multiplies
+    return geometric(base, factor, 1)
