@@ -23,7 +23,8 @@ from .node import REGISTRY, Node
 __version__ = "0.1.0"
 
 # What `from lrcore import *` binds: core only (a star import of every backend's entry
-# points would import every framework). dir(lrcore) also lists the backends' entry points.
+# points would import every framework). dir(lrcore) also lists the backends' entry points
+# and the public submodules (_LAZY_MODULES).
 __all__ = ["FORMAT_VERSION", "Node", "Schedule", "SpecError", "compile_spec", "dump", "dumps",
            "evaluate", "grid", "load", "from_keras", "from_torch", *sorted(REGISTRY)]
 
@@ -53,9 +54,13 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    from .backends import exports  # backends' entry points, from the registry
+    """The public API only: what ``__all__`` binds, the version, the submodules a user
+    reaches as ``lrcore.parity`` etc., and the backends' entry points (``to_torch``, ...,
+    from the registry, without importing a framework). Internal modules (``fields``,
+    ``node``, ``ops``, ...) stay importable but are not listed."""
+    from .backends import exports
 
-    return sorted(set(globals()) | set(__all__) | set(exports()))
+    return sorted({*__all__, "__version__", *_LAZY_MODULES, *exports()})
 
 
 # Keras loads a model file's lrcore classes only if they are registered, and never imports
