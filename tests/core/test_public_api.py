@@ -53,3 +53,26 @@ def test_star_import_binds_no_framework_entry_point():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert "to_torch" not in out and "load" in out and "cosine" in out
+
+
+def test_type_checkers_see_every_lazy_name():
+    """The ``if TYPE_CHECKING:`` imports of lrcore/__init__.py name every lazily provided
+    public name (builders, entry points, importers, submodules), so a type checker and
+    an editor know what ``lrcore.cosine`` or ``lrcore.to_torch`` is."""
+    import ast
+    from pathlib import Path
+
+    from lrcore.backends import exports
+    from lrcore.node import REGISTRY
+
+    tree = ast.parse(Path(lrcore.__file__).read_text(encoding="utf-8"))
+    block = next(n for n in tree.body if isinstance(n, ast.If)
+                 and ast.unparse(n.test) == "TYPE_CHECKING")
+    seen = {a.asname or a.name for n in block.body for a in n.names}
+    lazy = {*REGISTRY, *exports(), "from_torch", "from_keras", *lrcore._LAZY_MODULES}
+    assert seen == lazy
+    # __all__ is a literal (type checkers read only literals): every builder is in it
+    assert set(lrcore.__all__) - set(REGISTRY) == {
+        "FORMAT_VERSION", "Node", "Schedule", "SpecError", "compile_spec", "dump", "dumps",
+        "evaluate", "grid", "load", "from_keras", "from_torch"}
+    assert set(REGISTRY) <= set(lrcore.__all__)
