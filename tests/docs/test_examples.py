@@ -245,3 +245,30 @@ def test_spec_document_loads(block):
 
     spec = lrcore.load(block.text)
     assert lrcore.load(spec.to_dict()) == spec
+
+
+# ---- nothing points outside the repository ---------------------------------------------
+
+def test_links_stay_inside_the_repository():
+    """Every relative link of the README and the pages names a file of this repository
+    (the site build checks the pages' links among themselves; this also covers the
+    README, whose links are read on a code host)."""
+    for page in PAGES:
+        for target in re.findall(r"\]\(([^)#\s]+)(?:#[^)]*)?\)", page.read_text("utf-8")):
+            if re.match(r"^[a-z]+:", target):  # https:, mailto:
+                continue
+            path = (page.parent / target).resolve()
+            assert path.is_relative_to(ROOT), f"{page.relative_to(ROOT)}: {target}"
+            assert path.exists(), f"{page.relative_to(ROOT)}: {target} does not exist"
+
+
+def test_no_file_refers_to_a_path_outside_the_repository():
+    files = subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True,
+                           check=True).stdout.split()
+    outside = re.compile(r"\.\./shared|/work/(?:main|wt|shared)\b")
+    for name in files:
+        path = ROOT / name
+        if path.suffix in (".png", ".whl") or not path.is_file():
+            continue
+        text = path.read_text("utf-8", errors="replace")
+        assert not outside.search(text), name
