@@ -215,7 +215,9 @@ def segments(t: np.ndarray, reports: Sequence | None) -> list:
     first, steps), ...]``; a report at step s applies from the first step >= s on."""
     reports = list(reports or [])
     cuts = np.searchsorted(t, [int(s) for s, _ in reports], side="left")
-    out, start, pending = [], 0, []
+    out: list = []
+    pending: list = []
+    start = 0
     for item, cut in zip(reports, cuts.tolist()):
         if cut > start:
             out.append((pending, t[start:cut]))

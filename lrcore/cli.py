@@ -331,7 +331,7 @@ def _fmt(x: float) -> str:
 # ---- the command --------------------------------------------------------------------------
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(package_name="lrcore", prog_name="lrcore")
+@click.version_option(None, "-V", "--version", package_name="lrcore", prog_name="lrcore")
 def cli() -> None:
     """One learning-rate schedule spec, the same curve in Keras, PyTorch and optax.
 

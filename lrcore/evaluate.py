@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -118,12 +118,13 @@ def _chunked(f: Callable, t: np.ndarray) -> np.ndarray:
 def plateau_scales(spec: Schedule, inner: Callable, reports: Any):
     """Replay ``(step, metric)`` reports on a plateau spec with the float64 rule: the
     steps at which the scale changes and the scale from each on."""
-    from .nodes.plateau import check_metric, initial_state, report
+    from .nodes.plateau import Plateau, check_metric, initial_state, report
     from .ops import PythonOps
 
-    node = spec.schedule
-    if node.type != "plateau":
-        raise SpecError("reports", "need a spec whose outermost node is plateau", node.type)
+    if spec.schedule.type != "plateau":
+        raise SpecError("reports", "need a spec whose outermost node is plateau",
+                        spec.schedule.type)
+    node = cast(Plateau, spec.schedule)
     state = initial_state(node)
     best, bad, cool, scale = state.best, state.bad, state.cool, state.scale
     steps, scales, last = [], [], 0

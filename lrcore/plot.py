@@ -23,7 +23,7 @@ from .errors import SpecError
 from .evaluate import evaluate
 from .fields import MAX_STEP
 
-__all__ = ["MAX_PIXELS", "check_image", "plot", "plot_steps", "ulp_error"]
+__all__ = ["MAX_PIXELS", "check_image", "curve_style", "plot", "plot_steps", "ulp_error"]
 
 #: Most points drawn per curve; past this the curve is sampled (plus every boundary).
 MAX_POINTS = 20_000
@@ -36,6 +36,22 @@ MAX_LABEL_CHARS = 200
 _COLLAPSED = "constrained_layout not applied"
 #: A character the font lacks is drawn as a box: the image is still what was asked.
 _NO_GLYPH = "missing from font"
+#: Beyond matplotlib's ten colours, curves differ by line style, then by marker: the first
+#: 10 are solid lines, the next 10 dashed, ... (4 x 10 = 40 line looks), then each marker
+#: makes 40 more: 320 curves look different before a look repeats.
+_LINESTYLES = ("-", "--", "-.", ":")
+_MARKERS = ("", "o", "s", "^", "v", "D", "x", "+")
+
+
+def curve_style(i: int) -> dict[str, Any]:
+    """How curve ``i`` is drawn: colour ``C{i % 10}``, then a line style per round of ten
+    colours, then a marker (every tenth of the axis) per round of forty."""
+    style: dict[str, Any] = {"color": f"C{i % 10}",
+                             "linestyle": _LINESTYLES[(i // 10) % len(_LINESTYLES)]}
+    marker = _MARKERS[(i // 40) % len(_MARKERS)]
+    if marker:
+        style.update(marker=marker, markevery=0.1, markersize=4)
+    return style
 
 
 def check_image(size: tuple[float, float], dpi: float, fmt: str) -> None:
@@ -123,7 +139,7 @@ def _hyper_panel(ax: Any, curves: Sequence[tuple[str, Schedule]], name: str,
     lines, labels = [], []
     for i, (label, doc) in enumerate(curves):
         if name in doc.curves():
-            lines += ax.plot(t, evaluate(doc, t, hyperparam=name), color=f"C{i % 10}", lw=1.6)
+            lines += ax.plot(t, evaluate(doc, t, hyperparam=name), lw=1.6, **curve_style(i))
             labels.append(_drawn(label))
     ax.set_ylabel(_drawn(name))
     ax.grid(True, alpha=0.25)
@@ -133,6 +149,18 @@ def _hyper_panel(ax: Any, curves: Sequence[tuple[str, Schedule]], name: str,
 def _draw(curves: Sequence[tuple[str, Schedule]], out: Path, fmt: str, t: np.ndarray,
           last: int, log: bool, backends: Sequence[str], title: str | None,
           size: tuple[float, float], dpi: float) -> None:
+    fig = figure(curves, t, last, log, backends, title, size, dpi)
+    # Text as text in SVG (searchable, small); no timestamps, so output is reproducible.
+    metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt)
+    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "lrcore"}):
+        fig.savefig(out, format=fmt, dpi=dpi, metadata=metadata)
+
+
+def figure(curves: Sequence[tuple[str, Schedule]], t: np.ndarray, last: int, log: bool,
+           backends: Sequence[str], title: str | None, size: tuple[float, float],
+           dpi: float) -> Figure:
+    """The figure ``plot`` saves: the rate panel, a panel per hyperparameter, and the
+    error panel when ``backends`` are given."""
     fig = Figure(figsize=size, dpi=dpi, layout="constrained")
     FigureCanvasAgg(fig)
     # one panel per curve: the rate, then each hyperparameter any spec schedules
@@ -146,13 +174,13 @@ def _draw(curves: Sequence[tuple[str, Schedule]], out: Path, fmt: str, t: np.nda
 
     refs, lines = [], []
     for i, (_, doc) in enumerate(curves):
-        color = f"C{i % 10}"
+        style = curve_style(i)
         y = evaluate(doc, t)
         refs.append(y)
         shown = np.where(y > 0, y, np.nan) if log else y  # log axes cannot show 0
-        lines += ax.plot(t, shown, color=color, lw=1.6)
+        lines += ax.plot(t, shown, lw=1.6, **style)
         for b in sorted({b for b in doc.schedule.breakpoints() if 0 < b < last}):
-            ax.axvline(b, color=color, lw=0.8, ls=":", alpha=0.6)
+            ax.axvline(b, color=style["color"], lw=0.8, ls=":", alpha=0.6)
     top = max(float(np.max(y)) for y in refs)
     if log:
         if top <= 0:
@@ -184,7 +212,7 @@ def _draw(curves: Sequence[tuple[str, Schedule]], out: Path, fmt: str, t: np.nda
             got = values(b, docs, [t] * len(docs))
             for (label, _), ref, g in zip(curves, refs, got, strict=True):
                 err_labels.append(b if len(curves) == 1 else f"{_drawn(label)}: {b}")
-                err_lines += err_ax.plot(t, ulp_error(b, ref, g), lw=0.8, color=f"C{k % 10}")
+                err_lines += err_ax.plot(t, ulp_error(b, ref, g), lw=0.8, **curve_style(k))
                 k += 1
         err_ax.axhline(0.0, color="0.3", lw=0.6)
         err_ax.set_ylabel("error (ulp)")
@@ -194,8 +222,4 @@ def _draw(curves: Sequence[tuple[str, Schedule]], out: Path, fmt: str, t: np.nda
         err_ax.set_xlabel("step")
     else:
         axes[-1].set_xlabel("step")
-
-    # Text as text in SVG (searchable, small); no timestamps, so output is reproducible.
-    metadata = {"svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(fmt)
-    with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": "lrcore"}):
-        fig.savefig(out, format=fmt, dpi=dpi, metadata=metadata)
+    return fig

@@ -27,7 +27,7 @@ DRAFT = "https://json-schema.org/draft/2020-12/schema"
 _STEPS_OR_EPOCHS = r"^\s*([0-9]+(?:\.[0-9]+)?)\s*ep\s*$"
 
 
-def _summary(cls: type) -> str:
+def _summary(cls: type[Node]) -> str:
     doc = (cls.__doc__ or "").strip()
     return doc.split("\n\n")[0].replace("\n", " ").strip() if doc else cls.type
 

@@ -12,14 +12,17 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .parity import Report
 
 __all__ = ["assert_parity"]
 
 
 def assert_parity(spec_or_path: Any, backends: Sequence[str] | None = None,
                   steps: Any = None, rtol: float | None = None, atol: float | None = None,
-                  **context: Any):
+                  **context: Any) -> Report:
     """Check ``spec_or_path`` (a spec, a mapping, spec text or a file path) on
     ``backends`` (default: every installed one) and return the
     :class:`lrcore.parity.Report`; raise :class:`AssertionError` (a

@@ -28,7 +28,7 @@ class MultiStep(Node):
     type = "multistep"
     start: float = param(RATE, doc="rate before the first milestone")
     factor: float = param(POSITIVE, doc="multiplier at each milestone")
-    milestones: tuple = param(StepsList(Steps()), doc="steps at which the rate drops")
+    milestones: tuple | list = param(StepsList(Steps()), doc="steps at which the rate drops")
 
     def check(self, path):
         check_increasing(f"{path}.milestones", self.milestones)

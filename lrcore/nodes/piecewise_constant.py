@@ -26,8 +26,9 @@ class PiecewiseConstant(Node):
     """
 
     type = "piecewise_constant"
-    values: tuple = param(FloatList(), doc="v0..vn")
-    boundaries: tuple = param(StepsList(Steps(), min_len=0), doc="b1..bn (n = len(values) - 1)")
+    values: tuple | list = param(FloatList(), doc="v0..vn")
+    boundaries: tuple | list = param(StepsList(Steps(), min_len=0),
+                                     doc="b1..bn (n = len(values) - 1)")
 
     def check(self, path):
         if len(self.values) != len(self.boundaries) + 1:

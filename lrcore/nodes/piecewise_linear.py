@@ -25,7 +25,7 @@ class PiecewiseLinear(Node):
     """
 
     type = "piecewise_linear"
-    points: tuple = param(Points(), doc="[[step, rate], ...], steps strictly increasing")
+    points: tuple | list = param(Points(), doc="[[step, rate], ...], steps strictly increasing")
 
     def check(self, path):
         check_increasing(f"{path}.points", tuple(s for s, _ in self.points))

@@ -31,7 +31,7 @@ class Sequence(Node):
     """
 
     type = "sequence"
-    phases: tuple = param(NodeList(), doc="the phases, in order")
+    phases: tuple | list = param(NodeList(), doc="the phases, in order")
 
     def check(self, path):
         for i, phase in enumerate(self.phases[:-1]):

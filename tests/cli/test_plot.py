@@ -77,3 +77,57 @@ def test_pdf(specs, tmp_path):
     data = out.read_bytes()
     assert data.startswith(b"%PDF-")
     assert data.rstrip().endswith(b"%%EOF")
+
+
+def _constant_specs(n: int) -> list:
+    import lrcore
+
+    return [(f"spec {i}", lrcore.load({"lrcore": 1, "total_steps": 100, "schedule": {
+        "type": "constant", "value": 0.01 * (i + 1)}})) for i in range(n)]
+
+
+def test_more_than_ten_curves_stay_distinguishable():
+    """matplotlib has ten colours: curves 11 to 40 differ by line style, and past 40 by
+    marker too. Read back from the legend's own handles (colour, line style, marker):
+    45 curves, 45 different looks; the first ten are solid lines without markers, as
+    before, and curve 10 is C0 dashed, not a second solid C0."""
+    from matplotlib.colors import to_hex
+
+    from lrcore.plot import figure, plot_steps
+
+    curves = _constant_specs(45)
+    t = plot_steps([d for _, d in curves], 100)
+    fig = figure(curves, t, 100, False, (), None, (16.0, 12.0), 50)
+    handles = fig.axes[0].get_legend().legend_handles
+    looks = [(to_hex(h.get_color()), h.get_linestyle(), h.get_marker()) for h in handles]
+    assert len(looks) == 45 and len(set(looks)) == 45
+    assert [(ls, m) for _, ls, m in looks[:10]] == [("-", "None")] * 10
+    assert looks[0][0] == looks[10][0] == "#1f77b4"
+    assert looks[10][1:] == ("--", "None")
+    assert looks[40][1:] == ("-", "o")
+
+
+def test_curve_styles_repeat_only_after_320_curves():
+    from lrcore.plot import curve_style
+
+    def look(i):
+        s = curve_style(i)
+        return s["color"], s["linestyle"], s.get("marker", "")
+
+    assert len({look(i) for i in range(320)}) == 320
+    assert look(320) == look(0)
+
+
+def test_plot_command_draws_many_specs(tmp_path):
+    """The command with 12 spec files (more than the colour cycle) and an error panel."""
+    import lrcore
+
+    paths = []
+    for i, (_, doc) in enumerate(_constant_specs(12)):
+        paths.append(str(tmp_path / f"s{i}.yaml"))
+        lrcore.dump(doc, paths[-1])
+    out = tmp_path / "many.png"
+    r = run_cli("plot", *paths, "-o", str(out), "--size", "12", "9", "--backends", "python")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
+    assert matplotlib.image.imread(out).shape[:2] == (900, 1200)
