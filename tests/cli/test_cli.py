@@ -266,7 +266,7 @@ def test_invalid_spec_exits_2_with_field_path(specs, tmp_path, command):
     ("lrcore: 1\nschedule: {type: cosine, start: 0.1, stat: 1}\n",
      "schedule.stat: is not a parameter of cosine"),
     ("lrcore: 1\nschedule: {type: cosine, start: 0.1, duration: 3 weeks}\n",
-     'schedule.duration: must be a positive integer, "Nep" or "N%", got "3 weeks"'),
+     'schedule.duration: must be a number of steps > 0, "Nep" or "N%", got "3 weeks"'),
     ("schedule: {type: constant, value: 0.1}\n", "lrcore: is required"),
     ("lrcore: 1\nschedule: {type: constant, value: [0.1\n", "is not valid YAML"),
 ])
