@@ -61,6 +61,9 @@ class Context:
 
     steps_per_epoch: int | None = None
     total_steps: int | None = None
+    #: Round every "Nep"/"N%" to the nearest step (a sequence phase before one that
+    #: cannot start between steps).
+    whole: bool = False
 
     def steps(self, value: int | float | str, path: str, positive: bool = True,
               real: bool = False) -> int | Fraction:
@@ -217,9 +220,9 @@ class Node:
             if value is None:
                 continue
             if isinstance(kind, Steps):
-                value = ctx.steps(value, p, kind.positive, kind.real)
+                value = self._steps(ctx, f.name, kind, value, p)
             elif isinstance(kind, StepsList):
-                value = tuple(ctx.steps(v, f"{p}[{i}]", kind.item.positive, kind.item.real)
+                value = tuple(self._steps(ctx, f.name, kind.item, v, f"{p}[{i}]")
                               for i, v in enumerate(value))
             elif isinstance(kind, Points):
                 value = tuple((ctx.steps(s, f"{p}[{i}][0]", False), r)
@@ -238,9 +241,29 @@ class Node:
             if span is None:
                 raise SpecError(f"{path}.duration", f"is required: {self.type} runs over a "
                                 "length; give a duration, or total_steps to run to the end")
+            if not isinstance(span, int) and not self.real_ok("duration", span):
+                span = int(span + Fraction(1, 2))  # a whole length: the nearest step
             values["duration"] = span
         self.check_whole(values, path)
         return self._rebuilt(values, path)
+
+    def _steps(self, ctx: Context, name: str, kind: Steps, value: Any, path: str) -> Any:
+        """Resolve one step value of field ``name``: exactly where the field and this
+        node take a real number of steps; otherwise (and always under ``ctx.whole``)
+        ``"Nep"``/``"N%"`` round to the nearest step, as every step value did before real
+        durations, so a spec that resolved then resolves the same way now."""
+        if not kind.real:
+            return ctx.steps(value, path, kind.positive)
+        x = ctx.steps(value, path, kind.positive, real=not ctx.whole)
+        if isinstance(value, str) and _DURATION.match(value) and not (
+                isinstance(x, int) and x <= MAX_STEP) and not self.real_ok(name, x):
+            x = ctx.steps(value, path, kind.positive)
+        return x
+
+    def real_ok(self, name: str, value: int | Fraction) -> bool:
+        """Whether this node's formula takes ``value`` (real, or past the step domain)
+        in step field ``name``."""
+        return name not in self.whole_steps
 
     def check_whole(self, values: dict[str, Any], path: str) -> None:
         """Refuse a resolved real or far value in a field of :attr:`whole_steps`."""

@@ -72,11 +72,15 @@ class Cosine(Node):
             raise SpecError(f"{path}.duration", "must be a whole number of steps <= 2**31 - 1 "
                             "for a cosine with an exponent", self.duration)
         if self.periodic and d <= MAX_STEP:
-            a, b = (2 * d).numerator, (2 * d).denominator
-            if a * max(b, 2) > MAX_STEP:
+            if not _simple(d):
                 raise SpecError(f"{path}.duration", "must be a ratio p/q with 2p * max(q, 2) "
                                 "<= 2**31 - 1 for a periodic cosine (its wave is found by "
                                 "integer arithmetic); use a simpler fraction", self.duration)
+
+    def real_ok(self, name, value):
+        if name != "duration" or value > MAX_STEP:
+            return self.exponent == 1.0
+        return self.exponent == 1.0 and (not self.periodic or _simple(value))
 
     def takes_real_start(self):
         return not self.periodic and self.exponent == 1.0
@@ -96,6 +100,12 @@ class Cosine(Node):
         # a real D or start: the half cosine over the real interval [-phi, D - phi]
         wave = interval_curve(ops, -phi, d - phi, self.start, self.end, "cos")
         return ops.select([math.ceil(d - phi)], [wave, ops.constant(self.end)])
+
+
+def _simple(d):
+    """A periodic wave over ``D`` (``2D = p/q``) is found in int32 when ``p max(q, 2)``
+    fits in it."""
+    return (2 * d).numerator * max((2 * d).denominator, 2) <= MAX_STEP
 
 
 def _real_wave(ops, d, a, b):

@@ -51,13 +51,17 @@ class CosineRestarts(Node):
         p = exact(self.period)
         if p <= MAX_STEP and self.period_mult > 1:
             _cycle_table(p, self.period_mult, path)
-        if p <= MAX_STEP and self.period_mult == 1 and not isinstance(p, int) \
-                and p.numerator * max(p.denominator, 2) > MAX_STEP:
+        if not self.real_ok("period", p):
             raise SpecError(f"{path}.period", "must be a ratio p/q with p * max(q, 2) <= "
                             "2**31 - 1 when period_mult is 1 (restarts are found by integer "
                             "arithmetic); use a simpler fraction", self.period)
         check_growth(f"{path}.peak_mult", self.start - self.end, math.log(self.peak_mult),
                      self._restarts(), self.peak_mult)
+
+    def real_ok(self, name, value):
+        # restarts every real P (period_mult 1) are found in int32 when p max(q, 2) fits
+        return name != "period" or value > MAX_STEP or self.period_mult != 1 \
+            or isinstance(value, int) or value.numerator * max(value.denominator, 2) <= MAX_STEP
 
     def _restarts(self) -> int:
         """How many restarts happen in [0, 2**31 - 1] (the largest cycle index)."""

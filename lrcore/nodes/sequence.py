@@ -7,7 +7,7 @@ import math
 from fractions import Fraction
 
 from ..errors import SpecError
-from ..fields import _DURATION, MAX_STEP, NodeList, exact, param, real_form
+from ..fields import _DURATION, MAX_STEP, NodeList, Steps, exact, param, real_form
 from ..node import Node
 from ..ops import horizon, within
 
@@ -50,24 +50,30 @@ class Sequence(Node):
     real_start = True
 
     def resolve(self, ctx, span, path):
-        own = ctx.steps(self.duration, f"{path}.duration", real=True) \
-            if self.duration is not None else span
+        own = self._steps(ctx, "duration", Steps(real=True), self.duration,
+                          f"{path}.duration") if self.duration is not None else span
         phases, start = [], 0
         last = len(self.phases) - 1
+        # before a phase that cannot start between steps, "Nep"/"N%" stay whole steps
+        whole = dataclasses.replace(ctx, whole=True)
+        strict = [any(not q.takes_real_start() for q in self.phases[i + 1:])
+                  for i in range(len(self.phases))]
         for i, phase in enumerate(self.phases):
             p = f"{path}.phases[{i}]"
-            d = ctx.steps(phase.duration, f"{p}.duration", real=True) \
-                if phase.duration is not None else None
+            ctx_i = whole if strict[i] else ctx
+            d = phase._steps(ctx_i, "duration", Steps(real=True), phase.duration,
+                             f"{p}.duration") if phase.duration is not None else None
             if d is None and i == last and own is not None and (own > start or phase.bounded):
                 d = own - start
                 if d <= 0:
                     raise SpecError(f"{p}.duration", f"has no steps left: the phases before "
                                     f"it take {real_form(Fraction(start))} of the "
                                     f"{real_form(Fraction(own))} available")
-            resolved = phase.resolve(ctx, d, p)
+            resolved = phase.resolve(ctx_i, d, p)
             _check_start(resolved, start, p)
             phases.append(resolved)
-            start += d if d is not None else 0
+            if phase.duration is not None:
+                start += exact(resolved.duration)
         values = {"phases": tuple(phases)}
         if self.duration is not None:
             values["duration"] = own

@@ -377,9 +377,10 @@ AT_RESOLVE = [
     ("real duration resolves past 2**53", doc(lin("10000000ep"), steps_per_epoch=2**31 - 1),
      r'^schedule\.duration: resolves to 21474836470000000 steps; must be <= 2\*\*53, '
      r'got "10000000ep"$'),
-    ("real phase resolves to a start between steps", doc(seq(lin("2.5%"), {
-        "type": "step", "start": 0.1, "factor": 0.5, "every": 3}), total_steps=1002),
-     r"^schedule\.phases\[1\]: starts between two steps, .*, got 25\.05$"),
+    ("a real phase length before one that cannot start between steps",
+     doc(seq(lin("2.5%"), lin(1.5), {"type": "step", "start": 0.1, "factor": 0.5,
+                                     "every": 3}), total_steps=1000),
+     r"^schedule\.phases\[2\]: starts between two steps, .*, got 26\.5$"),
     ("unsorted once resolved", doc({"type": "piecewise_constant", "values": [0.3, 0.2, 0.1],
                                     "boundaries": ["2ep", 10]}, steps_per_epoch=10),
      r"^schedule\.boundaries\[1\]: must be strictly greater than the previous entry \(20\)"),

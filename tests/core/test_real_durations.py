@@ -176,3 +176,30 @@ def test_integral_values_stay_integers():
     b = lrcore.Schedule.from_dict(doc({"type": "linear", "start": 1.0, "end": 0.0,
                                        "duration": "120/3"}))
     assert a.fingerprint() == b.fingerprint()
+
+
+def test_epochs_and_shares_stay_whole_where_the_formula_needs_whole_steps():
+    """"Nep"/"N%" resolve exactly where the formula takes a real number of steps; where
+    it does not (a polynomial's D, a cosine with an exponent, an integer field, a phase
+    before one that cannot start between steps), to the nearest step (halves up), as
+    before real durations: every spec that resolved then resolves the same way."""
+    def resolved(schedule, **ctx):
+        return lrcore.Schedule.from_dict(doc(schedule, **ctx)).resolve().schedule
+
+    assert resolved({"type": "polynomial", "start": 0.1, "duration": "1%"},
+                    total_steps=101).duration == 1
+    assert resolved({"type": "cosine", "start": 0.1, "exponent": 2.0, "duration": "12.5%"},
+                    total_steps=100).duration == 13
+    assert resolved({"type": "cosine", "start": 0.1, "duration": "12.5%"},
+                    total_steps=100).duration == 12.5
+    assert resolved({"type": "step", "start": 0.1, "factor": 0.5, "every": "2.5ep"},
+                    steps_per_epoch=3).every == 8
+    seq = resolved({"type": "sequence", "phases": [
+        {"type": "linear", "start": 0.0, "end": 0.1, "duration": "2.5%"},
+        {"type": "linear", "start": 0.1, "end": 0.05, "duration": "0.5%"},
+        {"type": "exponential", "start": 0.05, "rate": 0.5}]}, total_steps=1002)
+    assert [p.duration for p in seq.phases[:2]] == [25, 5]
+    seq = resolved({"type": "sequence", "phases": [
+        {"type": "exponential", "start": 0.05, "rate": 0.5, "duration": "2.5%"},
+        {"type": "linear", "start": 0.1, "end": 0.05}]}, total_steps=1002)
+    assert [p.duration for p in seq.phases] == [25.05, 976.95]
