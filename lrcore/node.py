@@ -4,8 +4,9 @@ A node is a frozen dataclass whose fields are declared with :func:`lrcore.fields
 Every node has an optional ``duration``: for a family whose formula runs over a length D
 (linear, cosine, ...) it is that D; for any node it is its length as a phase of a
 ``sequence``. Resolution (:meth:`Node.resolve`) turns every ``"3ep"``/``"25%"`` into
-integer steps and fills in omitted durations from the enclosing span; the resolved tree
-is made of the same node classes, holding integers only. :meth:`Node.build` then turns a
+steps (exact real numbers where the field and family take them, else whole steps) and
+fills in omitted durations from the enclosing span; the resolved tree is made of the
+same node classes, holding numbers of steps only. :meth:`Node.build` then turns a
 resolved node into a function of the integer step, written against an ops namespace
 (:mod:`lrcore.ops`): that is the one place a family's formula lives.
 """
@@ -213,7 +214,7 @@ class Node:
         return span
 
     def resolve(self, ctx: Context, span: int | None, path: str) -> Node:
-        """A copy with every step value an integer and every omitted D filled in."""
+        """A copy with every step value a number of steps and every omitted D filled in."""
         values: dict[str, Any] = {}
         for f in _node_fields(type(self)):
             kind, value, p = f.metadata["kind"], getattr(self, f.name), f"{path}.{f.name}"
