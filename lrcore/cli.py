@@ -16,6 +16,7 @@ import re
 import sys
 import time
 from collections.abc import Callable, Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -25,7 +26,7 @@ import numpy as np
 from .document import MAX_BYTES, Schedule, dumps, load, parse
 from .errors import SpecError
 from .evaluate import evaluate
-from .fields import MAX_STEP
+from .fields import MAX_STEP, exact, real_form
 
 __all__ = ["main"]
 
@@ -432,7 +433,7 @@ def _params(node: Any, orig: Any) -> str:
         if len(text) > 40:
             text = text[:37] + "..."
         was = written.get(key)
-        if isinstance(was, str) and isinstance(value, int):
+        if isinstance(was, str) and was != value and "/" not in was:
             text += f" ({was})"
         elif key == "duration" and was is None:
             text += " (rest)"
@@ -449,9 +450,11 @@ def _tree(root: Any, orig: Any, uni: bool) -> list[str]:
     tee, last, bar = ("├─ ", "└─ ", "│  ") if uni else ("|- ", "`- ", "|  ")
     rows: list[tuple[str, str]] = []
 
-    def span(node: Any, start: int, local: bool) -> str:
-        end = node.duration if node.duration is not None else node.horizon()
-        where = f"[{start}, {start + end})" if end is not None else f"[{start}, ...)"
+    def span(node: Any, start: Any, local: bool) -> str:
+        end = exact(node.duration) if node.duration is not None else node.horizon()
+        at = real_form(Fraction(start))  # a phase may start or end between steps
+        where = f"[{at}, {real_form(Fraction(start + end))})" if end is not None \
+            else f"[{at}, ...)"
         return f"local {where}" if local else where
 
     def visit(node: Any, orig: Any, start: int, local: bool, prefix: str, branch: str,

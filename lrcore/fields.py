@@ -14,6 +14,7 @@ import dataclasses
 import math
 import re
 from collections.abc import Mapping
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -34,14 +35,22 @@ __all__ = [
     "Points",
     "Steps",
     "StepsList",
+    "exact",
     "param",
+    "real_form",
 ]
 
 #: The last step a spec is defined for (int32 counters, as in optax and Keras/TF).
 MAX_STEP = 2**31 - 1
+#: Largest number of steps a real-valued duration, period or milestone may hold: past the
+#: step domain the curve on [0, 2**31 - 1] is still defined (a cosine over 1e10 steps),
+#: and below 2**53 float64 holds every whole number exactly.
+MAX_SPAN = 2**53
 #: Longest list a spec may hold (boundaries, points, phases); bounds memory and time.
 MAX_LIST = 10_000
 
+# an exact ratio of whole numbers, "2000/3": a real number of steps that no decimal holds
+_RATIO = re.compile(r"^\s*([0-9]{1,19})\s*/\s*([0-9]{1,19})\s*$")
 _DURATION = re.compile(r"^\s*([0-9]{1,12}(?:\.[0-9]{1,12})?)\s*(ep|%)\s*$")
 # the same, not zero (for the JSON Schema of positive durations)
 _DURATION_POSITIVE = re.compile(
@@ -190,43 +199,98 @@ class Steps(Kind):
 
     ``positive`` demands > 0 (durations, periods); otherwise >= 0 is allowed (offsets,
     boundaries). ``signed`` also allows negative integers (a shift back in time).
-    Strings are kept as written and resolved to integers later, against the context.
+    ``real`` also takes a real number of steps (``23.4``, an exact ratio ``"2000/3"`` or
+    a ``fractions.Fraction``) and values up to 2**53: a breakpoint between two steps
+    or past the step domain. Strings are kept as written and resolved later, against
+    the context; a real number is kept in its canonical form (see :func:`real_form`).
     """
 
     positive: bool = True
     signed: bool = False
+    real: bool = False
 
     @property
     def rule(self) -> str:
+        if self.real:
+            return ('must be a number of steps > 0, "Nep" or "N%"' if self.positive
+                    else 'must be a number of steps >= 0, "Nep" or "N%"')
         if self.signed:
             return 'must be an integer, "Nep" or "N%"'
         if self.positive:
             return 'must be a positive integer, "Nep" or "N%"'
         return 'must be an integer >= 0, "Nep" or "N%"'
 
-    def coerce(self, value: Any, path: str) -> int | str:
+    def coerce(self, value: Any, path: str) -> int | float | str:
         if isinstance(value, str):
+            ratio = _RATIO.match(value) if self.real else None
+            if ratio:
+                if int(ratio.group(2)) == 0:
+                    raise SpecError(path, self.rule, value)
+                return self._real(Fraction(int(ratio.group(1)), int(ratio.group(2))),
+                                  path, value)
             m = _DURATION.match(value)
             if not m:
                 raise SpecError(path, self.rule, value)
             if self.positive and float(m.group(1)) == 0:
                 raise SpecError(path, self.rule, value)
             return value.strip()
+        if self.real and isinstance(value, Fraction):
+            return self._real(value, path, value)
+        if self.real and _is_real(value) and isinstance(_plain(value), float) \
+                and math.isfinite(value) and value != int(value):
+            # the decimal text of the float (its shortest repr): 23.4 is 117/5 exactly
+            return self._real(Fraction(repr(float(value))), path, value)
         n = _as_int(value, path, self.rule)
+        high = MAX_SPAN if self.real else MAX_STEP
         low = -MAX_STEP if self.signed else (1 if self.positive else 0)
-        if not low <= n <= MAX_STEP:
-            rule = f"must be <= 2**31 - 1 = {MAX_STEP}" if n > MAX_STEP else (
+        if not low <= n <= high:
+            rule = (f"must be <= 2**53 = {MAX_SPAN}" if self.real else
+                    f"must be <= 2**31 - 1 = {MAX_STEP}") if n > high else (
                 f"must be >= -(2**31 - 1) = {-MAX_STEP}" if self.signed else self.rule)
             raise SpecError(path, rule, value)
         return n
 
+    def _real(self, x: Fraction, path: str, value: Any) -> int | float | str:
+        if x > MAX_SPAN:
+            raise SpecError(path, f"must be <= 2**53 = {MAX_SPAN}", value)
+        if x < 0 or (self.positive and x == 0):
+            raise SpecError(path, self.rule, value)
+        return real_form(x)
+
     def schema(self) -> dict:
         low = -MAX_STEP if self.signed else (1 if self.positive else 0)
         pattern = _DURATION_POSITIVE.pattern if self.positive else _DURATION.pattern
+        if self.real:
+            bound = {"exclusiveMinimum": 0} if self.positive else {"minimum": 0}
+            return {"oneOf": [
+                {"type": "number", **bound, "maximum": MAX_SPAN},
+                {"type": "string", "pattern": pattern},
+                {"type": "string", "pattern": _RATIO.pattern},
+            ]}
         return {"oneOf": [
             {"type": "integer", "minimum": low, "maximum": MAX_STEP},
             {"type": "string", "pattern": pattern},
         ]}
+
+
+def real_form(x: Fraction) -> int | float | str:
+    """The canonical form of a real number of steps: an int when whole, else the float
+    whose decimal text is exactly ``x`` (``23.4``), else the ratio ``"2000/3"``."""
+    if x.denominator == 1:
+        return int(x)
+    f = float(x)
+    return f if Fraction(repr(f)) == x else f"{x.numerator}/{x.denominator}"
+
+
+def exact(value: int | float | str) -> int | Fraction:
+    """The exact number of steps of a resolved step value (an int, a float read as its
+    decimal text, or a ratio ``"p/q"``): an int when whole, else a Fraction."""
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and _DURATION.match(value):
+        raise TypeError(f"{value!r} is not resolved yet")
+    x = Fraction(repr(value)) if isinstance(value, float) else Fraction(value.replace(" ", ""))
+    return int(x) if x.denominator == 1 else x
 
 
 def _as_list(value: Any, path: str, what: str) -> list:

@@ -17,8 +17,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["cosine_curve", "growth", "linear_curve", "power_mix", "power_weights", "times"]
+__all__ = ["cosine_curve", "growth", "interval_curve", "linear_curve", "power_mix",
+           "power_weights", "times"]
 
+_MAX_STEP = 2**31 - 1  # lrcore.fields.MAX_STEP (formulas import no spec module)
 # Floor for a log argument in a branch that is never taken when it matters (see below).
 _TINY = 1e-30
 # Where power_weights switches from exp(p log1p(-comp)) to power(base, p): measured
@@ -182,3 +184,35 @@ def cosine_curve(ops: Any, d: int, a: float, b: float, p: float = 1.0) -> Callab
                                             root=s_end, rising=a < b)
 
     return powered
+
+
+def interval_curve(ops: Any, s: Any, e: Any, a: float, b: float,
+                   anneal: str) -> Callable[[Any], Any]:
+    """From rate ``a`` to ``b`` over the real interval ``[s, e]`` of integer steps ``t``
+    (``s``, ``e``: exact Fractions or floats; ``anneal``: ``"cos"`` or ``"linear"``).
+
+    The distance to the end (falling) or from the start (rising) is an exact integer
+    difference plus a constant fraction, so float32 keeps it to the last bit; the curve
+    is the lower rate plus a non-negative height times a weight of that distance. An
+    end past the step domain (a cosine over 1e10 steps) is anchored at 2**31 - 1: the
+    integer part stays in int32 and the rest is one float constant."""
+    s_int = min(math.floor(s), _MAX_STEP)
+    e_int = min(math.floor(e), _MAX_STEP)
+    s_frac, e_frac = ops.const(float(s - s_int)), ops.const(float(e - e_int))
+    falling = a >= b
+    low, height = ops.const(min(a, b)), ops.const(abs(a - b))
+
+    def distance(t):
+        if falling:
+            return ops.to_float(e_int - t) + e_frac
+        return ops.to_float(t - s_int) - s_frac
+
+    if anneal == "cos":
+        h = ops.const(math.pi / (2.0 * float(e - s)))
+
+        def cos_phase(t):
+            return low + height * half_cosine(ops, h * distance(t))
+
+        return cos_phase
+    length = ops.const(float(e - s))
+    return lambda t: low + height * (distance(t) / length)

@@ -4,8 +4,9 @@ A node is a frozen dataclass whose fields are declared with :func:`lrcore.fields
 Every node has an optional ``duration``: for a family whose formula runs over a length D
 (linear, cosine, ...) it is that D; for any node it is its length as a phase of a
 ``sequence``. Resolution (:meth:`Node.resolve`) turns every ``"3ep"``/``"25%"`` into
-integer steps and fills in omitted durations from the enclosing span; the resolved tree
-is made of the same node classes, holding integers only. :meth:`Node.build` then turns a
+steps (exact real numbers where the field and family take them, else whole steps) and
+fills in omitted durations from the enclosing span; the resolved tree is made of the
+same node classes, holding numbers of steps only. :meth:`Node.build` then turns a
 resolved node into a function of the integer step, written against an ops namespace
 (:mod:`lrcore.ops`): that is the one place a family's formula lives.
 """
@@ -15,6 +16,7 @@ from __future__ import annotations
 import contextvars
 import dataclasses
 import difflib
+import math
 from collections.abc import Callable, Iterator, Mapping
 from fractions import Fraction
 from typing import Any, ClassVar
@@ -22,6 +24,7 @@ from typing import Any, ClassVar
 from .errors import SpecError, key_path
 from .fields import (
     _DURATION,
+    MAX_SPAN,
     MAX_STEP,
     RATE,
     NodeField,
@@ -29,7 +32,9 @@ from .fields import (
     Points,
     Steps,
     StepsList,
+    exact,
     param,
+    real_form,
 )
 
 __all__ = ["Context", "Node", "REGISTRY", "node_from_dict"]
@@ -57,29 +62,42 @@ class Context:
 
     steps_per_epoch: int | None = None
     total_steps: int | None = None
+    #: Round every "Nep"/"N%" to the nearest step (a sequence phase before one that
+    #: cannot start between steps).
+    whole: bool = False
 
-    def steps(self, value: int | str, path: str, positive: bool = True) -> int:
-        """Resolve an integer, ``"Nep"`` or ``"N%"`` to integer steps.
+    def steps(self, value: int | float | str, path: str, positive: bool = True,
+              real: bool = False) -> int | Fraction:
+        """Resolve a number of steps, ``"Nep"`` or ``"N%"``, in exact arithmetic.
 
-        Fractions resolve to the nearest step, halves rounding up (``"2.5%"`` of 1002
-        steps is 25.05 -> 25 steps); exact arithmetic, no float rounding on the way.
+        ``real`` (a field that takes real numbers of steps): the exact value, an int when
+        whole, else a Fraction (``"2.5%"`` of 1002 steps is 25.05 steps), up to 2**53.
+        Otherwise fractions resolve to the nearest step, halves rounding up (25.05 -> 25).
         """
         if isinstance(value, int):
             return value
-        m = _DURATION.match(value)
-        assert m is not None  # the field kind accepted only this pattern
+        m = _DURATION.match(value) if isinstance(value, str) else None
+        if m is None:  # a real number of steps, already checked by the field kind
+            return exact(value)
         amount, unit = Fraction(m.group(1)), m.group(2)
         if unit == "ep":
             if self.steps_per_epoch is None:
                 raise SpecError(path, "epochs need steps_per_epoch (in the document or as "
                                 "an argument)", value)
-            exact = amount * self.steps_per_epoch
+            x = amount * self.steps_per_epoch
         else:
             if self.total_steps is None:
                 raise SpecError(path, "a share of the run needs total_steps (in the "
                                 "document or as an argument)", value)
-            exact = amount * self.total_steps / 100
-        n = int(exact + Fraction(1, 2))  # floor(x + 1/2): nearest, halves up
+            x = amount * self.total_steps / 100
+        if real:
+            if positive and x == 0:
+                raise SpecError(path, "resolves to 0 steps; must be > 0", value)
+            if x > MAX_SPAN:
+                raise SpecError(path, f"resolves to {real_form(x)} steps; must be <= 2**53",
+                                value)
+            return int(x) if x.denominator == 1 else x
+        n = int(x + Fraction(1, 2))  # floor(x + 1/2): nearest, halves up
         if positive and n < 1:
             raise SpecError(path, f"resolves to {n} steps; must be at least 1", value)
         if n > MAX_STEP:
@@ -102,9 +120,16 @@ class Node:
     type: ClassVar[str] = ""
     #: True when ``duration`` is the D of the formula (the node holds its value after D).
     bounded: ClassVar[bool] = False
+    #: Step fields whose formula needs a whole number of steps in the domain (<= 2**31 - 1)
+    #: although the field takes real numbers (``duration`` of a family whose formula is
+    #: written on integer lengths only).
+    whole_steps: ClassVar[tuple[str, ...]] = ()
+    #: True when the node can start between two steps (as a sequence phase at a real
+    #: start it sees local time ``u + phi``, ``0 < phi < 1``): see :meth:`build_at`.
+    real_start: ClassVar[bool] = False
 
-    duration: int | str | None = param(
-        Steps(), None, "length: the formula's D for bounded families, the phase length in "
+    duration: int | float | str | None = param(
+        Steps(real=True), None, "length: the formula's D for bounded families, the phase length in "
         "a sequence for every node")
 
     # ---- construction and validation -------------------------------------------------
@@ -139,6 +164,9 @@ class Node:
             if value is None and f.default is None:
                 continue
             object.__setattr__(self, f.name, f.metadata["kind"].coerce(value, f"{path}.{f.name}"))
+        self.check_whole({name: exact(getattr(self, name)) for name in self.whole_steps
+                          if getattr(self, name) is not None
+                          and not _DURATION.match(str(getattr(self, name)))}, path)
         self.check(path)
 
     def check(self, path: str) -> None:
@@ -186,16 +214,16 @@ class Node:
         return span
 
     def resolve(self, ctx: Context, span: int | None, path: str) -> Node:
-        """A copy with every step value an integer and every omitted D filled in."""
+        """A copy with every step value a number of steps and every omitted D filled in."""
         values: dict[str, Any] = {}
         for f in _node_fields(type(self)):
             kind, value, p = f.metadata["kind"], getattr(self, f.name), f"{path}.{f.name}"
             if value is None:
                 continue
             if isinstance(kind, Steps):
-                value = ctx.steps(value, p, kind.positive)
+                value = self._steps(ctx, f.name, kind, value, p)
             elif isinstance(kind, StepsList):
-                value = tuple(ctx.steps(v, f"{p}[{i}]", kind.item.positive)
+                value = tuple(self._steps(ctx, f.name, kind.item, v, f"{p}[{i}]")
                               for i, v in enumerate(value))
             elif isinstance(kind, Points):
                 value = tuple((ctx.steps(s, f"{p}[{i}][0]", False), r)
@@ -214,8 +242,45 @@ class Node:
             if span is None:
                 raise SpecError(f"{path}.duration", f"is required: {self.type} runs over a "
                                 "length; give a duration, or total_steps to run to the end")
+            if not isinstance(span, int) and not self.real_ok("duration", span):
+                span = int(span + Fraction(1, 2))  # a whole length: the nearest step
             values["duration"] = span
+        self.check_whole(values, path)
         return self._rebuilt(values, path)
+
+    def _steps(self, ctx: Context, name: str, kind: Steps, value: Any, path: str) -> Any:
+        """Resolve one step value of field ``name``: exactly where the field and this
+        node take a real number of steps; otherwise (and always under ``ctx.whole``)
+        ``"Nep"``/``"N%"`` round to the nearest step, as every step value did before real
+        durations, so a spec that resolved then resolves the same way now."""
+        if not kind.real:
+            return ctx.steps(value, path, kind.positive)
+        x = ctx.steps(value, path, kind.positive, real=not ctx.whole)
+        if isinstance(value, str) and _DURATION.match(value) and not (
+                isinstance(x, int) and x <= MAX_STEP) and not self.real_ok(name, x):
+            x = ctx.steps(value, path, kind.positive)
+        return x
+
+    def real_ok(self, name: str, value: int | Fraction) -> bool:
+        """Whether this node's formula takes ``value`` (real, or past the step domain)
+        in step field ``name``."""
+        return name not in self.whole_steps
+
+    def check_whole(self, values: dict[str, Any], path: str) -> None:
+        """Refuse a resolved real or far value in a field of :attr:`whole_steps`."""
+        for name in self.whole_steps:
+            value = values.get(name)
+            if value is None or (isinstance(value, int) and value <= MAX_STEP):
+                continue
+            written = getattr(self, name)
+            raise SpecError(f"{path}.{name}", f"must be a whole number of steps <= 2**31 - 1 "
+                            f"for {self.type} (linear and cosine take real and longer "
+                            "durations)", written if written is not None else real_form(
+                                Fraction(value)))
+
+    def takes_real_start(self) -> bool:
+        """Whether :meth:`build_at` draws this node from a real start (``phi > 0``)."""
+        return self.real_start
 
     def _rebuilt(self, values: dict[str, Any], path: str) -> Node:
         token = _PATH.set(path)
@@ -230,9 +295,17 @@ class Node:
         array or scalar of the ops backend) to the rate, in ``ops``' float dtype."""
         raise TypeError(f"{type(self).__name__} defines no formula")  # pragma: no cover
 
+    def build_at(self, ops: Any, phi: Fraction | int) -> Callable[[Any], Any]:
+        """The formula at local real time ``u + phi`` for integer ``u >= 0`` and a fixed
+        ``0 <= phi < 1``: how a sequence draws a phase that starts between two steps.
+        Only nodes that :meth:`takes_real_start` are ever asked for ``phi > 0``."""
+        if phi == 0:
+            return self.build(ops)
+        raise TypeError(f"{self.type} cannot start between steps")  # pragma: no cover
+
     def breakpoints(self) -> list[int]:
         """Local steps where the curve breaks or kinks (for grids, plots and ``show``)."""
-        out = [self.duration] if self.bounded and self.duration else []
+        out = [step_at(self.duration)] if self.bounded and self.duration else []
         for _, child in self.children():
             out += child.breakpoints()
         return out
@@ -264,8 +337,14 @@ class Node:
         """The last step of interest: past it the curve holds or repeats (None: unknown)."""
         ends = [b for b in self.breakpoints() if b is not None]
         if self.duration is not None:
-            ends.append(self.duration)
+            ends.append(step_at(self.duration))
         return max(ends) if ends else None
+
+
+def step_at(value: int | float | str) -> int:
+    """The first integer step at or after a resolved real step value (``ceil``)."""
+    x = exact(value)
+    return x if isinstance(x, int) else math.ceil(x)
 
 
 def _check_parameters(cls: type, params: dict, path: str) -> None:
@@ -399,11 +478,11 @@ def check_growth(path: str, start: float, log_factor: float, count: int,
 
 
 def check_increasing(path: str, values: tuple, strict: bool = True) -> None:
-    """Integer step lists must be strictly increasing (checked once all are ints)."""
-    ints = [v for v in values if isinstance(v, int)]
-    if len(ints) != len(values):
+    """Step lists must be strictly increasing (checked once all are numbers of steps)."""
+    if any(isinstance(v, str) and _DURATION.match(v) for v in values):
         return
-    for i in range(1, len(ints)):
-        if ints[i] <= ints[i - 1]:
+    nums = [exact(v) for v in values]
+    for i in range(1, len(nums)):
+        if nums[i] <= nums[i - 1]:
             raise SpecError(f"{path}[{i}]", "must be strictly greater than the previous "
-                            f"entry ({ints[i - 1]}): sorted, no duplicates", ints[i])
+                            f"entry ({values[i - 1]}): sorted, no duplicates", values[i])

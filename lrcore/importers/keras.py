@@ -32,8 +32,10 @@ LrcoreSchedule         its spec
 
 Every parameter must be a real number (int, float, a numpy scalar or a 0-d array; not
 a bool, and not a string even when it reads as one, ``"100"``), or ``SpecError`` names
-it. ``decay_steps`` and boundaries must be whole numbers of steps; ``CosineDecayRestarts``
-needs ``t_mul >= 1``, ``0 < m_mul <= 1`` and ``alpha <= 1``. An ``LrcoreSchedule`` built
+it. ``decay_steps`` must be a whole number of steps except for ``CosineDecay`` and
+``CosineDecayRestarts`` (real ``decay_steps``, ``warmup_steps``, ``first_decay_steps``);
+``CosineDecayRestarts`` needs ``t_mul >= 1``, ``m_mul > 0`` (above 1 within float32) and
+``alpha <= 1``. An ``LrcoreSchedule`` built
 with ``gradient_accumulation_steps`` returns its spec, which counts optimizer updates
 (Keras's raw counter divided by the accumulation steps), as ``to_keras`` took it.
 """
@@ -152,9 +154,16 @@ def _arguments(class_name: str, config: dict) -> dict[str, Any]:
 def _steps(value: Any, path: str) -> int:
     x = _real(value, path)
     if x != int(x):
-        raise SpecError(path, "must be a whole number of steps (lrcore counts integer "
-                        "steps)", x)
+        raise SpecError(path, "must be a whole number of steps for this schedule (a real "
+                        "one is read for CosineDecay and CosineDecayRestarts)", x)
     return int(x)
+
+
+def _real_steps(value: Any, path: str) -> int | float:
+    """A real number of steps (``decay_steps=1000.5``), taken as its decimal text; whole
+    values as ints. The spec checks the range."""
+    x = _real(value, path)
+    return int(x) if x == int(x) else x
 
 
 def _bool(value: Any, path: str) -> bool:
@@ -223,11 +232,13 @@ def _cosine_decay(initial_learning_rate, decay_steps, alpha, warmup_target,
                   warmup_steps) -> Node:
     initial = _real(initial_learning_rate, "initial_learning_rate")
     a = _real(alpha, "alpha")
-    steps = _steps(decay_steps, "decay_steps")
+    steps = _real_steps(decay_steps, "decay_steps")
+    if not steps > 0:  # Keras divides by it
+        raise SpecError("decay_steps", "must be > 0", steps)
     if warmup_target is None:  # Keras ignores warmup_steps then
         return Cosine(start=initial, end=a * initial, duration=steps)
     target = _real(warmup_target, "warmup_target")
-    warm = _steps(warmup_steps, "warmup_steps")
+    warm = _real_steps(warmup_steps, "warmup_steps")
     if warm < 0:
         raise SpecError("warmup_steps", "must be >= 0", warm)
     return chain([(Linear(start=initial, end=target, duration=max(warm, 1)), warm),
@@ -238,7 +249,7 @@ def _cosine_decay_restarts(initial_learning_rate, first_decay_steps, t_mul, m_mu
                            alpha) -> Node:
     initial = _real(initial_learning_rate, "initial_learning_rate")
     return CosineRestarts(start=initial, end=_real(alpha, "alpha") * initial,
-                          period=_steps(first_decay_steps, "first_decay_steps"),
+                          period=_real_steps(first_decay_steps, "first_decay_steps"),
                           period_mult=_real(t_mul, "t_mul"), peak_mult=_real(m_mul, "m_mul"))
 
 

@@ -24,6 +24,11 @@ class Constant(Node):
     type = "constant"
     value: float = param(RATE, doc="the rate")
 
+    real_start = True
+
+    def build_at(self, ops, phi):  # the same at every real time
+        return self.build(ops)
+
     def build(self, ops):
         v = self.value
         return ops.constant(v)

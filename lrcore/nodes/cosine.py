@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
 from ..errors import SpecError
-from ..fields import RATE, Bool, Float, param
-from ..formulas import cosine_curve
+from ..fields import MAX_STEP, RATE, Bool, Float, exact, param
+from ..formulas import cosine_curve, half_cosine, interval_curve, times
 from ..node import Node
 
 #: Largest cosine exponent: past it float32 backends drift from the reference by more
@@ -44,7 +45,8 @@ class Cosine(Node):
     * ``start`` :math:`s`, ``end`` :math:`e` — rates at :math:`0` and :math:`D`;
     * ``exponent`` :math:`0 < p \le 3` — optax's ``exponent`` (1: the plain cosine);
     * ``periodic`` — continue the wave past :math:`D` instead of holding;
-    * ``duration`` :math:`D`.
+    * ``duration`` :math:`D`: a real number of steps (``1000.5``, ``"2000/3"``) or one
+      past the step domain (``1e10``) too, with exponent 1.
 
     >>> import lrcore
     >>> lrcore.evaluate(lrcore.cosine(start=1.0, end=0.0, duration=4), range(6)).round(6).tolist()
@@ -59,9 +61,69 @@ class Cosine(Node):
                             doc="power of the cosine term (optax)")
     periodic: bool = param(Bool(), False, doc="continue the wave past D (torch)")
 
+    def check(self, path):
+        if self.duration is None or (isinstance(self.duration, str)
+                                     and self.duration[-1] in "p%"):
+            return  # resolves later; checked again then
+        d = exact(self.duration)
+        if isinstance(d, int) and d <= MAX_STEP:
+            return
+        if self.exponent != 1.0:
+            raise SpecError(f"{path}.duration", "must be a whole number of steps <= 2**31 - 1 "
+                            "for a cosine with an exponent", self.duration)
+        if self.periodic and d <= MAX_STEP:
+            if not _simple(d):
+                raise SpecError(f"{path}.duration", "must be a ratio p/q with 2p * max(q, 2) "
+                                "<= 2**31 - 1 for a periodic cosine (its wave is found by "
+                                "integer arithmetic); use a simpler fraction", self.duration)
+
+    def real_ok(self, name, value):
+        if name != "duration" or value > MAX_STEP:
+            return self.exponent == 1.0
+        return self.exponent == 1.0 and (not self.periodic or _simple(value))
+
+    def takes_real_start(self):
+        return not self.periodic and self.exponent == 1.0
+
     def build(self, ops):
-        d = self.duration
-        wave = cosine_curve(ops, d, self.start, self.end, self.exponent)
-        if self.periodic:
-            return lambda t: wave(d - abs(d - ops.mod(t, 2 * d)))
-        return ops.select([d], [wave, ops.constant(self.end)])
+        return self.build_at(ops, 0)
+
+    def build_at(self, ops, phi):
+        d = exact(self.duration)
+        if phi == 0 and isinstance(d, int) and d <= MAX_STEP:
+            wave = cosine_curve(ops, d, self.start, self.end, self.exponent)
+            if self.periodic:
+                return lambda t: wave(d - abs(d - ops.mod(t, 2 * d)))
+            return ops.select([d], [wave, ops.constant(self.end)])
+        if self.periodic and d <= MAX_STEP:
+            return _real_wave(ops, d, self.start, self.end)
+        # a real D or start: the half cosine over the real interval [-phi, D - phi]
+        wave = interval_curve(ops, -phi, d - phi, self.start, self.end, "cos")
+        return ops.select([math.ceil(d - phi)], [wave, ops.constant(self.end)])
+
+
+def _simple(d):
+    """A periodic wave over ``D`` (``2D = p/q``) is found in int32 when ``p max(q, 2)``
+    fits in it."""
+    return (2 * d).numerator * max((2 * d).denominator, 2) <= MAX_STEP
+
+
+def _real_wave(ops, d, a, b):
+    """The periodic cosine over a real half-period ``D``, ``2D = p/q`` (lowest terms):
+    ``t = n p + r`` and ``X = r q mod p`` place ``t`` in its double period exactly
+    (``t mod 2D = X / q``); the distance to the wave's low end, ``|D - t mod 2D|``, is
+    ``|p - 2X| / (2q)``, an integer times a constant, so the angle is
+    ``pi |p - 2X| / (2p)`` (falling) and its complement ``pi (p - |p - 2X|) / (2p)``."""
+    p, q = (2 * d).numerator, (2 * d).denominator
+    low, height = ops.const(min(a, b)), ops.const(abs(a - b))
+    angle = times(ops, math.pi / (2.0 * p), p)
+    falling = a >= b
+
+    def wave(t):
+        # r q < p q <= 2**31 - 1 (checked); the outer remainder is taken even when p lies
+        # past the horizon (r q may exceed p there)
+        x = ops._mod(ops.mod(t, p) * q, p) if q > 1 else ops.mod(t, p)
+        far = abs(p - 2 * x)  # 2q times the distance to the end of the half period
+        return low + height * half_cosine(ops, angle(far if falling else p - far))
+
+    return wave

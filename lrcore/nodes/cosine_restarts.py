@@ -6,9 +6,9 @@ import dataclasses
 import math
 
 from ..errors import SpecError
-from ..fields import MAX_LIST, MAX_STEP, RATE, Float, Steps, param
-from ..formulas import half_cosine
-from ..node import Node
+from ..fields import MAX_LIST, MAX_STEP, POSITIVE, RATE, Float, Steps, exact, param
+from ..formulas import growth, half_cosine, interval_curve, times
+from ..node import Node, check_growth, growth_bound
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -23,9 +23,10 @@ class CosineRestarts(Node):
     .. math:: \eta(t) = e + (s - e)\,\mu^{i}\,\frac{1 + \cos(\pi x)}{2}
 
     * ``start`` :math:`s`, ``end`` :math:`e \le s` (Keras ``alpha * initial``);
-    * ``period`` :math:`P` (``first_decay_steps``), ``period_mult`` :math:`m \ge 1`
-      (``t_mul``), ``peak_mult`` :math:`\mu \in (0, 1]` (``m_mul``: it scales the
-      height above ``end``, as in Keras).
+    * ``period`` :math:`P` (``first_decay_steps``, a real number of steps too),
+      ``period_mult`` :math:`m \ge 1` (``t_mul``), ``peak_mult`` :math:`\mu > 0`
+      (``m_mul``: it scales the height above ``end``, as in Keras; above 1 the peaks
+      grow, and must stay inside float32 up to step 2**31 - 1).
 
     >>> import lrcore
     >>> s = lrcore.cosine_restarts(start=1.0, end=0.0, period=2, period_mult=2.0, peak_mult=0.5)
@@ -36,32 +37,65 @@ class CosineRestarts(Node):
     type = "cosine_restarts"
     start: float = param(RATE, doc="rate at the start of the first cycle")
     end: float = param(RATE, 0.0, doc="rate at the end of every cycle")
-    period: int | str = param(Steps(), doc="length of the first cycle")
+    period: int | float | str = param(Steps(real=True), doc="length of the first cycle")
     period_mult: float = param(Float(ge=1.0, what="a number >= 1"), 1.0,
                                doc="each cycle is this many times longer than the last")
-    peak_mult: float = param(Float(gt=0.0, le=1.0, what="a number in (0, 1]"), 1.0,
+    peak_mult: float = param(POSITIVE, 1.0,
                              doc="each cycle's height is this many times the last's")
 
     def check(self, path):
         if self.end > self.start:
             raise SpecError(f"{path}.end", f"must be <= start ({self.start:g})", self.end)
-        if isinstance(self.period, int) and self.period_mult > 1:
-            _cycle_table(self.period, self.period_mult, path)
+        if isinstance(self.period, str) and self.period[-1] in "p%":
+            return  # resolves later; checked again then
+        p = exact(self.period)
+        if p <= MAX_STEP and self.period_mult > 1:
+            _cycle_table(p, self.period_mult, path)
+        if not self.real_ok("period", p):
+            raise SpecError(f"{path}.period", "must be a ratio p/q with p * max(q, 2) <= "
+                            "2**31 - 1 when period_mult is 1 (restarts are found by integer "
+                            "arithmetic); use a simpler fraction", self.period)
+        check_growth(f"{path}.peak_mult", self.start - self.end, math.log(self.peak_mult),
+                     self._restarts(), self.peak_mult)
+
+    def real_ok(self, name, value):
+        # restarts every real P (period_mult 1) are found in int32 when p max(q, 2) fits
+        return name != "period" or value > MAX_STEP or self.period_mult != 1 \
+            or isinstance(value, int) or value.numerator * max(value.denominator, 2) <= MAX_STEP
+
+    def _restarts(self) -> int:
+        """How many restarts happen in [0, 2**31 - 1] (the largest cycle index)."""
+        p = exact(self.period)
+        if p > MAX_STEP:
+            return 0
+        if self.period_mult == 1.0:
+            return math.floor(MAX_STEP / p)
+        return len(_cycle_table(p, self.period_mult, "")[0]) - 1
+
+    def rate_bound(self):
+        return self.end + growth_bound(self.start - self.end, math.log(self.peak_mult),
+                                       self._restarts())
 
     def build(self, ops):
-        e, p, m, mu = ops.const(self.end), self.period, self.period_mult, self.peak_mult
+        e, p, m, mu = ops.const(self.end), exact(self.period), self.period_mult, self.peak_mult
         height = self.start - self.end
         log_mu = ops.const(math.log(mu))
+        if p > MAX_STEP:  # one cycle on the whole domain: a half cosine over P
+            return interval_curve(ops, 0, p, self.start, self.end, "cos")
         if m == 1.0:
-            h = ops.const(math.pi / (2.0 * p))
-            amp = ops.const(height)
+            scaled = growth(ops, height, math.log(mu), self._restarts()) if mu > 1.0 else None
+            if isinstance(p, int):
+                h = ops.const(math.pi / (2.0 * p))
+                amp = ops.const(height)
 
-            def sgdr(t):
-                i = ops.floordiv(t, p)
-                scale = amp if mu == 1.0 else amp * ops.exp(ops.to_float(i) * log_mu)
-                return e + scale * half_cosine(ops, h * ops.to_float(p - ops.mod(t, p)))
+                def sgdr(t):
+                    i = ops.floordiv(t, p)
+                    scale = amp if mu == 1.0 else scaled(i) if scaled is not None else \
+                        amp * ops.exp(ops.to_float(i) * log_mu)
+                    return e + scale * half_cosine(ops, h * ops.to_float(p - ops.mod(t, p)))
 
-            return sgdr
+                return sgdr
+            return _real_period(ops, e, p, height, mu, log_mu, scaled)
         starts, next_start, halfpi_over_len = _cycle_table(p, m, "")
         # the integer step at or after each cycle's real end, kept inside int32, and the
         # (float) rest: the real end is next_int + extra; extra is -frac(end) except for
@@ -83,7 +117,32 @@ class CosineRestarts(Node):
         return sgdr_mult
 
 
-def _cycle_table(p: int, m: float, path: str):
+def _real_period(ops, e, p, height, mu, log_mu, scaled):
+    """Restarts every real ``P = a / b`` steps (lowest terms): ``t = n a + r`` and
+    ``X = r b mod a`` give the cycle ``i = n b + (r b) // a`` and the distance to its end
+    ``(a - X) / b``, so the angle is ``pi (a - X) / (2 a)`` (an integer times a
+    constant)."""
+    a, b = p.numerator, p.denominator
+    amp = ops.const(height)
+    angle = times(ops, math.pi / (2.0 * a), a)
+
+    def sgdr_real(t):
+        r = ops.mod(t, a)
+        rb = r * b  # < a b <= 2**31 - 1 (checked)
+        x = ops._mod(rb, a)
+        i = ops.floordiv(t, a) * b + ops._floordiv(rb - x, a)  # exact: a divides rb - x
+        if mu == 1.0:
+            scale = amp
+        elif scaled is not None:
+            scale = scaled(i)
+        else:
+            scale = amp * ops.exp(ops.to_float(i) * log_mu)
+        return e + scale * half_cosine(ops, angle(a - x))
+
+    return sgdr_real
+
+
+def _cycle_table(p, m: float, path: str):
     """First integer step of each cycle, the real start of the next, and pi / (2 L_i).
 
     Real starts are float64, snapped to an integer when float64 misses one only by
@@ -92,7 +151,7 @@ def _cycle_table(p: int, m: float, path: str):
     i, b = 0, 0.0
     while math.ceil(b) <= MAX_STEP:
         try:
-            b_next = p * (m ** (i + 1) - 1) / (m - 1)
+            b_next = float(p) * (m ** (i + 1) - 1) / (m - 1)
         except OverflowError:  # the next cycle starts far past the domain
             b_next = math.inf
         b_next = min(b_next, float(2**62))
@@ -100,7 +159,7 @@ def _cycle_table(p: int, m: float, path: str):
             b_next = float(round(b_next))
         starts.append(math.ceil(b))
         next_start.append(b_next)
-        hs.append(math.pi / (2.0 * p * m**i))
+        hs.append(math.pi / (2.0 * float(p) * m**i))
         if len(starts) > MAX_LIST:
             raise SpecError(f"{path}.period_mult", f"gives more than {MAX_LIST} restarts "
                             "before step 2**31 - 1; use a longer period or a larger "

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
-from ..fields import RATE, param
-from ..formulas import linear_curve
+from ..fields import MAX_STEP, RATE, exact, param
+from ..formulas import interval_curve, linear_curve
 from ..node import Node
 
 
@@ -17,7 +18,8 @@ class Linear(Node):
               \qquad \eta(t) = e, \quad t > D
 
     * ``start`` :math:`s`, ``end`` :math:`e` — rates at :math:`t = 0` and :math:`t = D`;
-    * ``duration`` :math:`D` — steps (defaults to the enclosing span / ``total_steps``).
+    * ``duration`` :math:`D` — steps (defaults to the enclosing span / ``total_steps``);
+      a real number (``23.4``) or past the step domain, the formula holds as written.
 
     Written as ``min(s, e)`` plus a non-negative height times an exact integer distance
     (to the end when falling, to the start when rising), so neither way cancels.
@@ -32,6 +34,16 @@ class Linear(Node):
     start: float = param(RATE, doc="rate at t = 0")
     end: float = param(RATE, doc="rate at t = D, held afterwards")
 
+    real_start = True
+
     def build(self, ops):
-        line = linear_curve(ops, self.duration, self.start, self.end)
-        return ops.select([self.duration], [line, ops.constant(self.end)])
+        return self.build_at(ops, 0)
+
+    def build_at(self, ops, phi):
+        d = exact(self.duration)
+        if phi == 0 and isinstance(d, int) and d <= MAX_STEP:
+            line = linear_curve(ops, d, self.start, self.end)
+            return ops.select([d], [line, ops.constant(self.end)])
+        # a real D or start: the line over the real interval [-phi, D - phi] of local steps
+        line = interval_curve(ops, -phi, d - phi, self.start, self.end, "linear")
+        return ops.select([math.ceil(d - phi)], [line, ops.constant(self.end)])

@@ -7,7 +7,7 @@ import math
 
 from ..errors import SpecError
 from ..fields import POSITIVE, RATE, Bool, Choice, Float, param
-from ..formulas import half_cosine
+from ..formulas import interval_curve
 from ..node import Node
 
 
@@ -40,6 +40,7 @@ class OneCycle(Node):
 
     type = "onecycle"
     bounded = True
+    whole_steps = ("duration",)
     peak: float = param(RATE, doc="max_lr")
     pct_start: float = param(Float(gt=0.0, lt=1.0, what="a number in (0, 1)"), 0.3,
                              doc="share of the run spent rising")
@@ -91,34 +92,8 @@ def phase_ends(d: int, p: float, three_phase: bool, path: str):
 
 def build_phases(ops, starts, ends, values, anneal, duration):
     """Phase ``i`` from ``values[i]`` to ``values[i + 1]``; the last value from ``D`` on."""
-    branches = [_phase(ops, s, e, values[i], values[i + 1], anneal)
+    branches = [interval_curve(ops, s, e, values[i], values[i + 1], anneal)
                 for i, (s, e) in enumerate(zip(starts, ends))]
     bounds = [math.floor(e) + 1 for e in ends[:-1]] + [duration]
     branches.append(ops.constant(values[-1]))
     return ops.select(bounds, branches)
-
-
-def _phase(ops, s, e, a, b, anneal):
-    """One phase from rate ``a`` to ``b`` over the real interval [s, e]. The distance to
-    the end (falling) or from the start (rising) is an exact integer difference plus a
-    fraction, so float32 keeps it to the last bit; the curve is the lower rate plus a
-    non-negative height times a weight of that distance."""
-    s_int, e_int = math.floor(s), math.floor(e)
-    s_frac, e_frac = ops.const(s - s_int), ops.const(e - e_int)
-    falling = a >= b
-    low, height = ops.const(min(a, b)), ops.const(abs(a - b))
-
-    def distance(t):
-        if falling:
-            return ops.to_float(e_int - t) + e_frac
-        return ops.to_float(t - s_int) - s_frac
-
-    if anneal == "cos":
-        h = ops.const(math.pi / (2.0 * (e - s)))
-
-        def cos_phase(t):
-            return low + height * half_cosine(ops, h * distance(t))
-
-        return cos_phase
-    length = ops.const(e - s)
-    return lambda t: low + height * (distance(t) / length)

@@ -34,6 +34,7 @@ class OneCycleMomentum(Node):
 
     type = "onecycle_momentum"
     bounded = True
+    whole_steps = ("duration",)
     low: float = param(RATE, doc="base_momentum: the value at the rate's peak")
     high: float = param(RATE, doc="max_momentum: the value at the start and the end")
     pct_start: float = param(Float(gt=0.0, lt=1.0, what="a number in (0, 1)"), 0.3,

@@ -6,7 +6,7 @@ import dataclasses
 
 from ..errors import SpecError
 from ..fields import FloatList, Steps, StepsList, param
-from ..node import Node, check_increasing
+from ..node import Node, check_increasing, step_at
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -27,7 +27,7 @@ class PiecewiseConstant(Node):
 
     type = "piecewise_constant"
     values: tuple | list = param(FloatList(), doc="v0..vn")
-    boundaries: tuple | list = param(StepsList(Steps(), min_len=0),
+    boundaries: tuple | list = param(StepsList(Steps(real=True), min_len=0),
                                      doc="b1..bn (n = len(values) - 1)")
 
     def check(self, path):
@@ -41,8 +41,8 @@ class PiecewiseConstant(Node):
         return max(self.values)
 
     def build(self, ops):
-        return ops.select(list(self.boundaries),
+        return ops.select([step_at(b) for b in self.boundaries],
                           [ops.constant(v) for v in self.values])
 
     def breakpoints(self):
-        return list(self.boundaries)
+        return [step_at(b) for b in self.boundaries]

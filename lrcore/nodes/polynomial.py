@@ -29,6 +29,7 @@ class Polynomial(Node):
 
     type = "polynomial"
     bounded = True
+    whole_steps = ("duration",)
     start: float = param(RATE, doc="rate at t = 0")
     end: float = param(RATE, 0.0, doc="rate at t = D")
     power: float = param(EXPONENT, 1.0, doc="exponent p")

@@ -46,6 +46,10 @@ class WarmupStableDecay(Node):
     def bounded(self) -> bool:  # runs to the end of its span only when decay is omitted
         return self.decay is None
 
+    @property
+    def whole_steps(self) -> tuple[str, ...]:  # its duration is then the formula's length
+        return ("duration",) if self.decay is None else ()
+
     def _lengths(self, path="warmup_stable_decay"):
         w, s = self.warmup, self.stable
         k = self.decay if self.decay is not None else self.duration - w - s

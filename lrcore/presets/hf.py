@@ -25,15 +25,15 @@ Conventions worth knowing (all reproduced, not corrected):
   ``num_training_steps``: the cosine goes on as a wave (like torch
   ``CosineAnnealingLR``); ``linear``, ``polynomial`` and ``cosine_with_restarts`` hold;
 * a cosine with ``num_cycles`` c is a wave of half-period ``(N - W) / (2c)`` steps and a
-  restart cycle lasts ``(N - W) / c`` steps: lrcore's durations are integers, so these
-  must come out whole (``SpecError`` otherwise);
+  restart cycle lasts ``(N - W) / c`` steps, exactly (``c`` read as its decimal text):
+  a real number of steps where it is not whole (``num_cycles=0.75``);
 * ``cosine_with_restarts`` finds its place in a cycle with a float modulo
   (``(c * progress) % 1``); the spec restarts by integer arithmetic (``repeat`` of a
-  cosine over ``(N - W) / c`` steps). At a restart step the float product
-  ``c * (k P / (N - W))`` could in principle round to just below ``k`` (a rate near 0
-  instead of ``lr``); it rounds back to ``k`` for every ``num_cycles`` we scanned
-  (integers 2 to 25, halves, quarters and tenths, spans up to 3000 steps), and the tests
-  check every step;
+  cosine over whole cycles, ``cosine_restarts`` over real ones). At a restart step the
+  float product ``c * (k P / (N - W))`` could in principle round to just below ``k`` (a
+  rate near 0 instead of ``lr``); it rounds back to ``k`` for every ``num_cycles`` we
+  scanned (integers 2 to 25, halves, quarters and tenths, spans up to 3000 steps), and
+  the tests check every step;
 * ``warmup_stable_decay`` uses ``num_stable_steps`` when given (transformers then
   ignores ``num_training_steps`` and warns); otherwise ``N - W - num_decay_steps``.
 
@@ -45,6 +45,7 @@ its parameter.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 from .._args import as_int as _int
@@ -54,6 +55,7 @@ from ..errors import SpecError
 from ..node import Node
 from ..nodes.constant import Constant
 from ..nodes.cosine import Cosine
+from ..nodes.cosine_restarts import CosineRestarts
 from ..nodes.inverse_sqrt import InverseSqrt
 from ..nodes.linear import Linear
 from ..nodes.piecewise_linear import PiecewiseLinear
@@ -140,18 +142,18 @@ def _warmup(lr: float, w: int) -> tuple[Node, int]:
     return (Linear(start=0.0, end=lr, duration=w) if w else Constant(value=0.0)), w
 
 
-def _half_period(span: int, cycles: Any, where: str) -> int:
-    """The half-period ``span / (2 c)`` of ``0.5 (1 + cos(2 pi c (t / span)))``."""
+def _half_period(span: int, cycles: Any, where: str) -> Fraction:
+    """The half-period ``span / (2 c)`` of ``0.5 (1 + cos(2 pi c (t / span)))``, exactly
+    (``c`` read as its decimal text: 0.75 is 3/4)."""
+    c = _cycles(cycles, where)
+    return Fraction(span) / (2 * c)
+
+
+def _cycles(cycles: Any, where: str) -> Fraction:
     c = _real(cycles, f"{where}.num_cycles")
     if not c > 0:
         raise SpecError(f"{where}.num_cycles", "must be > 0", c)
-    exact = span / (2.0 * c)
-    d = round(exact)
-    if d < 1 or abs(exact - d) > 1e-9 * exact:
-        raise SpecError(f"{where}.num_cycles", f"gives a half-period of {exact:g} steps "
-                        f"({span} / (2 * {c:g})): lrcore's cosine runs over a whole number "
-                        "of steps; pick num_cycles so that it is whole", c)
-    return d
+    return Fraction(repr(c))
 
 
 def _linear(lr, w, n):
@@ -179,16 +181,9 @@ def _cosine_with_restarts(lr, w, n, num_cycles):
     if span == 1:  # one step at progress 0 (rate lr), then progress >= 1 (rate 0)
         cycles: Node = Constant(value=lr)
     else:
-        c = _real(num_cycles, "cosine_with_restarts.num_cycles")
-        if not c > 0:
-            raise SpecError("cosine_with_restarts.num_cycles", "must be > 0", c)
-        exact = span / c
-        p = round(exact)
-        if p < 1 or abs(exact - p) > 1e-9 * exact:
-            raise SpecError("cosine_with_restarts.num_cycles", f"gives cycles of {exact:g} "
-                            f"steps ({span} / {c:g}): lrcore restarts on whole steps; pick "
-                            "num_cycles dividing num_training_steps - num_warmup_steps", c)
-        cycles = Repeat(schedule=Cosine(start=lr, end=0.0, duration=p), period=p)
+        p = Fraction(span) / _cycles(num_cycles, "cosine_with_restarts")
+        cycles = Repeat(schedule=Cosine(start=lr, end=0.0, duration=int(p)), period=int(p)) \
+            if p.denominator == 1 else CosineRestarts(start=lr, end=0.0, period=p)
     return chain([_warmup(lr, w), (cycles, span), (Constant(value=0.0), None)])
 
 

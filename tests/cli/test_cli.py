@@ -58,6 +58,28 @@ def test_show_prints_phases_with_absolute_steps_peak_final_and_boundaries(specs)
     assert math.isclose(rows[3000][0], warmup_cosine(2999), rel_tol=1e-6)
 
 
+def test_show_prints_real_phase_spans(tmp_path):
+    """Phases of 23.4 and 0.25 steps, then 12.5% of 1001 (125.125 exactly): each span
+    from its exact real start, the share's resolved length beside it."""
+    p = tmp_path / "real.yaml"
+    p.write_text(textwrap.dedent("""\
+        lrcore: 1
+        total_steps: 1001
+        schedule:
+          type: sequence
+          phases:
+          - {type: linear, start: 0.0, end: 1.0e-3, duration: 23.4}
+          - {type: constant, value: 1.0e-3, duration: 0.25}
+          - {type: cosine, start: 1.0e-3, end: 0.0, duration: 12.5%}
+        """))
+    r = run_cli("show", str(p))
+    assert r.returncode == 0, r.stderr
+    tree = [ln for ln in r.stdout.splitlines() if "phases[" in ln]
+    assert re.search(r"duration=23\.4 +\[0, 23\.4\)$", tree[0]), tree
+    assert re.search(r"duration=0\.25 +\[23\.4, 23\.65\)$", tree[1]), tree
+    assert re.search(r"duration=125\.125 \(12\.5%\) +\[23\.65, 148\.775\)$", tree[2]), tree
+
+
 def test_show_draws_the_curve_in_text(specs):
     """The block plot: `--height` rows of bars under the peak label, then an x axis
     from 0 to the horizon; the top row is empty at the start (rate 0 at step 0) and
@@ -266,7 +288,7 @@ def test_invalid_spec_exits_2_with_field_path(specs, tmp_path, command):
     ("lrcore: 1\nschedule: {type: cosine, start: 0.1, stat: 1}\n",
      "schedule.stat: is not a parameter of cosine"),
     ("lrcore: 1\nschedule: {type: cosine, start: 0.1, duration: 3 weeks}\n",
-     'schedule.duration: must be a positive integer, "Nep" or "N%", got "3 weeks"'),
+     'schedule.duration: must be a number of steps > 0, "Nep" or "N%", got "3 weeks"'),
     ("schedule: {type: constant, value: 0.1}\n", "lrcore: is required"),
     ("lrcore: 1\nschedule: {type: constant, value: [0.1\n", "is not valid YAML"),
 ])

@@ -4,7 +4,8 @@ Valid by construction (no ``assume``): each strategy draws parameters inside the
 its node enforces (end <= start for restarts, a bound on the right side of start, sorted
 boundaries, phases long enough for onecycle, growth that stays inside float32, ...), and
 builds the node with the public builders. Durations are drawn both small (curves with
-many breaks inside a short grid) and up to 2**31 - 1. The parity suite can reuse these
+many breaks inside a short grid) and up to 2**31 - 1, and real (hundredths of a step,
+counts past the domain) where a field takes them. The parity suite can reuse these
 (``families()``, ``spec_trees()``) to feed every backend the same trees.
 """
 
@@ -22,6 +23,10 @@ rates = st.one_of(st.just(0.0), st.floats(1e-8, 10.0, allow_nan=False, allow_inf
 positive_rates = st.floats(1e-8, 10.0, allow_nan=False, allow_infinity=False)
 #: Step counts (durations, periods): mostly short, sometimes up to the end of the domain.
 lengths = st.one_of(st.integers(1, 200), st.integers(1, MAX_STEP))
+#: Real numbers of steps (hundredths up to 5000, and counts past the step domain), for
+#: the fields that take them: linear and cosine durations, restart periods, milestones.
+real_lengths = st.one_of(st.integers(1, 500_000).map(lambda n: n / 100),
+                         st.integers(MAX_STEP + 1, 2**40))
 #: Step offsets >= 0 (warmup, begin).
 offsets = st.one_of(st.integers(0, 200), st.integers(0, MAX_STEP))
 #: Multipliers in (0, 1].
@@ -33,6 +38,12 @@ def _sorted_steps(min_size, max_size, low=1):
                     min_size=min_size, max_size=max_size, unique=True).map(sorted)
 
 
+def _sorted_reals(min_size, max_size):
+    """Sorted distinct milestones in hundredths of a step (between steps)."""
+    return st.lists(st.integers(1, 100_000), min_size=min_size, max_size=max_size,
+                    unique=True).map(lambda xs: [x / 100 for x in sorted(xs)])
+
+
 @st.composite
 def constant(draw):
     return lrcore.constant(value=draw(rates))
@@ -40,13 +51,19 @@ def constant(draw):
 
 @st.composite
 def linear(draw):
-    return lrcore.linear(start=draw(rates), end=draw(rates), duration=draw(lengths))
+    return lrcore.linear(start=draw(rates), end=draw(rates),
+                         duration=draw(st.one_of(lengths, real_lengths)))
 
 
 @st.composite
 def cosine(draw):
-    return lrcore.cosine(start=draw(rates), end=draw(rates), duration=draw(lengths),
-                         exponent=draw(st.floats(0.1, 3.0)), periodic=draw(st.booleans()))
+    exponent = draw(st.one_of(st.just(1.0), st.floats(0.1, 3.0)))
+    periodic = draw(st.booleans())
+    # a real D: exponent 1; periodic with a simple ratio (its wave is integer arithmetic)
+    real = real_lengths if not periodic else st.integers(1, 20_000).map(lambda n: n / 10)
+    return lrcore.cosine(start=draw(rates), end=draw(rates), exponent=exponent,
+                         periodic=periodic, duration=draw(
+                             st.one_of(lengths, real) if exponent == 1.0 else lengths))
 
 
 @st.composite
@@ -76,7 +93,8 @@ def step(draw):
 @st.composite
 def multistep(draw):
     return lrcore.multistep(start=draw(rates), factor=draw(st.floats(1e-3, 2.0)),
-                            milestones=draw(_sorted_steps(1, 8)))
+                            milestones=draw(st.one_of(_sorted_steps(1, 8),
+                                                      _sorted_reals(1, 8))))
 
 
 @st.composite
@@ -103,7 +121,10 @@ def cosine_restarts(draw):
     start = draw(rates)
     mult = draw(st.one_of(st.just(1.0), st.floats(1.05, 4.0)))
     return lrcore.cosine_restarts(start=start, end=draw(st.floats(0.0, start)),
-                                  period=draw(lengths), period_mult=mult,
+                                  period=draw(st.one_of(lengths, real_lengths if mult > 1
+                                                        else st.integers(1, 20_000).map(
+                                                            lambda n: n / 10))),
+                                  period_mult=mult,
                                   peak_mult=draw(shrink))
 
 

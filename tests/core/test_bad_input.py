@@ -40,6 +40,8 @@ def seq(*phases, **extra):
 
 E = re.escape
 DURATION_RULE = E('must be a positive integer, "Nep" or "N%"')
+# durations, restart periods and milestones take real numbers of steps
+REAL_RULE = E('must be a number of steps > 0, "Nep" or "N%"')
 TINY_RULE = E("stays below 1e-28 and is not 0: float32 backends cannot hold so small a rate "
               "within parity tolerance (use 0, or larger rates)")
 
@@ -89,7 +91,7 @@ AT_LOAD = [
     ("number for the schedule", doc(3), r"^schedule: must be a schedule .*got 3$"),
     ("mapping for a list", doc({"type": "sequence", "phases": C}),
      r"^schedule\.phases: must be a list of schedules"),
-    ("bool for a duration", doc(lin(True)), rf"^schedule\.duration: {DURATION_RULE}, got true$"),
+    ("bool for a duration", doc(lin(True)), rf"^schedule\.duration: {REAL_RULE}, got true$"),
     ("string for a bool", doc({"type": "cosine", "start": 0.1, "periodic": "yes",
                                "duration": 3}),
      r'^schedule\.periodic: must be true or false, got "yes"$'),
@@ -139,20 +141,57 @@ AT_LOAD = [
     ("steps_per_epoch 0", doc(C, steps_per_epoch=0),
      r"^steps_per_epoch: must be an integer in \[1, 2147483647\], got 0$"),
     # durations and periods
-    ("zero duration", doc(lin(0)), rf"^schedule\.duration: {DURATION_RULE}, got 0$"),
-    ("negative duration", doc(lin(-5)), rf"^schedule\.duration: {DURATION_RULE}, got -5$"),
-    ("fractional duration", doc(lin(2.5)), rf"^schedule\.duration: {DURATION_RULE}, got 2\.5$"),
+    ("zero duration", doc(lin(0)), rf"^schedule\.duration: {REAL_RULE}, got 0$"),
+    ("negative duration", doc(lin(-5)), rf"^schedule\.duration: {REAL_RULE}, got -5$"),
+    ("negative real duration", doc(lin(-2.5)), rf"^schedule\.duration: {REAL_RULE}, got -2\.5$"),
+    ("ratio over zero", doc(lin("5/0")), rf'^schedule\.duration: {REAL_RULE}, got "5/0"$'),
+    ("fractional step every", doc({"type": "step", "start": 0.1, "factor": 0.5, "every": 2.5}),
+     rf"^schedule\.every: {DURATION_RULE}, got 2\.5$"),
     ("fractional duration text", doc(lin("2.5")),
-     rf'^schedule\.duration: {DURATION_RULE}, got "2\.5"$'),
-    ("zero epochs", doc(lin("0ep")), rf'^schedule\.duration: {DURATION_RULE}, got "0ep"$'),
-    ("negative epochs", doc(lin("-3ep")), rf'^schedule\.duration: {DURATION_RULE}, got "-3ep"$'),
-    ("zero share", doc(lin("0%")), rf'^schedule\.duration: {DURATION_RULE}, got "0%"$'),
-    ("duration past the domain", doc(lin(2**31)),
-     r"^schedule\.duration: must be <= 2\*\*31 - 1 = 2147483647, got 2147483648$"),
+     rf'^schedule\.duration: {REAL_RULE}, got "2\.5"$'),
+    ("zero epochs", doc(lin("0ep")), rf'^schedule\.duration: {REAL_RULE}, got "0ep"$'),
+    ("negative epochs", doc(lin("-3ep")), rf'^schedule\.duration: {REAL_RULE}, got "-3ep"$'),
+    ("zero share", doc(lin("0%")), rf'^schedule\.duration: {REAL_RULE}, got "0%"$'),
+    ("duration past 2**53", doc(lin(2**53 + 1)),
+     r"^schedule\.duration: must be <= 2\*\*53 = 9007199254740992, got 9007199254740993$"),
+    ("real duration past 2**53", doc(lin(1e16 + 0.0)),
+     r"^schedule\.duration: must be <= 2\*\*53 = 9007199254740992, got 1e\+16$"),
+    ("step every past the domain", doc({"type": "step", "start": 0.1, "factor": 0.5,
+                                        "every": 2**31}),
+     r"^schedule\.every: must be <= 2\*\*31 - 1 = 2147483647, got 2147483648$"),
+    ("real polynomial duration", doc({"type": "polynomial", "start": 0.1, "duration": 2.5}),
+     r"^schedule\.duration: must be a whole number of steps <= 2\*\*31 - 1 for polynomial "
+     r"\(linear and cosine take real and longer durations\), got 2\.5$"),
+    ("onecycle past the domain", doc({"type": "onecycle", "peak": 0.1, "duration": 2**31}),
+     r"^schedule\.duration: must be a whole number of steps <= 2\*\*31 - 1 for onecycle "
+     r"\(linear and cosine take real and longer durations\), got 2147483648$"),
+    ("real cosine duration with an exponent", doc({"type": "cosine", "start": 0.1,
+                                                   "exponent": 2.0, "duration": 10.5}),
+     r"^schedule\.duration: must be a whole number of steps <= 2\*\*31 - 1 for a cosine "
+     r"with an exponent, got 10\.5$"),
+    ("periodic cosine over a ratio too fine", doc({"type": "cosine", "start": 0.1,
+                                                   "periodic": True, "duration": 1000.123457}),
+     r"^schedule\.duration: must be a ratio p/q with 2p \* max\(q, 2\) <= 2\*\*31 - 1 for "
+     r"a periodic cosine \(its wave is found by integer arithmetic\); use a simpler "
+     r"fraction, got 1000\.123457$"),
+    ("restart period ratio too fine", doc({"type": "cosine_restarts", "start": 0.1,
+                                           "period": "100000/99999"}),
+     r"^schedule\.period: must be a ratio p/q with p \* max\(q, 2\) <= 2\*\*31 - 1 when "
+     r"period_mult is 1 \(restarts are found by integer arithmetic\); use a simpler "
+     r'fraction, got "100000/99999"$'),
+    ("growing restarts", doc({"type": "cosine_restarts", "start": 0.1, "period": 100,
+                              "peak_mult": 1.01}),
+     r"^schedule\.peak_mult: grows past the float32 range before step 2\*\*31 - 1; use a "
+     r"factor <= 1 or set a bound, got 1\.01$"),
+    ("phase between steps before exponential", doc(seq(lin(2.5), {
+        "type": "exponential", "start": 0.1, "rate": 0.5})),
+     r"^schedule\.phases\[1\]: starts between two steps, which only constant, linear, "
+     r"cosine \(exponent 1, not periodic\) and sequence phases can; make the durations "
+     r"before it whole, got 2\.5$"),
     ("zero period", doc({"type": "repeat", "schedule": C, "period": 0}),
      rf"^schedule\.period: {DURATION_RULE}, got 0$"),
     ("negative restart period", doc({"type": "cosine_restarts", "start": 0.1, "period": -3}),
-     rf"^schedule\.period: {DURATION_RULE}, got -3$"),
+     rf"^schedule\.period: {REAL_RULE}, got -3$"),
     ("zero every", doc({"type": "every", "schedule": C, "every": 0}),
      rf"^schedule\.every: {DURATION_RULE}, got 0$"),
     ("zero step every", doc({"type": "step", "start": 0.1, "factor": 0.5, "every": 0}),
@@ -161,7 +200,7 @@ AT_LOAD = [
      rf"^schedule\.up: {DURATION_RULE}, got 0$"),
     ("zero milestone", doc({"type": "multistep", "start": 0.1, "factor": 0.5,
                             "milestones": [0, 3]}),
-     rf"^schedule\.milestones\[0\]: {DURATION_RULE}, got 0$"),
+     rf"^schedule\.milestones\[0\]: {REAL_RULE}, got 0$"),
     ("middle phase without duration", doc(seq(C, dict(C, value=0.2))),
      r"^schedule\.phases\[0\]\.duration: is required on every phase but the last"),
     # order of boundaries, milestones and points
@@ -252,7 +291,7 @@ AT_LOAD = [
     # a deep error names the whole path
     ("deep path", doc({"type": "clip", "min": 0.0, "schedule": seq(
         dict(C, duration=1), lin(-5))}),
-     rf"^schedule\.schedule\.phases\[1\]\.duration: {DURATION_RULE}, got -5$"),
+     rf"^schedule\.schedule\.phases\[1\]\.duration: {REAL_RULE}, got -5$"),
 ]
 
 
@@ -269,15 +308,15 @@ def test_error_message_of_the_issue():
     data = doc({"type": "clip", "min": 0.0, "schedule": seq(dict(C, duration=1), lin(-5))})
     with pytest.raises(SpecError) as info:
         lrcore.Schedule.from_dict(data)
-    assert str(info.value) == ('schedule.schedule.phases[1].duration: must be a positive '
-                               'integer, "Nep" or "N%", got -5')
+    assert str(info.value) == ('schedule.schedule.phases[1].duration: must be a number of '
+                               'steps > 0, "Nep" or "N%", got -5')
     assert info.value.path == "schedule.schedule.phases[1].duration"
     assert info.value.value == -5
 
 
 def test_builders_validate_too():
     """A builder call outside a document names the node type as the path."""
-    with pytest.raises(SpecError, match=rf"^linear\.duration: {DURATION_RULE}, got 0$"):
+    with pytest.raises(SpecError, match=rf"^linear\.duration: {REAL_RULE}, got 0$"):
         lrcore.linear(start=0.1, end=0.0, duration=0)
     with pytest.raises(SpecError, match=r"^constant\.value: must be a finite number, got NaN"):
         lrcore.constant(value=float("nan"))
@@ -329,10 +368,19 @@ AT_RESOLVE = [
     ("epoch boundary", doc({"type": "piecewise_constant", "values": [0.2, 0.1],
                             "boundaries": ["1ep"]}),
      r'^schedule\.boundaries\[0\]: epochs need steps_per_epoch .*got "1ep"$'),
-    ("resolves to no steps", doc(lin("0.1ep"), steps_per_epoch=2),
-     r'^schedule\.duration: resolves to 0 steps; must be at least 1, got "0\.1ep"$'),
-    ("resolves past the domain", doc(lin("200%"), total_steps=2**31 - 1),
-     r"^schedule\.duration: resolves to 4294967294 steps; must be <= 2\*\*31 - 1"),
+    ("resolves to no steps", doc({"type": "step", "start": 0.1, "factor": 0.5,
+                                  "every": "0.1ep"}, steps_per_epoch=2),
+     r'^schedule\.every: resolves to 0 steps; must be at least 1, got "0\.1ep"$'),
+    ("resolves past the domain", doc({"type": "step", "start": 0.1, "factor": 0.5,
+                                      "every": "200%"}, total_steps=2**31 - 1),
+     r'^schedule\.every: resolves to 4294967294 steps; must be <= 2\*\*31 - 1, got "200%"$'),
+    ("real duration resolves past 2**53", doc(lin("10000000ep"), steps_per_epoch=2**31 - 1),
+     r'^schedule\.duration: resolves to 21474836470000000 steps; must be <= 2\*\*53, '
+     r'got "10000000ep"$'),
+    ("a real phase length before one that cannot start between steps",
+     doc(seq(lin("2.5%"), lin(1.5), {"type": "step", "start": 0.1, "factor": 0.5,
+                                     "every": 3}), total_steps=1000),
+     r"^schedule\.phases\[2\]: starts between two steps, .*, got 26\.5$"),
     ("unsorted once resolved", doc({"type": "piecewise_constant", "values": [0.3, 0.2, 0.1],
                                     "boundaries": ["2ep", 10]}, steps_per_epoch=10),
      r"^schedule\.boundaries\[1\]: must be strictly greater than the previous entry \(20\)"),

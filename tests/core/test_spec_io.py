@@ -13,6 +13,7 @@ import dataclasses
 import json
 import math
 import pickle
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -131,15 +132,41 @@ def _linear_doc(duration, **doc):
     ("3ep", {"steps_per_epoch": 7}, 21),
     ("2.5ep", {"steps_per_epoch": 10}, 25),
     ("25%", {"total_steps": 200}, 50),
-    ("12.5%", {"total_steps": 100}, 13),             # 12.5 steps: halves round up
+    ("12.5%", {"total_steps": 100}, 12.5),           # a real duration, exactly
     ("30%", {"total_steps": "10ep", "steps_per_epoch": 20}, 60),
+    (23.4, {}, 23.4),
+    ("0.3ep", {"steps_per_epoch": 7}, 2.1),          # 21/10 exactly, not 0.3 * 7
+    ("2000/3", {}, "2000/3"),
+    (10**10, {}, 10**10),                            # past the step domain
 ])
 def test_durations_resolve_to_steps(duration, context, steps):
-    """int, integral float, "Nep" (steps_per_epoch) and "N%" (total_steps)."""
+    """int, integral float, real, ratio, "Nep" (steps_per_epoch) and "N%" (total_steps):
+    the line is evaluated at the exact real D (a Fraction in the oracle)."""
     doc = lrcore.Schedule.from_dict(_linear_doc(duration, **context))
     assert doc.resolve().schedule.duration == steps
-    check_curve(doc, lambda t: 0.8 + (0.2 - 0.8) * min(t, steps) / steps,
-                steps_for(steps + 5, steps))
+    d = Fraction(steps) if not isinstance(steps, float) else Fraction(repr(steps))
+    last = min(math.ceil(d), 10**4)
+    check_curve(doc, lambda t: float(Fraction(0.8) + (Fraction(0.2) - Fraction(0.8))
+                                     * min(t, d) / d), steps_for(last + 5, last))
+
+
+def test_real_durations_keep_their_written_form():
+    """A real duration is kept as written (its canonical form: the float whose decimal
+    text it is, else the ratio in lowest terms); whole values stay ints, so whole-number
+    specs keep their fingerprints."""
+
+
+    assert lrcore.linear(start=1.0, end=0.0, duration=23.4).to_dict()["duration"] == 23.4
+    assert lrcore.linear(start=1.0, end=0.0, duration="4000/6").to_dict()["duration"] \
+        == "2000/3"
+    assert lrcore.linear(start=1.0, end=0.0, duration=Fraction(2000, 3)).duration == "2000/3"
+    assert lrcore.linear(start=1.0, end=0.0, duration=Fraction(47, 2)).duration == 23.5
+    assert lrcore.linear(start=1.0, end=0.0, duration=Fraction(40, 2)).duration == 20
+    assert type(lrcore.linear(start=1.0, end=0.0, duration=20.0).duration) is int
+    doc = lrcore.Schedule.from_dict(_linear_doc("2000/3"))
+    assert lrcore.load(lrcore.dumps(doc, "json")).fingerprint() == doc.fingerprint()
+    assert lrcore.load(lrcore.dumps(lrcore.Schedule.from_dict(_linear_doc(23.4)), "yaml")) \
+        .schedule.duration == 23.4
 
 
 def test_yaml_floats_are_yaml_1_2():
@@ -446,4 +473,4 @@ def test_spec_error_pickles_with_its_parts():
     back = pickle.loads(pickle.dumps(err))
     assert type(back) is SpecError and isinstance(back, ValueError)
     assert (back.path, back.rule, back.value) == ("schedule.duration", err.rule, -5)
-    assert "positive integer" in back.rule and str(back) == str(err)
+    assert "number of steps > 0" in back.rule and str(back) == str(err)

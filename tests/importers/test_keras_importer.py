@@ -68,6 +68,19 @@ CASES = {
     "CosineDecayRestarts-uneven": ("CosineDecayRestarts", lambda h: dict(
         initial_learning_rate=0.3, first_decay_steps=2 * (h // 14) + 1, t_mul=1.5,
         m_mul=0.95, alpha=0.1)),
+    # Real numbers of steps (issue 15): breakpoints between steps, in binary fractions so
+    # that Keras's float32 restart index sees the same cycles as the exact reference.
+    "CosineDecay-real": ("CosineDecay", lambda h: dict(
+        initial_learning_rate=0.3, decay_steps=h + 0.5, alpha=0.15)),
+    "CosineDecay-warmup-real": ("CosineDecay", lambda h: dict(
+        initial_learning_rate=0.03, decay_steps=h - 0.25, alpha=0.2, warmup_target=0.3,
+        warmup_steps=h // 5 + 1.75)),
+    "CosineDecayRestarts-real-period": ("CosineDecayRestarts", lambda h: dict(
+        initial_learning_rate=0.25, first_decay_steps=h // 4 + 0.25, t_mul=1.0, m_mul=0.9,
+        alpha=0.15)),
+    "CosineDecayRestarts-growing": ("CosineDecayRestarts", lambda h: dict(
+        initial_learning_rate=0.3, first_decay_steps=h // 6 + 0.5, t_mul=1.5, m_mul=1.05,
+        alpha=0.2)),
 }
 
 
@@ -291,13 +304,23 @@ class Custom(S.LearningRateSchedule):
     ({"class_name": "ExponentialDecay", "config": {}}, {"class_name": "CosineDecay"},
      r"differs from the serialized class"),
     ({"initial_learning_rate": 0.1, "decay_steps": 2.5, "decay_rate": 0.9},
-     {"class_name": "ExponentialDecay"}, r"decay_steps: must be a whole number of steps"),
+     {"class_name": "ExponentialDecay"},
+     r"^decay_steps: must be a whole number of steps for this schedule \(a real one is read "
+     r"for CosineDecay and CosineDecayRestarts\), got 2\.5$"),
     ({"initial_learning_rate": 0.1, "decay_steps": 10, "decay_rate": 0.9, "cycle": True},
      {"class_name": "ExponentialDecay"}, r"ExponentialDecay.cycle: is not an argument"),
     ({"initial_learning_rate": 0.1}, {"class_name": "CosineDecay"},
      r"CosineDecay.decay_steps: is required"),
-    ({"initial_learning_rate": 0.1, "first_decay_steps": 10, "m_mul": 1.5},
-     {"class_name": "CosineDecayRestarts"}, r"peak_mult: must be <= 1"),
+    ({"initial_learning_rate": 0.1, "first_decay_steps": 10, "t_mul": 1.0, "m_mul": 1.5},
+     {"class_name": "CosineDecayRestarts"},
+     r"^cosine_restarts\.peak_mult: grows past the float32 range before step 2\*\*31 - 1; "
+     r"use a factor "
+     r"<= 1 or set a bound, got 1\.5$"),
+    ({"initial_learning_rate": 0.1, "decay_steps": 0.0}, {"class_name": "CosineDecay"},
+     r"^decay_steps: must be > 0, got 0$"),
+    ({"initial_learning_rate": 0.1, "decay_steps": 100, "warmup_target": 0.2,
+      "warmup_steps": -1.5}, {"class_name": "CosineDecay"},
+     r"^warmup_steps: must be >= 0, got -1\.5$"),
     ({"boundaries": [5, 5], "values": [0.1, 0.2, 0.3]},
      {"class_name": "PiecewiseConstantDecay"}, r"must be strictly increasing"),
 ])

@@ -318,10 +318,15 @@ def test_join_refuses_a_schedule_without_a_curve_of_its_own(part, match):
     lambda m: m.piecewise_interpolate_schedule("cosine", 0.3),
     lambda m: m.linear_onecycle_schedule(2, 0.4, pct_start=0.3, pct_final=0.4),  # key clash
     lambda m: m.cosine_onecycle_schedule(1, 0.4),
+    # lengths past the step domain (2**31 - 1): the curve on the domain is defined
+    lambda m: m.cosine_decay_schedule(0.3, 10**10, alpha=0.1),
+    lambda m: m.linear_schedule(0.3, 0.01, 5 * 10**9, transition_begin=20),
+    lambda m: m.warmup_cosine_decay_schedule(0.0, 0.3, 25, 4 * 10**9, end_value=0.02),
 ], ids=["poly-zero-steps", "linear-negative-steps", "poly-negative-begin",
         "exp-zero-steps", "exp-zero-rate", "exp-rate-one", "warmup-const-zero",
         "warmup-exp-zero", "pc-no-boundaries", "pc-zero-scale", "interp-boundary-0",
-        "interp-empty", "onecycle-clash", "onecycle-tiny"])
+        "interp-empty", "onecycle-clash", "onecycle-tiny", "cosine-past-domain",
+        "linear-past-domain", "warmup-cosine-past-domain"])
 def test_optax_corner_cases(call):
     """optax's documented fall-backs and corner cases, reproduced (x64 oracle)."""
     spec = call(P)
@@ -329,6 +334,25 @@ def test_optax_corner_cases(call):
     with jax.enable_x64(True):
         ref = native_values(call(optax), t)
     assert_close(lrcore.evaluate(spec, t), ref, FLOAT64, steps=t)
+
+
+def test_optax_own_cosine_past_int32():
+    """optax's own test: ``cosine_decay_schedule(1000., decay_steps=1e10)`` at count 1e9 is
+    ``1000 (1 + cos(pi / 10)) / 2 = 975.528...``: the preset, the spec and ``to_optax``
+    under jit with an int32 count."""
+    want = 1000.0 * (1.0 + np.cos(np.pi * 1e9 / 1e10)) / 2.0
+    assert abs(want - 975.528258147577) < 1e-9
+    spec = P.cosine_decay_schedule(1000.0, decay_steps=1e10)
+    assert_close(lrcore.evaluate(spec, [10**9]), [want], FLOAT64)
+    doc = lrcore.Schedule.from_dict({"lrcore": 1, "schedule": {
+        "type": "cosine", "start": 1000.0, "duration": 1e10}})
+    assert doc.schedule.duration == 10**10
+    assert_close(lrcore.evaluate(doc, [10**9]), [want], FLOAT64)
+    jitted = jax.jit(lrcore.to_optax(doc))
+    got = float(jitted(jax.numpy.asarray(10**9, dtype=jax.numpy.int32)))
+    assert_close([got], [want], FLOAT32)
+    assert_close([float(optax.cosine_decay_schedule(1000.0, decay_steps=1e10)(1e9))], [want],
+                 FLOAT32)
 
 
 # optax's float32 error near a zero floor, in units of 2**-24 x peak (measured: cosine to

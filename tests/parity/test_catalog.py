@@ -291,7 +291,8 @@ def test_uses_every_choice_option() -> None:
 
 
 def test_writes_durations_in_every_form() -> None:
-    """Steps as integers, epochs ("Nep") and shares of the run ("N%")."""
+    """Steps as integers, real numbers (23.4), ratios ("2000/3"), epochs ("Nep"), shares
+    of the run ("N%") and counts past the step domain."""
     forms = set()
     for _, node, _ in ALL_NODES:
         for f in node.fields():
@@ -299,8 +300,13 @@ def test_writes_durations_in_every_form() -> None:
             values = value if isinstance(kind, StepsList) else (value,) \
                 if isinstance(kind, Steps) else ()
             for v in (v for v in values if v is not None):
-                forms.add("int" if isinstance(v, int) else v.strip()[-1])
-    assert forms >= {"int", "p", "%"}  # "3ep" ends in "p"
+                if isinstance(v, int):
+                    forms.add("int" if v <= 2**31 - 1 else "past the domain")
+                else:
+                    forms.add("real" if isinstance(v, float) else
+                              "/" if "/" in v else v.strip()[-1])
+    # "3ep" ends in "p"
+    assert forms >= {"int", "real", "/", "p", "%", "past the domain"}
 
 
 def _has(pred: Callable[[Node, tuple], bool]) -> bool:
