@@ -25,9 +25,11 @@ __version__ = "0.1.0"
 # What `from lrcore import *` binds: core only (a star import of every backend's entry
 # points would import every framework). dir(lrcore) also lists the backends' entry points.
 __all__ = ["FORMAT_VERSION", "Node", "Schedule", "SpecError", "compile_spec", "dump", "dumps",
-           "evaluate", "grid", "load", "from_keras", "from_torch", *sorted(REGISTRY)]
+           "evaluate", "grid", "load", "from_fvcore", "from_keras", "from_torch",
+           *sorted(REGISTRY)]
 
-_IMPORTERS = {"from_torch": "lrcore.importers.torch", "from_keras": "lrcore.importers.keras"}
+_IMPORTERS = {"from_torch": "lrcore.importers.torch", "from_keras": "lrcore.importers.keras",
+              "from_fvcore": "lrcore.importers.fvcore"}
 _LAZY_MODULES = {"parity", "testing", "presets", "adapters", "importers", "schema", "backends"}
 
 
