@@ -18,7 +18,7 @@ import numpy as np
 from keras import ops as K
 
 from lrcore.backends import segments
-from lrcore.document import Schedule, as_schedule
+from lrcore.document import KERAS_KEY, Schedule, as_schedule, keras_settings
 from lrcore.errors import SpecError
 from lrcore.evaluate import _steps as _checked_steps
 from lrcore.evaluate import compile_spec, evaluate
@@ -244,7 +244,12 @@ class LrcoreSchedule(keras.optimizers.schedules.LearningRateSchedule):
                  total_steps: int | str | None = None,
                  plateau_state: dict | None = None) -> None:
         super().__init__()
-        self.spec = as_schedule(spec).bind(steps_per_epoch, total_steps)
+        #: the document as given (a file's epochs and shares kept): get_config() returns
+        #: it, so its fingerprint is the file's; ``spec`` is it with the context arguments
+        self.document = as_schedule(spec)
+        self.spec = self.document.bind(steps_per_epoch, total_steps)
+        self._context = {k: v for k, v in (("steps_per_epoch", steps_per_epoch),
+                                           ("total_steps", total_steps)) if v is not None}
         if gradient_accumulation_steps is not None and (
                 isinstance(gradient_accumulation_steps, bool)
                 or not isinstance(gradient_accumulation_steps, int)
@@ -310,20 +315,27 @@ class LrcoreSchedule(keras.optimizers.schedules.LearningRateSchedule):
         return changed
 
     def get_config(self) -> dict[str, Any]:
-        config = self.spec.to_dict()
+        """The spec document as written and, under ``"keras"``, this schedule's other
+        arguments and its plateau state (``lrcore.load`` reads the document alone)."""
+        config = self.document.to_dict()
+        settings = dict(self._context)
         if self.gradient_accumulation_steps:
-            config["gradient_accumulation_steps"] = self.gradient_accumulation_steps
+            settings["gradient_accumulation_steps"] = self.gradient_accumulation_steps
         if self.plateau is not None:
-            config["plateau_state"] = self.plateau.to_dict()
+            settings["plateau_state"] = self.plateau.to_dict()
+        if settings:
+            config[KERAS_KEY] = settings
         return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> LrcoreSchedule:
         config = dict(config)
-        k = config.pop("gradient_accumulation_steps", None)
-        state = config.pop("plateau_state", None)
-        return cls(Schedule.from_dict(config), gradient_accumulation_steps=k,
-                   plateau_state=state)
+        settings = keras_settings(config.pop(KERAS_KEY, {}))
+        # saved before the settings had their key: beside the document's keys
+        for key in ("gradient_accumulation_steps", "plateau_state"):
+            if key in config:
+                settings.setdefault(key, config.pop(key))
+        return cls(Schedule.from_dict(config), **settings)
 
 
 _PY = PythonOps()
@@ -333,7 +345,7 @@ def _describe(lr: Any) -> str:
     """What an optimizer's learning rate is, for a message: its class, and for an
     lrcore schedule its spec's fingerprint."""
     if isinstance(lr, LrcoreSchedule):
-        return f"LrcoreSchedule {lr.spec.fingerprint()}"
+        return f"LrcoreSchedule {lr.document.fingerprint()}"
     return type(lr).__name__
 
 
@@ -584,10 +596,12 @@ def to_keras_optimizer(spec: Any, optimizer: Any = "AdamW", *,
             and base.__name__ in _SCHEDULABLE):
         raise SpecError("optimizer", "must be one of keras.optimizers." + ", ".join(
             _SCHEDULABLE), getattr(optimizer, "__name__", optimizer))
-    doc = as_schedule(spec).bind(steps_per_epoch, total_steps)
+    written = as_schedule(spec)
+    doc = written.bind(steps_per_epoch, total_steps)
     doc.resolve()  # every curve validated (ranges included) before anything is built
     k = kwargs.get("gradient_accumulation_steps")
-    rate = LrcoreSchedule(doc.curve(None), gradient_accumulation_steps=k)
+    rate = LrcoreSchedule(written.curve(None), gradient_accumulation_steps=k,
+                          steps_per_epoch=steps_per_epoch, total_steps=total_steps)
     return _scheduled_class(base)(learning_rate=rate, lrcore_spec=doc, **kwargs)
 
 

@@ -15,6 +15,7 @@ import functools
 import inspect
 import math
 import numbers
+import re
 import warnings
 import weakref
 from collections.abc import Callable
@@ -207,8 +208,9 @@ class LrcoreLambda:
     """``k -> scale * lr(k)`` (or ``lr(k * steps_per_epoch)`` when stepping per epoch).
 
     Its ``__dict__`` (what torch's ``LambdaLR.state_dict`` saves) holds only plain data:
-    the spec document, the context, the scale and the unit. The compiled formula is a
-    cache rebuilt on demand and never saved.
+    the spec document, the context, the scale, the unit and (``written``) the fingerprint
+    of the spec as given, before any context argument (what ``lrcore show`` prints). The
+    compiled formula is a cache rebuilt on demand and never saved.
     """
 
     def __init__(self, document: dict, scale: float = 1.0, per: int = 1) -> None:
@@ -256,6 +258,7 @@ class LrcoreScheduler(LambdaLR):
             raise SpecError("spec", f"{type(self).__name__} cannot take metrics; use "
                             "LrcorePlateauScheduler (lrcore.to_torch picks the class)",
                             schedule.schedule.type)
+        written = schedule.fingerprint()  # the spec as given: what `lrcore show` prints
         schedule = schedule.bind(steps_per_epoch, total_steps)
         # validate the whole spec now (resolution errors surface here, not at step 1)
         ceiling = _compile(schedule)[1]
@@ -281,6 +284,8 @@ class LrcoreScheduler(LambdaLR):
         last_epoch = _count(last_epoch)
         _check_step(last_epoch + 1, per)
         lambdas = [LrcoreLambda(document, s, per) for s in scales]
+        for fn in lambdas:
+            fn.written = written
         if schedule.signed:
             for fn in lambdas:
                 fn.signed = True
@@ -510,9 +515,21 @@ class LrcoreScheduler(LambdaLR):
         A checkpoint that cannot be loaded whole is a ``SpecError`` and changes nothing."""
         schedule, scales, per, last_epoch, plateau = self._read_checkpoint(state_dict)
         before, after = self.spec.fingerprint(), schedule.fingerprint()
+        # the fingerprints of the specs as given (their files'); a checkpoint from before
+        # lrcore kept it has its document's
+        first = (state_dict.get("lr_lambdas") or [None])[0]
+        mine = self.lr_lambdas[0].__dict__.get("written", before)
+        theirs = first.get("written") if isinstance(first, dict) else mine
+        if not (isinstance(theirs, str) and re.fullmatch("[0-9a-f]{16}", theirs)):
+            theirs = after
         if after != before:
-            warnings.warn(f"load_state_dict: the checkpoint's schedule (fingerprint {after}) "
-                          f"replaces the one this scheduler was built with ({before}); the "
+            old, new = mine, theirs
+            if theirs == mine:  # one file, another context
+                old, new = (f"{w}, steps_per_epoch {d.steps_per_epoch}, total_steps "
+                            f"{d.total_steps}" for w, d in ((mine, self.spec),
+                                                            (theirs, schedule)))
+            warnings.warn(f"load_state_dict: the checkpoint's schedule (fingerprint {new}) "
+                          f"replaces the one this scheduler was built with ({old}); the "
                           "run continues on the checkpoint's curve", UserWarning, stacklevel=2)
         old_scales = [fn.scale for fn in self.lr_lambdas] + [  # and of groups joining now
             g.get("group_scale", 1.0) for g in self.optimizer.param_groups[len(self.lr_lambdas):]]
@@ -532,7 +549,7 @@ class LrcoreScheduler(LambdaLR):
         self._targets = targets
         for fn, s in zip(self.lr_lambdas, scales):
             fn.__dict__.pop("_compiled", None)
-            fn.scale, fn.per = s, per
+            fn.scale, fn.per, fn.written = s, per, theirs
         self.last_epoch = last_epoch
         self.plateau = None if plateau is None else plateau.to_dict()
         self._next_limit = MAX_STEP // per - 1

@@ -33,6 +33,7 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names; impor
     from .adapters.optax import to_optax as to_optax
     from .adapters.optax import to_optax_optimizer as to_optax_optimizer
     from .adapters.torch import to_torch as to_torch
+    from .importers.fvcore import from_fvcore  # noqa: F401
     from .importers.keras import from_keras  # noqa: F401
     from .importers.torch import from_torch  # noqa: F401
     from .nodes.clip import Clip as clip  # noqa: F401
@@ -64,7 +65,7 @@ if TYPE_CHECKING:  # what type checkers and editors see of the lazy names; impor
 # points would import every framework). dir(lrcore) also lists the backends' entry points
 # and the public submodules (_LAZY_MODULES).
 __all__ = ["FORMAT_VERSION", "Node", "Schedule", "SpecError", "compile_spec", "dump", "dumps",
-           "evaluate", "grid", "load", "from_keras", "from_torch",
+           "evaluate", "grid", "load", "from_fvcore", "from_keras", "from_torch",
            # a builder per node type (a literal list, so type checkers read it; a test
            # keeps it equal to the registry)
            "clip", "constant", "cosine", "cosine_restarts", "cyclic", "every", "exponential",
@@ -72,7 +73,8 @@ __all__ = ["FORMAT_VERSION", "Node", "Schedule", "SpecError", "compile_spec", "d
            "onecycle_momentum", "piecewise_constant", "piecewise_linear", "plateau",
            "polynomial", "repeat", "scale", "sequence", "shift", "step", "warmup_stable_decay"]
 
-_IMPORTERS = {"from_torch": "lrcore.importers.torch", "from_keras": "lrcore.importers.keras"}
+_IMPORTERS = {"from_torch": "lrcore.importers.torch", "from_keras": "lrcore.importers.keras",
+              "from_fvcore": "lrcore.importers.fvcore"}
 _LAZY_MODULES = {"parity", "testing", "presets", "adapters", "importers", "schema", "backends"}
 
 

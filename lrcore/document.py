@@ -44,6 +44,13 @@ _DOC_KEYS = ("lrcore", "name", "description", "steps_per_epoch", "total_steps", 
              "hyperparams")
 #: Most hyperparameter curves one document may carry.
 MAX_HYPERPARAMS = 32
+#: The key under which lrcore's Keras schedule keeps, beside the document as written, its
+#: own settings in ``get_config()``: the constructor's other arguments and the plateau
+#: state. ``load`` accepts a config (so it reads a saved Keras schedule) and returns the
+#: spec without them: they belong to one Keras schedule, not to the spec.
+KERAS_KEY = "keras"
+KERAS_SETTINGS = ("gradient_accumulation_steps", "steps_per_epoch", "total_steps",
+                  "plateau_state")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -97,8 +104,10 @@ class Schedule:
     def from_dict(cls, data: Any) -> Schedule:
         if not isinstance(data, Mapping):
             raise SpecError("", "a spec document must be a mapping", data)
+        if KERAS_KEY in data:
+            keras_settings(data[KERAS_KEY])
         for key in data:
-            if key not in _DOC_KEYS:
+            if key not in _DOC_KEYS and key != KERAS_KEY:
                 from .node import _did_you_mean
 
                 hint = _did_you_mean(key, list(_DOC_KEYS)) if isinstance(key, str) else ""
@@ -293,6 +302,19 @@ def _paths(node: Node, path: str):
     yield path, node
     for suffix, child in node.children():
         yield from _paths(child, path + suffix)
+
+
+def keras_settings(value: Any) -> dict[str, Any]:
+    """The settings a Keras config keeps under :data:`KERAS_KEY`, their names checked
+    (their values are checked where a Keras schedule is built from them)."""
+    if not isinstance(value, Mapping):
+        raise SpecError(KERAS_KEY, "must be a mapping of the Keras schedule's settings ("
+                        + ", ".join(KERAS_SETTINGS) + ")", value)
+    for key in value:
+        if key not in KERAS_SETTINGS:
+            raise SpecError(key_path(KERAS_KEY, key), "is not a Keras schedule setting; "
+                            "known: " + ", ".join(KERAS_SETTINGS), value[key])
+    return dict(value)
 
 
 def as_schedule(spec: Any) -> Schedule:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
-from .document import FORMAT_VERSION
+from .document import FORMAT_VERSION, KERAS_KEY, KERAS_SETTINGS
 from .fields import MAX_STEP, Int
 from .node import REGISTRY, Node
 
@@ -94,6 +94,10 @@ def spec_schema() -> dict[str, Any]:
                 "propertyNames": {"pattern": "^[a-z_][a-z0-9_]{0,63}$",
                                   "not": {"enum": ["lr", "learning_rate"]}},
                 "additionalProperties": {"$ref": "#/$defs/schedule"}},
+            KERAS_KEY: {
+                "description": "in lrcore's Keras schedule's get_config() only: its own "
+                               "settings beside the document; not part of the spec",
+                "type": "object", "propertyNames": {"enum": list(KERAS_SETTINGS)}},
         },
         "required": ["lrcore", "schedule"],
         "additionalProperties": False,

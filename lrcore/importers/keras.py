@@ -3,7 +3,8 @@
 ``lrcore.from_keras(schedule)`` accepts
 
 * a schedule object: every built-in of ``keras.optimizers.schedules`` (exact classes)
-  and lrcore's own ``LrcoreSchedule`` (its spec is returned);
+  and lrcore's own ``LrcoreSchedule`` (the spec it draws: its document with the context
+  it was given; a plateau spec's runtime state is the schedule's, not the spec's);
 * its serialized form, ``keras.saving.serialize_keras_object(schedule)`` or
   ``keras.optimizers.schedules.serialize(schedule)`` (a dict with ``class_name`` and
   ``config``);
@@ -45,7 +46,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._args import as_real as _real
-from ..document import Schedule
+from ..document import KERAS_KEY, Schedule, keras_settings
 from ..errors import SpecError
 from ..node import Node
 from ..nodes.constant import Constant
@@ -105,8 +106,7 @@ def from_keras(schedule: Any, *, class_name: str | None = None) -> Schedule:
         if spec is not None:
             return spec
     if class_name == _LRCORE:
-        doc = {k: v for k, v in config.items() if k != "gradient_accumulation_steps"}
-        return Schedule.from_dict(doc)
+        return _lrcore_spec(config)
     if class_name not in SUPPORTED:
         raise SpecError("class_name", "must be a Keras schedule lrcore reads: "
                         + ", ".join([*SUPPORTED, _LRCORE]), class_name)
@@ -114,6 +114,18 @@ def from_keras(schedule: Any, *, class_name: str | None = None) -> Schedule:
     node = _BUILDERS[class_name](**args)
     shown = ", ".join(f"{k}={v!r}" for k, v in args.items())
     return Schedule(schedule=node, description=f"keras {class_name}({shown})")
+
+
+def _lrcore_spec(config: dict) -> Schedule:
+    """The spec an ``LrcoreSchedule`` config draws: its document with the context the
+    schedule was given; its other settings (the plateau state, gradient accumulation)
+    are the Keras schedule's, not the spec's."""
+    settings = keras_settings(config.get(KERAS_KEY, {}))
+    # configs saved before the settings had their key keep two of them beside the document
+    doc = {k: v for k, v in config.items()
+           if k not in ("gradient_accumulation_steps", "plateau_state")}
+    return Schedule.from_dict(doc).bind(settings.get("steps_per_epoch"),
+                                        settings.get("total_steps"))
 
 
 def _from_object(schedule: Any) -> tuple[str, dict, Schedule | None]:

@@ -107,6 +107,9 @@ BAD = [
      "schedule.periodic: must be true or false"),
     ("share as total_steps", dict(BASE, total_steps="50%"),
      'total_steps: must be steps or epochs'),
+    ("keras settings not a mapping", dict(BASE, keras=3), "keras: must be a mapping"),
+    ("unknown keras setting", dict(BASE, keras={"plateau": 1}),
+     "keras.plateau: is not a Keras schedule setting"),
 ]
 
 
@@ -123,3 +126,11 @@ def test_the_good_base_document_is_accepted(validator):
     """The documents above differ from this valid one in one place each."""
     assert not list(validator.iter_errors(BASE))
     lrcore.load(BASE)
+
+
+def test_a_keras_config_is_accepted(validator):
+    """lrcore's Keras schedule's get_config(): the document and its settings under
+    "keras", which load leaves out."""
+    config = dict(BASE, keras={"gradient_accumulation_steps": 2, "steps_per_epoch": 10})
+    assert not list(validator.iter_errors(config))
+    assert lrcore.load(config) == lrcore.load(BASE)

@@ -1,15 +1,15 @@
 """Helpers shared by the hardening tests: input counters, the spec grammars the fuzzers
 draw from, and the one outcome check every fuzzed input goes through.
 
-Three grammars:
+Three kinds of input:
 
 * :func:`wild_docs` -- documents of random shape and random value types (wrong types,
   huge and tiny numbers, NaN/inf, unicode keys, nested lists and mappings);
 * :func:`mutated_docs` -- the parity catalog's valid documents with keys and values
   deleted, renamed, retyped, pushed to extremes or grafted elsewhere;
 * :func:`valid_docs` -- trees that are valid by construction, with parameters spread over
-  the whole accepted range (tiny to large rates, steps up to 2**31 - 1, epoch and share
-  durations, a plateau root with reported metrics).
+  the whole accepted range: the tests' one grammar of valid trees (tests/core/strategies.py,
+  its ``WIDE`` profile), re-exported here.
 
 Nothing here computes a learning rate: the oracles are the properties in the test
 modules (finite, >= 0, SpecError or a spec, nothing executed) and the float64 reference.
@@ -25,6 +25,7 @@ import math
 import re
 import reprlib
 import resource
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -371,174 +372,10 @@ def mutated_yaml(draw: Any, texts: list[str], sentinel: str) -> str:
 
 # ---- valid trees ----------------------------------------------------------------------------
 
-#: Rates span twelve decades below 1e3 (the float32 parity tolerance needs normal
-#: float32 numbers, and rates stay far from float32 overflow), and zero.
-rates = st.one_of(st.just(0.0), st.floats(1e-9, 1e3), st.floats(-9, 3).map(lambda e: 10.0**e))
-positive_rates = st.one_of(st.floats(1e-9, 1e3), st.floats(-9, 3).map(lambda e: 10.0**e))
-#: Context every valid document carries, so epoch and share durations resolve.
-SPE = st.integers(1, 500)
-TOTAL = st.integers(100, 10**6)
-
-
-@st.composite
-def steps_value(draw: Any, positive: bool = True, far: bool = True) -> Any:
-    """Steps: mostly small integers, sometimes huge ones or "Nep" / "N%" strings."""
-    low = 1 if positive else 0
-    choice = draw(st.integers(0, 9))
-    if choice <= 5:
-        return draw(st.integers(low, 3000))
-    if choice == 6 and far:
-        return draw(st.integers(10**5, MAX_STEP // 4))
-    if choice == 7:
-        return f"{draw(st.integers(1, 20))}ep"
-    if choice == 8:
-        return f"{draw(st.integers(1, 100))}%"
-    return f"{draw(st.integers(1, 99))}.{draw(st.integers(0, 9))}%"
-
-
-def _pair(draw: Any, decreasing: bool = False) -> tuple[float, float]:
-    a, b = draw(rates), draw(rates)
-    return (max(a, b), min(a, b)) if decreasing else (a, b)
-
-
-@st.composite
-def _family(draw: Any, kind: str) -> dict:
-    d = lambda: draw(steps_value())  # noqa: E731
-    if kind == "constant":
-        return {"type": kind, "value": draw(rates)}
-    if kind == "linear":
-        a, b = _pair(draw)
-        return {"type": kind, "start": a, "end": b, "duration": d()}
-    if kind == "cosine":
-        a, b = _pair(draw)
-        return {"type": kind, "start": a, "end": b, "duration": d(),
-                "exponent": draw(st.floats(0.1, 3.0)), "periodic": draw(st.booleans())}
-    if kind == "polynomial":
-        a, b = _pair(draw)
-        return {"type": kind, "start": a, "end": b, "duration": d(),
-                "power": draw(st.floats(0.1, 5.0)), "cycle": draw(st.booleans())}
-    if kind == "exponential":
-        start = draw(positive_rates)
-        out = {"type": kind, "start": start, "every": d(), "staircase": draw(st.booleans()),
-               "begin": draw(steps_value(positive=False))}
-        if draw(st.booleans()):  # decay, maybe with a floor
-            out["rate"] = draw(st.floats(0.01, 0.9999))
-            if draw(st.booleans()):
-                out["bound"] = start * draw(st.floats(0.0, 1.0))
-        else:  # growth: a ceiling is required to stay inside float32
-            out["rate"] = draw(st.floats(1.0001, 3.0))
-            out["bound"] = min(start * draw(st.floats(1.0, 1e3)), 1e3)
-            out["start"] = min(start, out["bound"])
-        return out
-    if kind == "inverse_time":
-        return {"type": kind, "start": draw(rates), "rate": draw(st.floats(1e-6, 10.0)),
-                "every": d(), "staircase": draw(st.booleans())}
-    if kind == "inverse_sqrt":
-        out = {"type": kind, "peak": draw(rates), "warmup": draw(steps_value(False))}
-        if draw(st.booleans()):
-            out["timescale"] = d()
-        return out
-    if kind == "step":
-        return {"type": kind, "start": draw(rates), "factor": draw(st.floats(0.01, 1.0)),
-                "every": d()}
-    if kind == "multistep":
-        ms = sorted(draw(st.sets(st.integers(1, 10**6), min_size=1, max_size=6)))
-        return {"type": kind, "start": draw(rates), "factor": draw(st.floats(0.01, 1.0)),
-                "milestones": ms}
-    if kind == "piecewise_constant":
-        bs = sorted(draw(st.sets(st.integers(1, 10**6), max_size=6)))
-        return {"type": kind, "values": [draw(rates) for _ in range(len(bs) + 1)],
-                "boundaries": bs}
-    if kind == "piecewise_linear":
-        xs = sorted(draw(st.sets(st.integers(0, 10**6), min_size=2, max_size=6)))
-        return {"type": kind, "points": [[x, draw(rates)] for x in xs]}
-    if kind == "cyclic":
-        low, high = _pair(draw, decreasing=True)[::-1]
-        out = {"type": kind, "low": low, "high": high, "up": d(),
-               "mode": draw(st.sampled_from(["triangular", "triangular2", "exp_range"])),
-               "gamma": draw(st.floats(0.9, 1.0))}
-        if draw(st.booleans()):
-            out["down"] = d()
-        return out
-    if kind == "cosine_restarts":
-        a, b = _pair(draw, decreasing=True)
-        return {"type": kind, "start": a, "end": b, "period": d(),
-                "period_mult": draw(st.one_of(st.just(1.0), st.floats(1.01, 3.0))),
-                "peak_mult": draw(st.floats(0.05, 1.0))}
-    if kind == "onecycle":
-        return {"type": kind, "peak": draw(rates), "pct_start": draw(st.floats(0.1, 0.45)),
-                "div_factor": draw(st.floats(1.0, 1e3)),
-                "final_div_factor": draw(st.floats(1.0, 1e5)),
-                "anneal": draw(st.sampled_from(["cos", "linear"])),
-                "three_phase": draw(st.booleans()), "duration": draw(st.integers(20, 10**6))}
-    if kind == "warmup_stable_decay":
-        return {"type": kind, "peak": draw(rates), "warmup": draw(st.integers(0, 1000)),
-                "stable": draw(st.integers(0, 1000)), "decay": draw(st.integers(1, 5000)),
-                "decay_shape": draw(st.sampled_from(["linear", "cosine", "1-sqrt"])),
-                "start": draw(rates), "end": draw(rates)}
-    raise AssertionError(kind)  # pragma: no cover
-
-
-FAMILIES = ["constant", "linear", "cosine", "polynomial", "exponential", "inverse_time",
-            "inverse_sqrt", "step", "multistep", "piecewise_constant", "piecewise_linear",
-            "cyclic", "cosine_restarts", "onecycle", "warmup_stable_decay"]
-COMBINATORS = ["sequence", "scale", "clip", "shift", "repeat", "every"]
-
-
-@st.composite
-def valid_nodes(draw: Any, depth: int = 0) -> dict:
-    """A valid node: a family, or (up to three levels) a combinator over valid nodes."""
-    if depth >= 3 or draw(st.integers(0, 2)) < 2:
-        return draw(_family(draw(st.sampled_from(FAMILIES))))
-    kind = draw(st.sampled_from(COMBINATORS))
-    child = lambda: draw(valid_nodes(depth + 1))  # noqa: E731
-    if kind == "sequence":
-        phases = [child() for _ in range(draw(st.integers(1, 4)))]
-        # every phase gets its length: a last phase that takes "the rest" of total_steps
-        # is a SpecError when the others already fill it (shares can add up past 100%)
-        for p in phases:
-            if p["type"] != "onecycle":  # its own duration (>= 20) keeps its phases non-empty
-                p["duration"] = draw(steps_value(far=False))
-        return {"type": kind, "phases": phases}
-    if kind == "scale":
-        # a number: 0 or at least 1e-3 (a whole curve below float32's normal range, e.g.
-        # scaled by 1e-189, cannot have float32 parity: XLA flushes it to zero)
-        by = child() if draw(st.booleans()) else draw(
-            st.one_of(st.just(0.0), st.floats(1e-3, 10.0)))
-        return {"type": kind, "schedule": child(), "by": by}
-    if kind == "clip":
-        a, b = sorted([draw(rates), draw(rates)])
-        out = {"type": kind, "schedule": child()}
-        which = draw(st.integers(0, 2))
-        if which != 1:
-            out["min"] = a
-        if which != 0:
-            out["max"] = b
-        return out
-    if kind == "shift":
-        offset = draw(st.integers(-(10**6), 10**6))
-        return {"type": kind, "schedule": child(), "offset": offset}
-    if kind == "repeat":
-        return {"type": kind, "schedule": child(), "period": draw(steps_value()),
-                "decay": draw(st.floats(0.05, 1.0))}
-    return {"type": kind, "schedule": child(), "every": draw(steps_value())}
-
-
-@st.composite
-def valid_docs(draw: Any, plateau: bool = True) -> tuple[dict, list | None]:
-    """A valid document and, for a plateau root, the (step, metric) reports to feed it."""
-    doc = {"lrcore": 1, "steps_per_epoch": draw(SPE), "total_steps": draw(TOTAL),
-           "schedule": draw(valid_nodes())}
-    reports = None
-    if plateau and draw(st.integers(0, 4)) == 0:
-        doc["schedule"] = {
-            "type": "plateau", "schedule": doc["schedule"],
-            "mode": draw(st.sampled_from(["min", "max"])), "factor": draw(st.floats(0.05, 0.95)),
-            "patience": draw(st.integers(0, 3)), "threshold": draw(st.floats(0.0, 0.1)),
-            "threshold_mode": draw(st.sampled_from(["rel", "abs"])),
-            "cooldown": draw(st.integers(0, 2)), "min_lr": draw(st.sampled_from([0.0, 1e-9])),
-            "min_scale": draw(st.sampled_from([0.0, 1e-3])), "eps": draw(st.sampled_from(
-                [0.0, 1e-12, 1e-8]))}
-        at = sorted(draw(st.lists(st.integers(0, 10**6), min_size=1, max_size=12)))
-        reports = [(s, draw(st.floats(-1e3, 1e3))) for s in at]
-    return doc, reports
+# The one grammar of random valid trees lives in tests/core/strategies.py (its WIDE
+# profile: rates from 1e-9 to 1e3 and zero, steps up to 2**29, epoch and share
+# durations, a plateau root with reported metrics).
+_CORE = str(Path(__file__).resolve().parent.parent / "core")
+if _CORE not in sys.path:
+    sys.path.insert(0, _CORE)
+from strategies import valid_docs  # noqa: E402, F401 - re-exported to the fuzzers

@@ -113,14 +113,17 @@ EPOCH_SPEC = lrcore.sequence(phases=[
 ])
 
 
-def test_get_config_is_the_spec_document():
-    """get_config() is the document, context filled in; from_config rebuilds the curve."""
+def test_get_config_is_the_spec_document_as_written():
+    """get_config() is the document as given, epochs and shares kept, and under "keras"
+    the context given as arguments; from_config rebuilds the curve."""
     schedule = lrcore.to_keras(EPOCH_SPEC, steps_per_epoch=25, total_steps=200)
     config = schedule.get_config()
-    want = lrcore.Schedule(schedule=EPOCH_SPEC, steps_per_epoch=25, total_steps=200).to_dict()
-    assert config == want
-    assert config["steps_per_epoch"] == 25 and config["total_steps"] == 200
+    assert config == {"lrcore": 1, "schedule": {"type": "sequence", "phases": [
+        {"type": "linear", "start": 1e-4, "end": 0.02, "duration": "1ep"},
+        {"type": "cosine", "start": 0.02, "end": 1e-4, "duration": "60%"}]},
+        "keras": {"steps_per_epoch": 25, "total_steps": 200}}
     json.dumps(config)
+    assert lrcore.load(config) == lrcore.Schedule(schedule=EPOCH_SPEC)
     rebuilt = type(schedule).from_config(config)
     steps = np.arange(0, 240)
     assert np.array_equal(_np(rebuilt(_steps(steps))), _np(schedule(_steps(steps))))
@@ -136,7 +139,7 @@ def test_get_config_keeps_gradient_accumulation():
     schedule = lrcore.to_keras(spec, gradient_accumulation_steps=4)
     config = schedule.get_config()
     assert config == {**lrcore.Schedule(schedule=spec).to_dict(),
-                      "gradient_accumulation_steps": 4}
+                      "keras": {"gradient_accumulation_steps": 4}}
     rebuilt = type(schedule).from_config(config)
     assert rebuilt.gradient_accumulation_steps == 4
     steps = np.arange(0, 700)

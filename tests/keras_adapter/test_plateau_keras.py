@@ -294,8 +294,8 @@ def test_config_keeps_the_plateau_state():
     for step, m in [(4, 0.5), (8, 0.5), (12, 0.5), (16, 0.4)]:
         sched.report(m, step)
     config = sched.get_config()
-    assert config["plateau_state"] == sched.plateau.to_dict()
-    assert config["plateau_state"]["scale"] == 0.5
+    assert config["keras"]["plateau_state"] == sched.plateau.to_dict()
+    assert config["keras"]["plateau_state"]["scale"] == 0.5
     copy = keras.saving.deserialize_keras_object(keras.saving.serialize_keras_object(sched))
     assert isinstance(copy, LrcoreSchedule) and copy.plateau == sched.plateau
     for s in (sched, copy):

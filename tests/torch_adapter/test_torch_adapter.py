@@ -350,6 +350,53 @@ def test_loading_a_checkpoint_of_another_spec_warns_and_follows_the_checkpoint()
         same.load_state_dict(state)
 
 
+def _shown_fingerprint(path, *options: str) -> str:
+    """The fingerprint ``lrcore show`` prints for a file (a fresh interpreter)."""
+    import os
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "lrcore.cli", "show", *options, str(path)],
+                         capture_output=True, text=True, timeout=120, check=True,
+                         env=dict(os.environ, PYTHONWARNINGS="error"))
+    return re.search(r"\(fingerprint ([0-9a-f]{16})\)", out.stdout).group(1)
+
+
+def test_checkpoint_warning_names_the_fingerprints_of_the_files(tmp_path):
+    """The warning names the fingerprints ``lrcore show`` prints for the two files (a
+    total in epochs and shares kept as written); one file under two contexts is told
+    apart by its context."""
+    text = ("lrcore: 1\nsteps_per_epoch: 10\ntotal_steps: 5ep\nschedule:\n"
+            "  {type: cosine, start: 0.1, end: END, duration: 60%}\n")
+    old, new = tmp_path / "old.yaml", tmp_path / "new.yaml"
+    old.write_text(text.replace("END", "0.01"), encoding="utf-8")
+    new.write_text(text.replace("END", "0.02"), encoding="utf-8")
+    opt = _optimizer()
+    saved = lrcore.to_torch(old, opt)
+    _run(opt, saved, 3)
+    resumed = lrcore.to_torch(new, _optimizer())
+    with pytest.warns(UserWarning) as caught:
+        resumed.load_state_dict(saved.state_dict())
+    assert str(caught[0].message) == (
+        f"load_state_dict: the checkpoint's schedule (fingerprint {_shown_fingerprint(old)}) "
+        f"replaces the one this scheduler was built with ({_shown_fingerprint(new)}); the "
+        "run continues on the checkpoint's curve")
+
+    bare = tmp_path / "bare.yaml"
+    bare.write_text(text.replace("END", "0.01").replace("steps_per_epoch: 10\n", ""), "utf-8")
+    shown = _shown_fingerprint(bare, "--steps-per-epoch", "10")
+    opt = _optimizer()
+    saved = lrcore.to_torch(bare, opt, steps_per_epoch=10)
+    _run(opt, saved, 3)
+    resumed = lrcore.to_torch(bare, _optimizer(), steps_per_epoch=20)
+    with pytest.warns(UserWarning) as caught:
+        resumed.load_state_dict(saved.state_dict())
+    assert str(caught[0].message) == (
+        f"load_state_dict: the checkpoint's schedule (fingerprint {shown}, steps_per_epoch "
+        f"10, total_steps 50) replaces the one this scheduler was built with ({shown}, "
+        "steps_per_epoch 20, total_steps 100); the run continues on the checkpoint's curve")
+
+
 # ---- a real training loop -------------------------------------------------------------
 
 def test_training_loop():
