@@ -24,6 +24,7 @@ SWALR = torch.optim.swa_utils.SWALR
 from importer_helpers import FLOAT64, assert_close  # noqa: E402
 
 from lrcore.importers.torch import SUPPORTED  # noqa: E402
+from lrcore.importers.torch.checks import rounding_tolerance  # noqa: E402
 
 
 def raises(message: str):
@@ -261,30 +262,130 @@ def test_swalr_in_a_sequential_lr():
                  [cos7 + (0.02 - cos7) * min(j, 5) / 5 for j in range(7)], FLOAT64)
 
 
-def test_swalr_stepped_with_an_epoch_is_refused():
-    """SWALR anneals by its count of step() calls, step(epoch) moves last_epoch alone."""
-    s = SWALR(torch_test_optimizer(), swa_lr=0.01, anneal_epochs=4)
-    s.optimizer.step()
-    with pytest.warns(UserWarning, match="The epoch parameter in `scheduler.step\\(\\)`"):
-        s.step(3)
-    with raises('scheduler.last_epoch: must be its count of step() calls (_step_count - 1), '
-                'by which SWALR anneals; step(epoch) separated them, got {"last_epoch": 3, '
-                '"_step_count": 2}'):
-        lrcore.from_torch(s)
+def stepped(scheduler, epochs):
+    """Rates of both groups: now, then after a call of ``scheduler.step(e)`` for each
+    ``e`` in ``epochs`` (``None``: ``step()``)."""
+    opt = scheduler.optimizer
+    out = [[g["lr"] for g in opt.param_groups]]
+    for e in epochs:
+        opt.step()
+        if e is None:
+            scheduler.step()
+        else:
+            with pytest.warns(UserWarning, match=r"The epoch parameter in `scheduler.step"):
+                scheduler.step(e)
+        out.append([g["lr"] for g in opt.param_groups])
+    return np.array(out)
 
 
-def test_swalr_after_another_scheduler_is_refused():
-    """torch's documented use: another scheduler runs first, then SWALR anneals from the
-    rate it left, not from its base_lrs: the current-rate check refuses it."""
+@pytest.mark.parametrize("strategy", ["cos", "linear"])
+@pytest.mark.parametrize("epochs", [[3], [3, None, 0, 7], [None, 12, 5, None, None, 40]])
+def test_swalr_stepped_with_an_epoch(strategy, epochs):
+    """SWALR has no closed form: step(epoch) sets last_epoch and runs get_lr, which
+    anneals by the count of step() calls (_step_count - 1). The spec is indexed by that
+    count: read after the calls, it draws every rate torch set, before and after."""
+    s = SWALR(torch_test_optimizer(), swa_lr=[0.01, 0.9], anneal_epochs=9,
+              anneal_strategy=strategy)
+    before = stepped(s, epochs)
+    specs = [lrcore.from_torch(s, group=g) for g in (0, 1)]
+    now = [lrcore.from_torch(s, group=g, origin="now") for g in (0, 1)]
+    after = stepped(s, [None] * 8 + [3, None])
+    rates = np.concatenate([before, after[1:]])
+    for g in (0, 1):
+        assert_close(lrcore.evaluate(specs[g], np.arange(len(rates))), rates[:, g], FLOAT64,
+                     what=f"group {g}")
+        assert_close(lrcore.evaluate(now[g], np.arange(len(after))), after[:, g], FLOAT64,
+                     what=f"group {g} from now")
+    # written out: the anneal at the count of calls, whatever the epochs said
+    share = {"cos": lambda x: (1 - math.cos(math.pi * x)) / 2, "linear": lambda x: x}[strategy]
+    hand = [0.05 + (0.01 - 0.05) * share(min(j, 9) / 9) for j in range(len(rates))]
+    assert_close(lrcore.evaluate(specs[0], np.arange(len(rates))), hand, FLOAT64)
+    assert s.last_epoch != s._step_count - 1  # step(epoch) separated them
+
+
+def manual_switch(strategy, epochs, before):
+    """torch's swa_utils example: a CosineAnnealingLR runs ``before`` epochs, then SWALR
+    (built with it, at the start) anneals from the rate it left."""
+    opt = torch_test_optimizer()
+    cosine = L.CosineAnnealingLR(opt, T_max=20, eta_min=0.001)
+    swa = SWALR(opt, swa_lr=[0.02, 0.9], anneal_epochs=epochs, anneal_strategy=strategy)
+    for _ in range(before):
+        opt.step()
+        cosine.step()
+    return swa
+
+
+def swalr_past_bound(swa, group, k, rates):
+    """How far the past of the curve read after ``k`` calls may be from torch's: its
+    start is torch's inversion of the current rate, ``(lr - a swa_lr) / (1 - a)``, so the
+    rounding of ``lr`` (``rounding_tolerance``) reaches the start divided by ``1 - a``
+    (``a``: the share of swa_lr after ``k`` calls); the rate at step ``j`` carries
+    ``1 - a_j`` of it."""
+    share = swa.anneal_func(min(1, k / swa.anneal_epochs))
+    tol = rounding_tolerance(swa, group, k, list(np.abs(rates)), None)
+    return tol / (1 - share)
+
+
+@pytest.mark.parametrize("strategy", ["cos", "linear"])
+@pytest.mark.parametrize(("epochs", "before"), [(2, 5), (5, 0), (5, 3), (10, 17), (30, 8),
+                                                (100, 17)])
+def test_swalr_after_another_scheduler(strategy, epochs, before):
+    """While it anneals, the start is recovered by torch's own inversion (which its next
+    step() applies too): read after each call, the spec draws the rate the other
+    scheduler left, then every rate SWALR sets, for both groups, up to ``swalr_past_bound``
+    before the read and ``rounding_tolerance`` after it."""
+    for k in sorted({1, epochs // 2, epochs - 1}):
+        swa = manual_switch(strategy, epochs, before)
+        start = [g["lr"] for g in swa.optimizer.param_groups]
+        past = stepped(swa, [None] * k)
+        specs = [lrcore.from_torch(swa, group=g) for g in (0, 1)]
+        future = stepped(swa, [None] * (epochs + 5))
+        rates = np.concatenate([past, future[1:]])
+        assert_close(rates[0], start, (0.0, 0.0))
+        for g in (0, 1):
+            got = lrcore.evaluate(specs[g], np.arange(len(rates)))
+            err = np.abs(got - rates[:, g])
+            tol = rounding_tolerance(swa, g, len(rates), list(np.abs(rates[:, g])), None)
+            assert (err[k:] <= tol).all(), (k, g, err[k:].max() / tol)
+            assert (err[:k] <= swalr_past_bound(swa, g, k, rates[:, g])).all(), (k, g)
+            # the whole curve at float64 rtol 1e-12 where the start is well conditioned
+            if epochs <= 10:
+                assert_close(got, rates[:, g], FLOAT64, what=f"k={k} group {g}")
+
+
+def test_swalr_after_another_scheduler_written_out():
+    """A MultiplicativeLR (x 0.9) for 4 epochs leaves 0.05 x 0.9**4; SWALR then anneals
+    from there to 0.01 by a cosine over 5 calls."""
     opt = torch_test_optimizer()
     decay = L.MultiplicativeLR(opt, lambda epoch: 0.9)
     swa = SWALR(opt, swa_lr=0.01, anneal_epochs=5)
     drive(decay, 4)
     drive(swa, 2)
-    with pytest.raises(SpecError, match=r"^scheduler\.get_last_lr\(\)\[0\]: SWALR set \S+ at "
-                                        r"step 2, where the curve its parameters describe "
-                                        r"gives "):
+    s0 = 0.05 * 0.9**4
+    hand = [s0 + (0.01 - s0) * (1 - math.cos(math.pi * min(j, 5) / 5)) / 2 for j in range(9)]
+    assert_close(lrcore.evaluate(lrcore.from_torch(swa), np.arange(9)), hand, FLOAT64)
+
+
+@pytest.mark.parametrize("before", [0, 4])
+def test_swalr_annealed_is_refused_from_the_start(before):
+    """Once SWALR has annealed it holds swa_lr and torch's inversion returns swa_lr
+    (``_get_initial_lr`` at a share of 1): nothing in its state or the optimizer's keeps
+    the rate it annealed from (base_lrs is the group's initial_lr, whoever set it), so
+    its curve from step 0 cannot be read. From now on it is swa_lr, exactly."""
+    swa = manual_switch("cos", 5, before)
+    drive(swa, 6)
+    with raises("scheduler._step_count: SWALR has annealed (6 step() calls, "
+                "anneal_epochs=5) and holds swa_lr alone, so its state no longer says "
+                "which rate it annealed from; read from_torch(scheduler, origin='now'), or "
+                "read it before its anneal ends, got 7"):
         lrcore.from_torch(swa)
+    now = [lrcore.from_torch(swa, group=g, origin="now") for g in (0, 1)]
+    rates = stepped(swa, [None] * 9)
+    for g, swa_lr in ((0, 0.02), (1, 0.9)):
+        assert now[g].description == (f"torch SWALR(anneal_epochs=5), param group {g}, "
+                                      "annealed, from step 6")
+        assert_close(lrcore.evaluate(now[g], np.arange(10)), rates[:, g], (0.0, 0.0))
+        assert (rates[:, g] == swa_lr).all()
 
 
 # ---- after a milestone, from the rate the group holds ----------------------------------------

@@ -10,10 +10,11 @@ from typing import Any
 
 from ...document import Schedule
 from ...errors import SpecError
+from ...nodes.constant import Constant
 from ...nodes.shift import Shift
 from .checks import check_curve, check_rate_held, position
-from .common import SUPPORTED, describe, torch_classes
-from .cycles import momentum
+from .common import SUPPORTED, describe, is_torch_own, name, torch_classes
+from .cycles import momentum, swalr_done
 from .dispatch import curve
 from .lambdas import own_spec, plateau_now
 
@@ -53,6 +54,13 @@ def from_torch(scheduler: Any, *, group: int = 0, origin: str = "start") -> Sche
                                       ("steps_per_epoch", "total_steps", "name")}
         hyper = dict(spec.hyperparams)
         description = spec.description
+    elif origin == "now" and name(scheduler) == "SWALR" and is_torch_own(scheduler) \
+            and swalr_done(scheduler, group) is not None:
+        # annealed: it holds swa_lr from here on, whichever rate it annealed from
+        node, per, extra, hyper = Constant(value=swalr_done(scheduler, group)), 1, {}, {}
+        description = (f"torch {describe(scheduler)}, param group {group}, annealed, "
+                       f"from step {position(scheduler)}")
+        origin = "held"
     else:
         node, per, extra = curve(scheduler, group, "scheduler"), 1, {}
         hyper = momentum(scheduler, group, node)
