@@ -1,6 +1,7 @@
 """``from_torch`` on forms torch itself runs in its own test suite: a SequentialLR whose
-first scheduler is a ChainedScheduler (``test_sequentiallr5``), a OneCycleLR restored
-from a legacy state dict (``test_onecycle_lr_legacy_state_dict``) and SWALR.
+first scheduler is a ChainedScheduler (``test_sequentiallr5``) or a SequentialLR, a
+OneCycleLR restored from a legacy state dict (``test_onecycle_lr_legacy_state_dict``)
+and SWALR (after ``step(epoch)``, after another scheduler).
 
 Oracles: torch's own scheduler driven like a training loop, and the targets torch's
 tests write out. Float64 rtol 1e-12.
@@ -8,8 +9,10 @@ tests write out. Float64 rtol 1e-12.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -211,6 +214,132 @@ def test_one_cycle_legacy_anneal_func_of_its_own_is_refused():
                 "function, got \"test_one_cycle_legacy_anneal_func_of_its_own_is_refused."
                 "<locals>.my_anneal\""):
         lrcore.from_torch(s)
+
+
+# ---- a SequentialLR first in a SequentialLR ------------------------------------------------
+
+FIRSTS = {
+    "ConstantLR": lambda o: L.ConstantLR(o, 0.5, 3),
+    "LinearLR": lambda o: L.LinearLR(o, 0.2, total_iters=4),
+    "ExponentialLR": lambda o: L.ExponentialLR(o, 0.9),
+    "MultiplicativeLR": lambda o: L.MultiplicativeLR(o, lambda epoch: 0.8),
+    "PolynomialLR": lambda o: L.PolynomialLR(o, total_iters=5, power=2.0),
+    "StepLR": lambda o: L.StepLR(o, 2, 0.5),
+    "MultiStepLR": lambda o: L.MultiStepLR(o, [0, 2, 3], 0.5),
+    "CosineAnnealingLR-1": lambda o: L.CosineAnnealingLR(o, T_max=1, eta_min=0.001),
+    "CosineAnnealingLR-6": lambda o: L.CosineAnnealingLR(o, T_max=6, eta_min=0.001),
+    "SWALR": lambda o: SWALR(o, swa_lr=[0.02, 0.9], anneal_epochs=4),
+    "CyclicLR": lambda o: L.CyclicLR(o, 0.01, 0.1, step_size_up=3, cycle_momentum=False),
+    "OneCycleLR": lambda o: L.OneCycleLR(o, 1.0, total_steps=12, cycle_momentum=False),
+    "CosineAnnealingWarmRestarts": lambda o: L.CosineAnnealingWarmRestarts(o, 3, eta_min=0.001),
+    "ChainedScheduler": lambda o: L.ChainedScheduler([L.ExponentialLR(o, 0.9),
+                                                      L.PolynomialLR(o, total_iters=6)]),
+}
+
+
+def quietly(build):
+    """torch warns that SequentialLR steps its schedulers before optimizer.step()."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"Detected call of `lr_scheduler.step\(\)` before",
+                                UserWarning)
+        return build()
+
+
+@pytest.mark.parametrize("kind", sorted(FIRSTS))
+def test_nested_sequential_against_torch(kind):
+    """torch's SequentialLR.__init__ starts its first scheduler by _initial_step, which in
+    a nested SequentialLR steps its counter, not its schedulers: that counter runs a step
+    ahead, its milestones fall a step early, and at step 0 it steps its scheduler by a
+    plain step() (ExponentialLR, MultiplicativeLR, PolynomialLR, CosineAnnealingLR apply a
+    step of their recursion, SWALR anneals a call ahead). Every rate of both groups,
+    against torch's own objects, for each inner milestone (0, 1: its second scheduler
+    from step 0) and second scheduler."""
+    for later, m, outer in itertools.product(["ExponentialLR", "SWALR", "ConstantLR"],
+                                             [0, 1, 2, 4], [1, 6]):
+        def make():
+            o = torch_test_optimizer()
+            inner = L.SequentialLR(o, [FIRSTS[kind](o), FIRSTS[later](o)], [m])
+            return L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.7)], [outer])
+        for group in (0, 1):
+            spec = lrcore.from_torch(quietly(make), group=group)
+            assert_close(lrcore.evaluate(spec, np.arange(16)),
+                         drive(quietly(make), 16, group), FLOAT64,
+                         what=f"{later}, milestones {m}, {outer}, group {group}")
+
+
+@pytest.mark.parametrize("kind", sorted(FIRSTS))
+def test_nested_sequential_deeper(kind):
+    """Each level of nesting adds a step of lead: three SequentialLRs deep, the innermost
+    counter runs three steps ahead of the outermost's (a SWALR two levels in, called
+    twice at construction, anneals from torch's inversion of the reset rate)."""
+    for m3, m2, m, outer in itertools.product([0, 2, 4], [1, 5], [2, 4], [0, 3, 8]):
+        def make():
+            o = torch_test_optimizer()
+            i3 = L.SequentialLR(o, [FIRSTS[kind](o), L.ExponentialLR(o, 0.9)], [m3])
+            i2 = L.SequentialLR(o, [i3, L.MultiplicativeLR(o, lambda epoch: 0.9)], [m2])
+            i1 = L.SequentialLR(o, [i2, SWALR(o, swa_lr=0.03, anneal_epochs=2)], [m])
+            if outer == 0:  # i1 is the scheduler the outer one starts, after a milestone 0
+                return L.SequentialLR(o, [L.LinearLR(o, 0.3, total_iters=3), i1], [0])
+            return L.SequentialLR(o, [i1, L.ConstantLR(o, 0.5, 2)], [outer])
+        for group in (0, 1):
+            spec = lrcore.from_torch(quietly(make), group=group)
+            assert_close(lrcore.evaluate(spec, np.arange(14)),
+                         drive(quietly(make), 14, group), FLOAT64,
+                         what=f"milestones {m3}, {m2}, {m}, {outer}, group {group}")
+
+
+def nested_example():
+    """ExponentialLR(0.9), then ConstantLR(0.5, 3) from the inner milestone 3; the outer
+    one switches to ExponentialLR(0.7) at 6."""
+    o = torch_test_optimizer()
+    inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), L.ConstantLR(o, 0.5, 3)], [3])
+    return L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.7)], [6])
+
+
+def test_nested_sequential_written_out():
+    """torch's quirk, written out: the ExponentialLR applies its factor at step 0 (a plain
+    step() outside its initial mode) and gives way at step 2, a step before its
+    milestone; ConstantLR halves 0.05 for 3 steps; ExponentialLR(0.7) from 0.05 at 6."""
+    hand = [0.05 * 0.9, 0.05 * 0.81] + [0.025] * 3 + [0.05] + [0.05 * 0.7**j for j in range(6)]
+    spec = lrcore.from_torch(quietly(nested_example))
+    assert_close(lrcore.evaluate(spec, np.arange(12)), hand, FLOAT64)
+    assert_close(drive(quietly(nested_example), 12), hand, FLOAT64)
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 9])
+def test_nested_sequential_read_mid_run(k):
+    """Read after k steps: from the start it draws every rate torch set and sets; from
+    now, the rates to come (both groups)."""
+    for group in (0, 1):
+        s = quietly(nested_example)
+        past = drive(s, k, group)
+        start = lrcore.from_torch(s, group=group)
+        now = lrcore.from_torch(s, group=group, origin="now")
+        future = drive(s, 10, group)
+        assert_close(lrcore.evaluate(start, np.arange(k + 10)),
+                     np.concatenate([past, future]), FLOAT64)
+        assert_close(lrcore.evaluate(now, np.arange(10)), future, FLOAT64)
+
+
+@pytest.mark.parametrize("kind", sorted(FIRSTS))
+def test_the_scheduler_started_after_a_milestone_zero(kind):
+    """With milestones [0] (or [0, 0]) SequentialLR.__init__ starts a later scheduler by
+    _initial_step, as it would the first (a ChainedScheduler too): from the group's
+    initial_lr, which a OneCycleLR built afterwards rewrites."""
+    for milestones, onecycle in itertools.product([[0], [0, 0], [0, 3]], [False, True]):
+        def make():
+            o = torch_test_optimizer()
+            schedulers = [L.LinearLR(o, 0.3, total_iters=3), FIRSTS[kind](o)]
+            if len(milestones) == 2:
+                schedulers.append(L.ExponentialLR(o, 0.8))
+            if onecycle:
+                L.OneCycleLR(o, 1.0, total_steps=20, cycle_momentum=False)
+            return L.SequentialLR(o, schedulers, milestones)
+        for group in (0, 1):
+            spec = lrcore.from_torch(quietly(make), group=group)
+            assert_close(lrcore.evaluate(spec, np.arange(11)),
+                         drive(quietly(make), 11, group), FLOAT64,
+                         what=f"{milestones}, OneCycleLR {onecycle}, group {group}")
 
 
 # ---- SWALR ----------------------------------------------------------------------------------
