@@ -26,7 +26,8 @@ def from_torch(scheduler: Any, *, group: int = 0, origin: str = "start") -> Sche
 
     ``origin="start"`` (default): the curve from the scheduler's step 0, so
     ``evaluate(spec, k)`` is the rate after ``k`` calls of ``scheduler.step()``.
-    ``origin="now"``: the curve from where the scheduler stands (``last_epoch``).
+    ``origin="now"``: the curve from where the scheduler stands (``last_epoch``; for a
+    SWALR, which anneals by it, its count of ``step()`` calls).
 
     >>> import torch, lrcore  # doctest: +SKIP
     >>> opt = torch.optim.SGD(model.parameters(), lr=0.1)  # doctest: +SKIP
