@@ -545,3 +545,19 @@ def test_multiplicative_after_a_milestone_written_out():
     linear = [0.05 * (0.2 + 0.8 * k / 5) for k in range(4)]
     assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(10)),
                  linear + [linear[3] * 0.9 ** (j + 1) for j in range(6)], FLOAT64)
+
+
+def test_a_nested_subclass_named_sequential_lr_is_refused():
+    """The nested reading is torch's own SequentialLR's: a subclass of that name may
+    step otherwise."""
+    class SequentialLR(L.SequentialLR):  # noqa: N801 - torch's name, on purpose
+        pass
+
+    o = torch_test_optimizer()
+    inner = SequentialLR(o, [L.ExponentialLR(o, 0.9)], [])
+    s = quietly(lambda: L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.7)], [3]))
+    with raises("scheduler.schedulers[0]: SequentialLR is not supported: lrcore reads "
+                "torch's own scheduler classes only (a subclass may compute its rate "
+                "differently); from_torch reads " + ", ".join(SUPPORTED)
+                + ', got "SequentialLR()"'):
+        lrcore.from_torch(s)

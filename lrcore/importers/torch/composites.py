@@ -60,7 +60,7 @@ def sequential_lr(s, group, path, base_rate, lead=0):
             node = curve(child, group, p, base=rate)
         elif restarted:
             node = curve(child, group, p)
-        elif name(child) == "SequentialLR":
+        elif name(child) == "SequentialLR" and is_torch_own(child):  # else refused below
             node = sequential_lr(child, group, p, None, lead + 1)
         elif lead == 0:
             node = first_phase(child, group, p, first)
