@@ -1,6 +1,7 @@
 """``from_torch`` on forms torch itself runs in its own test suite: a SequentialLR whose
-first scheduler is a ChainedScheduler (``test_sequentiallr5``), a OneCycleLR restored
-from a legacy state dict (``test_onecycle_lr_legacy_state_dict``) and SWALR.
+first scheduler is a ChainedScheduler (``test_sequentiallr5``) or a SequentialLR, a
+OneCycleLR restored from a legacy state dict (``test_onecycle_lr_legacy_state_dict``)
+and SWALR (after ``step(epoch)``, after another scheduler).
 
 Oracles: torch's own scheduler driven like a training loop, and the targets torch's
 tests write out. Float64 rtol 1e-12.
@@ -8,8 +9,10 @@ tests write out. Float64 rtol 1e-12.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -24,6 +27,7 @@ SWALR = torch.optim.swa_utils.SWALR
 from importer_helpers import FLOAT64, assert_close  # noqa: E402
 
 from lrcore.importers.torch import SUPPORTED  # noqa: E402
+from lrcore.importers.torch.checks import rounding_tolerance  # noqa: E402
 
 
 def raises(message: str):
@@ -212,6 +216,132 @@ def test_one_cycle_legacy_anneal_func_of_its_own_is_refused():
         lrcore.from_torch(s)
 
 
+# ---- a SequentialLR first in a SequentialLR ------------------------------------------------
+
+FIRSTS = {
+    "ConstantLR": lambda o: L.ConstantLR(o, 0.5, 3),
+    "LinearLR": lambda o: L.LinearLR(o, 0.2, total_iters=4),
+    "ExponentialLR": lambda o: L.ExponentialLR(o, 0.9),
+    "MultiplicativeLR": lambda o: L.MultiplicativeLR(o, lambda epoch: 0.8),
+    "PolynomialLR": lambda o: L.PolynomialLR(o, total_iters=5, power=2.0),
+    "StepLR": lambda o: L.StepLR(o, 2, 0.5),
+    "MultiStepLR": lambda o: L.MultiStepLR(o, [0, 2, 3], 0.5),
+    "CosineAnnealingLR-1": lambda o: L.CosineAnnealingLR(o, T_max=1, eta_min=0.001),
+    "CosineAnnealingLR-6": lambda o: L.CosineAnnealingLR(o, T_max=6, eta_min=0.001),
+    "SWALR": lambda o: SWALR(o, swa_lr=[0.02, 0.9], anneal_epochs=4),
+    "CyclicLR": lambda o: L.CyclicLR(o, 0.01, 0.1, step_size_up=3, cycle_momentum=False),
+    "OneCycleLR": lambda o: L.OneCycleLR(o, 1.0, total_steps=12, cycle_momentum=False),
+    "CosineAnnealingWarmRestarts": lambda o: L.CosineAnnealingWarmRestarts(o, 3, eta_min=0.001),
+    "ChainedScheduler": lambda o: L.ChainedScheduler([L.ExponentialLR(o, 0.9),
+                                                      L.PolynomialLR(o, total_iters=6)]),
+}
+
+
+def quietly(build):
+    """torch warns that SequentialLR steps its schedulers before optimizer.step()."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"Detected call of `lr_scheduler.step\(\)` before",
+                                UserWarning)
+        return build()
+
+
+@pytest.mark.parametrize("kind", sorted(FIRSTS))
+def test_nested_sequential_against_torch(kind):
+    """torch's SequentialLR.__init__ starts its first scheduler by _initial_step, which in
+    a nested SequentialLR steps its counter, not its schedulers: that counter runs a step
+    ahead, its milestones fall a step early, and at step 0 it steps its scheduler by a
+    plain step() (ExponentialLR, MultiplicativeLR, PolynomialLR, CosineAnnealingLR apply a
+    step of their recursion, SWALR anneals a call ahead). Every rate of both groups,
+    against torch's own objects, for each inner milestone (0, 1: its second scheduler
+    from step 0) and second scheduler."""
+    for later, m, outer in itertools.product(["ExponentialLR", "SWALR", "ConstantLR"],
+                                             [0, 1, 2, 4], [1, 6]):
+        def make():
+            o = torch_test_optimizer()
+            inner = L.SequentialLR(o, [FIRSTS[kind](o), FIRSTS[later](o)], [m])
+            return L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.7)], [outer])
+        for group in (0, 1):
+            spec = lrcore.from_torch(quietly(make), group=group)
+            assert_close(lrcore.evaluate(spec, np.arange(16)),
+                         drive(quietly(make), 16, group), FLOAT64,
+                         what=f"{later}, milestones {m}, {outer}, group {group}")
+
+
+@pytest.mark.parametrize("kind", sorted(FIRSTS))
+def test_nested_sequential_deeper(kind):
+    """Each level of nesting adds a step of lead: three SequentialLRs deep, the innermost
+    counter runs three steps ahead of the outermost's (a SWALR two levels in, called
+    twice at construction, anneals from torch's inversion of the reset rate)."""
+    for m3, m2, m, outer in itertools.product([0, 2, 4], [1, 5], [2, 4], [0, 3, 8]):
+        def make():
+            o = torch_test_optimizer()
+            i3 = L.SequentialLR(o, [FIRSTS[kind](o), L.ExponentialLR(o, 0.9)], [m3])
+            i2 = L.SequentialLR(o, [i3, L.MultiplicativeLR(o, lambda epoch: 0.9)], [m2])
+            i1 = L.SequentialLR(o, [i2, SWALR(o, swa_lr=0.03, anneal_epochs=2)], [m])
+            if outer == 0:  # i1 is the scheduler the outer one starts, after a milestone 0
+                return L.SequentialLR(o, [L.LinearLR(o, 0.3, total_iters=3), i1], [0])
+            return L.SequentialLR(o, [i1, L.ConstantLR(o, 0.5, 2)], [outer])
+        for group in (0, 1):
+            spec = lrcore.from_torch(quietly(make), group=group)
+            assert_close(lrcore.evaluate(spec, np.arange(14)),
+                         drive(quietly(make), 14, group), FLOAT64,
+                         what=f"milestones {m3}, {m2}, {m}, {outer}, group {group}")
+
+
+def nested_example():
+    """ExponentialLR(0.9), then ConstantLR(0.5, 3) from the inner milestone 3; the outer
+    one switches to ExponentialLR(0.7) at 6."""
+    o = torch_test_optimizer()
+    inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), L.ConstantLR(o, 0.5, 3)], [3])
+    return L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.7)], [6])
+
+
+def test_nested_sequential_written_out():
+    """torch's quirk, written out: the ExponentialLR applies its factor at step 0 (a plain
+    step() outside its initial mode) and gives way at step 2, a step before its
+    milestone; ConstantLR halves 0.05 for 3 steps; ExponentialLR(0.7) from 0.05 at 6."""
+    hand = [0.05 * 0.9, 0.05 * 0.81] + [0.025] * 3 + [0.05] + [0.05 * 0.7**j for j in range(6)]
+    spec = lrcore.from_torch(quietly(nested_example))
+    assert_close(lrcore.evaluate(spec, np.arange(12)), hand, FLOAT64)
+    assert_close(drive(quietly(nested_example), 12), hand, FLOAT64)
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 9])
+def test_nested_sequential_read_mid_run(k):
+    """Read after k steps: from the start it draws every rate torch set and sets; from
+    now, the rates to come (both groups)."""
+    for group in (0, 1):
+        s = quietly(nested_example)
+        past = drive(s, k, group)
+        start = lrcore.from_torch(s, group=group)
+        now = lrcore.from_torch(s, group=group, origin="now")
+        future = drive(s, 10, group)
+        assert_close(lrcore.evaluate(start, np.arange(k + 10)),
+                     np.concatenate([past, future]), FLOAT64)
+        assert_close(lrcore.evaluate(now, np.arange(10)), future, FLOAT64)
+
+
+@pytest.mark.parametrize("kind", sorted(FIRSTS))
+def test_the_scheduler_started_after_a_milestone_zero(kind):
+    """With milestones [0] (or [0, 0]) SequentialLR.__init__ starts a later scheduler by
+    _initial_step, as it would the first (a ChainedScheduler too): from the group's
+    initial_lr, which a OneCycleLR built afterwards rewrites."""
+    for milestones, onecycle in itertools.product([[0], [0, 0], [0, 3]], [False, True]):
+        def make():
+            o = torch_test_optimizer()
+            schedulers = [L.LinearLR(o, 0.3, total_iters=3), FIRSTS[kind](o)]
+            if len(milestones) == 2:
+                schedulers.append(L.ExponentialLR(o, 0.8))
+            if onecycle:
+                L.OneCycleLR(o, 1.0, total_steps=20, cycle_momentum=False)
+            return L.SequentialLR(o, schedulers, milestones)
+        for group in (0, 1):
+            spec = lrcore.from_torch(quietly(make), group=group)
+            assert_close(lrcore.evaluate(spec, np.arange(11)),
+                         drive(quietly(make), 11, group), FLOAT64,
+                         what=f"{milestones}, OneCycleLR {onecycle}, group {group}")
+
+
 # ---- SWALR ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("epochs", [0, 1, 7])
@@ -261,30 +391,130 @@ def test_swalr_in_a_sequential_lr():
                  [cos7 + (0.02 - cos7) * min(j, 5) / 5 for j in range(7)], FLOAT64)
 
 
-def test_swalr_stepped_with_an_epoch_is_refused():
-    """SWALR anneals by its count of step() calls, step(epoch) moves last_epoch alone."""
-    s = SWALR(torch_test_optimizer(), swa_lr=0.01, anneal_epochs=4)
-    s.optimizer.step()
-    with pytest.warns(UserWarning, match="The epoch parameter in `scheduler.step\\(\\)`"):
-        s.step(3)
-    with raises('scheduler.last_epoch: must be its count of step() calls (_step_count - 1), '
-                'by which SWALR anneals; step(epoch) separated them, got {"last_epoch": 3, '
-                '"_step_count": 2}'):
-        lrcore.from_torch(s)
+def stepped(scheduler, epochs):
+    """Rates of both groups: now, then after a call of ``scheduler.step(e)`` for each
+    ``e`` in ``epochs`` (``None``: ``step()``)."""
+    opt = scheduler.optimizer
+    out = [[g["lr"] for g in opt.param_groups]]
+    for e in epochs:
+        opt.step()
+        if e is None:
+            scheduler.step()
+        else:
+            with pytest.warns(UserWarning, match=r"The epoch parameter in `scheduler.step"):
+                scheduler.step(e)
+        out.append([g["lr"] for g in opt.param_groups])
+    return np.array(out)
 
 
-def test_swalr_after_another_scheduler_is_refused():
-    """torch's documented use: another scheduler runs first, then SWALR anneals from the
-    rate it left, not from its base_lrs: the current-rate check refuses it."""
+@pytest.mark.parametrize("strategy", ["cos", "linear"])
+@pytest.mark.parametrize("epochs", [[3], [3, None, 0, 7], [None, 12, 5, None, None, 40]])
+def test_swalr_stepped_with_an_epoch(strategy, epochs):
+    """SWALR has no closed form: step(epoch) sets last_epoch and runs get_lr, which
+    anneals by the count of step() calls (_step_count - 1). The spec is indexed by that
+    count: read after the calls, it draws every rate torch set, before and after."""
+    s = SWALR(torch_test_optimizer(), swa_lr=[0.01, 0.9], anneal_epochs=9,
+              anneal_strategy=strategy)
+    before = stepped(s, epochs)
+    specs = [lrcore.from_torch(s, group=g) for g in (0, 1)]
+    now = [lrcore.from_torch(s, group=g, origin="now") for g in (0, 1)]
+    after = stepped(s, [None] * 8 + [3, None])
+    rates = np.concatenate([before, after[1:]])
+    for g in (0, 1):
+        assert_close(lrcore.evaluate(specs[g], np.arange(len(rates))), rates[:, g], FLOAT64,
+                     what=f"group {g}")
+        assert_close(lrcore.evaluate(now[g], np.arange(len(after))), after[:, g], FLOAT64,
+                     what=f"group {g} from now")
+    # written out: the anneal at the count of calls, whatever the epochs said
+    share = {"cos": lambda x: (1 - math.cos(math.pi * x)) / 2, "linear": lambda x: x}[strategy]
+    hand = [0.05 + (0.01 - 0.05) * share(min(j, 9) / 9) for j in range(len(rates))]
+    assert_close(lrcore.evaluate(specs[0], np.arange(len(rates))), hand, FLOAT64)
+    assert s.last_epoch != s._step_count - 1  # step(epoch) separated them
+
+
+def manual_switch(strategy, epochs, before):
+    """torch's swa_utils example: a CosineAnnealingLR runs ``before`` epochs, then SWALR
+    (built with it, at the start) anneals from the rate it left."""
+    opt = torch_test_optimizer()
+    cosine = L.CosineAnnealingLR(opt, T_max=20, eta_min=0.001)
+    swa = SWALR(opt, swa_lr=[0.02, 0.9], anneal_epochs=epochs, anneal_strategy=strategy)
+    for _ in range(before):
+        opt.step()
+        cosine.step()
+    return swa
+
+
+def swalr_past_bound(swa, group, k, rates):
+    """How far the past of the curve read after ``k`` calls may be from torch's: its
+    start is torch's inversion of the current rate, ``(lr - a swa_lr) / (1 - a)``, so the
+    rounding of ``lr`` (``rounding_tolerance``) reaches the start divided by ``1 - a``
+    (``a``: the share of swa_lr after ``k`` calls); the rate at step ``j`` carries
+    ``1 - a_j`` of it."""
+    share = swa.anneal_func(min(1, k / swa.anneal_epochs))
+    tol = rounding_tolerance(swa, group, k, list(np.abs(rates)), None)
+    return tol / (1 - share)
+
+
+@pytest.mark.parametrize("strategy", ["cos", "linear"])
+@pytest.mark.parametrize(("epochs", "before"), [(2, 5), (5, 0), (5, 3), (10, 17), (30, 8),
+                                                (100, 17)])
+def test_swalr_after_another_scheduler(strategy, epochs, before):
+    """While it anneals, the start is recovered by torch's own inversion (which its next
+    step() applies too): read after each call, the spec draws the rate the other
+    scheduler left, then every rate SWALR sets, for both groups, up to ``swalr_past_bound``
+    before the read and ``rounding_tolerance`` after it."""
+    for k in sorted({1, epochs // 2, epochs - 1}):
+        swa = manual_switch(strategy, epochs, before)
+        start = [g["lr"] for g in swa.optimizer.param_groups]
+        past = stepped(swa, [None] * k)
+        specs = [lrcore.from_torch(swa, group=g) for g in (0, 1)]
+        future = stepped(swa, [None] * (epochs + 5))
+        rates = np.concatenate([past, future[1:]])
+        assert_close(rates[0], start, (0.0, 0.0))
+        for g in (0, 1):
+            got = lrcore.evaluate(specs[g], np.arange(len(rates)))
+            err = np.abs(got - rates[:, g])
+            tol = rounding_tolerance(swa, g, len(rates), list(np.abs(rates[:, g])), None)
+            assert (err[k:] <= tol).all(), (k, g, err[k:].max() / tol)
+            assert (err[:k] <= swalr_past_bound(swa, g, k, rates[:, g])).all(), (k, g)
+            # the whole curve at float64 rtol 1e-12 where the start is well conditioned
+            if epochs <= 10:
+                assert_close(got, rates[:, g], FLOAT64, what=f"k={k} group {g}")
+
+
+def test_swalr_after_another_scheduler_written_out():
+    """A MultiplicativeLR (x 0.9) for 4 epochs leaves 0.05 x 0.9**4; SWALR then anneals
+    from there to 0.01 by a cosine over 5 calls."""
     opt = torch_test_optimizer()
     decay = L.MultiplicativeLR(opt, lambda epoch: 0.9)
     swa = SWALR(opt, swa_lr=0.01, anneal_epochs=5)
     drive(decay, 4)
     drive(swa, 2)
-    with pytest.raises(SpecError, match=r"^scheduler\.get_last_lr\(\)\[0\]: SWALR set \S+ at "
-                                        r"step 2, where the curve its parameters describe "
-                                        r"gives "):
+    s0 = 0.05 * 0.9**4
+    hand = [s0 + (0.01 - s0) * (1 - math.cos(math.pi * min(j, 5) / 5)) / 2 for j in range(9)]
+    assert_close(lrcore.evaluate(lrcore.from_torch(swa), np.arange(9)), hand, FLOAT64)
+
+
+@pytest.mark.parametrize("before", [0, 4])
+def test_swalr_annealed_is_refused_from_the_start(before):
+    """Once SWALR has annealed it holds swa_lr and torch's inversion returns swa_lr
+    (``_get_initial_lr`` at a share of 1): nothing in its state or the optimizer's keeps
+    the rate it annealed from (base_lrs is the group's initial_lr, whoever set it), so
+    its curve from step 0 cannot be read. From now on it is swa_lr, exactly."""
+    swa = manual_switch("cos", 5, before)
+    drive(swa, 6)
+    with raises("scheduler._step_count: SWALR has annealed (6 step() calls, "
+                "anneal_epochs=5) and holds swa_lr alone, so its state no longer says "
+                "which rate it annealed from; read from_torch(scheduler, origin='now'), or "
+                "read it before its anneal ends, got 7"):
         lrcore.from_torch(swa)
+    now = [lrcore.from_torch(swa, group=g, origin="now") for g in (0, 1)]
+    rates = stepped(swa, [None] * 9)
+    for g, swa_lr in ((0, 0.02), (1, 0.9)):
+        assert now[g].description == (f"torch SWALR(anneal_epochs=5), param group {g}, "
+                                      "annealed, from step 6")
+        assert_close(lrcore.evaluate(now[g], np.arange(10)), rates[:, g], (0.0, 0.0))
+        assert (rates[:, g] == swa_lr).all()
 
 
 # ---- after a milestone, from the rate the group holds ----------------------------------------
@@ -315,3 +545,19 @@ def test_multiplicative_after_a_milestone_written_out():
     linear = [0.05 * (0.2 + 0.8 * k / 5) for k in range(4)]
     assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(10)),
                  linear + [linear[3] * 0.9 ** (j + 1) for j in range(6)], FLOAT64)
+
+
+def test_a_nested_subclass_named_sequential_lr_is_refused():
+    """The nested reading is torch's own SequentialLR's: a subclass of that name may
+    step otherwise."""
+    class SequentialLR(L.SequentialLR):  # noqa: N801 - torch's name, on purpose
+        pass
+
+    o = torch_test_optimizer()
+    inner = SequentialLR(o, [L.ExponentialLR(o, 0.9)], [])
+    s = quietly(lambda: L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.7)], [3]))
+    with raises("scheduler.schedulers[0]: SequentialLR is not supported: lrcore reads "
+                "torch's own scheduler classes only (a subclass may compute its rate "
+                "differently); from_torch reads " + ", ".join(SUPPORTED)
+                + ', got "SequentialLR()"'):
+        lrcore.from_torch(s)

@@ -10,10 +10,11 @@ from typing import Any
 
 from ...document import Schedule
 from ...errors import SpecError
+from ...nodes.constant import Constant
 from ...nodes.shift import Shift
 from .checks import check_curve, check_rate_held, position
-from .common import SUPPORTED, describe, torch_classes
-from .cycles import momentum
+from .common import SUPPORTED, describe, is_torch_own, name, torch_classes
+from .cycles import momentum, swalr_done
 from .dispatch import curve
 from .lambdas import own_spec, plateau_now
 
@@ -25,7 +26,8 @@ def from_torch(scheduler: Any, *, group: int = 0, origin: str = "start") -> Sche
 
     ``origin="start"`` (default): the curve from the scheduler's step 0, so
     ``evaluate(spec, k)`` is the rate after ``k`` calls of ``scheduler.step()``.
-    ``origin="now"``: the curve from where the scheduler stands (``last_epoch``).
+    ``origin="now"``: the curve from where the scheduler stands (``last_epoch``; for a
+    SWALR, which anneals by it, its count of ``step()`` calls).
 
     >>> import torch, lrcore  # doctest: +SKIP
     >>> opt = torch.optim.SGD(model.parameters(), lr=0.1)  # doctest: +SKIP
@@ -53,6 +55,13 @@ def from_torch(scheduler: Any, *, group: int = 0, origin: str = "start") -> Sche
                                       ("steps_per_epoch", "total_steps", "name")}
         hyper = dict(spec.hyperparams)
         description = spec.description
+    elif origin == "now" and name(scheduler) == "SWALR" and is_torch_own(scheduler) \
+            and swalr_done(scheduler, group) is not None:
+        # annealed: it holds swa_lr from here on, whichever rate it annealed from
+        node, per, extra, hyper = Constant(value=swalr_done(scheduler, group)), 1, {}, {}
+        description = (f"torch {describe(scheduler)}, param group {group}, annealed, "
+                       f"from step {position(scheduler)}")
+        origin = "held"
     else:
         node, per, extra = curve(scheduler, group, "scheduler"), 1, {}
         hyper = momentum(scheduler, group, node)

@@ -25,6 +25,8 @@ def position(s: Any) -> int:
             raise SpecError("scheduler", "its schedulers stand at different steps",
                             sorted(counts))
         return counts.pop()
+    if name(s) == "SWALR":  # it anneals by its count of calls; step(epoch) moves last_epoch
+        return int(s._step_count) - 1
     return int(s.last_epoch)
 
 

@@ -3,6 +3,8 @@ milestone) and ChainedScheduler (the product of multiplicative schedulers)."""
 
 from __future__ import annotations
 
+import math
+from bisect import bisect_right
 from typing import Any
 
 from ...document import Schedule
@@ -11,12 +13,20 @@ from ...evaluate import evaluate
 from ...node import Node
 from ...nodes.constant import Constant
 from ...nodes.scale import Scale
+from ...nodes.shift import Shift
 from ...presets.optax import chain
 from .common import CHAINABLE, base, is_torch_own, name, named, real, steps, torch_classes
 from .common import unsupported as refuse
 
 
-def sequential_lr(s, group, path, base_rate):
+def sequential_lr(s, group, path, base_rate, lead=0):
+    """``lead``: how many steps its counter runs ahead of the outermost SequentialLR's
+    (0 for that one). SequentialLR.__init__ steps the scheduler it starts once
+    (``_initial_step``); a nested SequentialLR is that scheduler, and the step moves its
+    counter, not its own schedulers', so at the outer step 0 it stands at ``lead``. Its
+    milestones fall ``lead`` steps early, and at the outer step 0 it runs the scheduler
+    its counter selects by a plain ``step()`` (or, when ``lead`` is a milestone,
+    ``_update_lr(0)``), which torch's construction stepped before only to undo."""
     from .decays import literal_factor
     from .dispatch import curve
 
@@ -26,30 +36,39 @@ def sequential_lr(s, group, path, base_rate):
         if m < 0 or (i and m < milestones[i - 1]):
             raise SpecError(f"{path}.milestones[{i}]", "must be >= 0 and non-decreasing", m)
     # SequentialLR.__init__ resets the rate to the group's initial_lr and restarts the
-    # first scheduler from it (a OneCycleLR built later has rewritten initial_lr)
+    # scheduler it starts from it (a OneCycleLR built later has rewritten initial_lr)
     first = real(s.optimizer.param_groups[group]["initial_lr"],
                  f"optimizer.param_groups[{group}].initial_lr")
+    start = bisect_right(milestones, lead)  # the scheduler that runs at the outer step 0
     parts, prev = [], 0
-    for i, child in enumerate(children):
-        p = f"{path}.schedulers[{i}]"
-        if name(child) == "SequentialLR" or (i and name(child) == "ChainedScheduler"):
+    for i in range(start, len(children)):
+        child, p = children[i], f"{path}.schedulers[{i}]"
+        composite = name(child) in ("SequentialLR", "ChainedScheduler")
+        # restarted at a milestone by _update_lr(0): its get_lr at step 0 from the rate
+        # the group holds (the previous scheduler's last, or the reset rate at step 0)
+        restarted = i > start or (lead > 0 and i > 0 and milestones[i - 1] == lead)
+        if restarted and composite:
             raise refuse(child, p, "torch restarts it at its milestone by calling its "
-                         "get_lr, which a composite does not have" if i else
-                         "torch runs a nested SequentialLR's counter one step ahead of its "
-                         "schedulers")
-        if i and name(child) in ("MultiplicativeLR", "SWALR") and is_torch_own(child):
-            # restarted by get_lr, both run on from the rate the group holds: the
-            # previous scheduler's last one (MultiplicativeLR multiplies it at once)
-            m = milestones[i - 1]
-            start = first if m == 0 else rate_before(parts, m)
-            if m and name(child) == "MultiplicativeLR":
-                start *= literal_factor(child.lr_lambdas[group]) or 1.0  # else refused
-            node = curve(child, group, p, base=start)
+                         "get_lr, which a composite does not have")
+        m = milestones[i - 1] - lead if i > start else 0
+        if restarted and name(child) in ("MultiplicativeLR", "SWALR") and is_torch_own(child):
+            # both run on from the rate the group holds (MultiplicativeLR multiplies it at
+            # once)
+            rate = first if m == 0 else rate_before(parts, m)
+            if name(child) == "MultiplicativeLR":
+                rate *= literal_factor(child.lr_lambdas[group]) or 1.0  # else refused
+            node = curve(child, group, p, base=rate)
+        elif restarted:
+            node = curve(child, group, p)
+        elif name(child) == "SequentialLR" and is_torch_own(child):  # else refused below
+            node = sequential_lr(child, group, p, None, lead + 1)
+        elif lead == 0:
+            node = first_phase(child, group, p, first)
         else:
-            node = curve(child, group, p) if i else first_phase(child, group, p, first)
+            node = stepped_phase(child, group, p, first, lead)
         if i < len(milestones):
-            parts.append((node, milestones[i] - prev))
-            prev = milestones[i]
+            parts.append((node, milestones[i] - lead - prev))
+            prev = milestones[i] - lead
         else:
             parts.append((node, None))
     return chain(parts)
@@ -99,11 +118,63 @@ def chained_scheduler(s, group, path, base_rate):
     return node
 
 
+def stepped_phase(s: Any, group: int, path: str, first: float, lead: int) -> Node:
+    """The scheduler a nested SequentialLR runs at the outer step 0: stepped by a plain
+    ``step()`` from the rate ``first``, outside its initial mode, as the first step after
+    a ``last_epoch`` of -1. The recursive forms apply one step of their recursion there;
+    a SWALR, which anneals by its count of calls, has been called ``lead`` times more
+    than its ``last_epoch`` says."""
+    from .cycles import swalr_parameters, swalr_share
+    from .decays import cosine_annealing_lr
+    from .dispatch import curve
+
+    kind = name(s)
+    if kind == "ChainedScheduler":
+        return restarted_chain(s, group, path, first)
+    if isinstance(s, torch_classes()[1]) or not is_torch_own(s):
+        return curve(s, group, path)
+    if kind in CHAINABLE:
+        return curve(s, group, path, base=first * restart_factor(s, group, path))
+    if kind == "SWALR":
+        # called `lead` times: its last call read the reset rate `first` as the anneal at
+        # call lead - 1 and inverted it (torch's _get_initial_lr) into the rate it runs from
+        swa, _, _ = swalr_parameters(s, group, path)
+        start = type(s)._get_initial_lr(first, swa, swalr_share(s, lead - 1))
+        return Shift(schedule=curve(s, group, path, base=start), offset=lead)
+    if kind == "CosineAnnealingLR":
+        with named(s, path):
+            eta, t = real(s.eta_min, f"{path}.eta_min"), steps(s.T_max, f"{path}.T_max")
+            rate = base(s, group, path)
+            if (-1 - t) % (2 * t) == 0:  # t == 1: torch adds a step of the base rate's wave
+                r0 = first + (rate - eta) * (1 - math.cos(math.pi / t)) / 2
+            else:  # its ratio of cosines from step -1 to 0, applied to `first`
+                r0 = (1 + math.cos(math.pi * 0 / t)) / (1 + math.cos(math.pi * -1 / t)) \
+                    * (first - eta) + eta
+            return cosine_annealing_lr(s, group, path, rate, r0)
+    # LambdaLR, CyclicLR, OneCycleLR, CosineAnnealingWarmRestarts: closed forms
+    return curve(s, group, path)
+
+
+def restart_factor(s: Any, group: int, path: str) -> float:
+    """What one step of its recursion at step 0, outside its initial mode, multiplies the
+    rate by: ExponentialLR, MultiplicativeLR and PolynomialLR apply a step there."""
+    from .decays import literal_factor
+
+    kind = name(s)
+    if is_torch_own(s) and kind == "ExponentialLR":
+        return real(s.gamma, f"{path}.gamma")
+    if is_torch_own(s) and kind == "MultiplicativeLR":
+        return literal_factor(s.lr_lambdas[group]) or 1.0  # else refused
+    if is_torch_own(s) and kind == "PolynomialLR":
+        t = steps(s.total_iters, f"{path}.total_iters")
+        return (t / (t + 1)) ** real(s.power, f"{path}.power")
+    return 1.0
+
+
 def restarted_chain(s: Any, group: int, path: str, start: float) -> Node:
     """A ChainedScheduler that SequentialLR restarts: it steps the chain's schedulers
     again at step 0 but outside their initial mode, where ExponentialLR,
     MultiplicativeLR and PolynomialLR apply one step of their recursion."""
-    from .decays import literal_factor
     from .dispatch import curve
 
     node = None
@@ -113,14 +184,7 @@ def restarted_chain(s: Any, group: int, path: str, start: float) -> Node:
         if name(child) == "ChainedScheduler":
             factor = restarted_chain(child, group, p, at)
         else:
-            kind, extra = name(child), 1.0
-            if is_torch_own(child) and kind == "ExponentialLR":
-                extra = real(child.gamma, f"{p}.gamma")
-            elif is_torch_own(child) and kind == "MultiplicativeLR":
-                extra = literal_factor(child.lr_lambdas[group]) or 1.0  # else refused
-            elif is_torch_own(child) and kind == "PolynomialLR":
-                t = steps(child.total_iters, f"{p}.total_iters")
-                extra = (t / (t + 1)) ** real(child.power, f"{p}.power")
-            factor = curve(child, group, p, base=at * extra, chained=True)
+            factor = curve(child, group, p, base=at * restart_factor(child, group, p),
+                           chained=True)
         node = factor if node is None else Scale(schedule=node, by=factor)
     return node

@@ -108,9 +108,25 @@ def swalr(s, group, path, base):
     """torch's recursion undoes its last anneal and applies the next one, which
     telescopes to a cosine (or line) from the rate it started from to ``swa_lr`` over
     ``anneal_epochs`` steps, then ``swa_lr`` held (from step 0 when ``anneal_epochs``
-    is 0). ``base``: the rate it started from."""
-    swa = real(s.optimizer.param_groups[group]["swa_lr"],
-               f"optimizer.param_groups[{group}].swa_lr")
+    is 0). It anneals by its count of ``step()`` calls (``_step_count - 1``), not by
+    ``last_epoch``, which ``step(epoch)`` moves alone. ``base``: the rate it started
+    from; read on its own (``path == "scheduler"``), that rate is recovered from its
+    state by :func:`swalr_start`."""
+    swa, strategy, epochs = swalr_parameters(s, group, path)
+    if epochs == 0:
+        return Constant(value=swa)
+    if path == "scheduler":
+        base = swalr_start(s, group, path, base)
+    if base == swa:
+        return Constant(value=swa)
+    curve = Cosine if strategy == "cos" else Linear
+    return curve(start=base, end=swa, duration=epochs)
+
+
+def swalr_parameters(s: Any, path_group: int, path: str) -> tuple[float, str, int]:
+    """``swa_lr`` of the group, the anneal strategy and ``anneal_epochs``."""
+    swa = real(s.optimizer.param_groups[path_group]["swa_lr"],
+               f"optimizer.param_groups[{path_group}].swa_lr")
     strategy = getattr(s, "_anneal_strategy", None)
     funcs = {"cos": type(s)._cosine_anneal, "linear": type(s)._linear_anneal}
     if strategy not in funcs or getattr(s, "anneal_func", None) is not funcs[strategy]:
@@ -119,14 +135,48 @@ def swalr(s, group, path, base):
     epochs = steps(s.anneal_epochs, f"{path}.anneal_epochs")
     if epochs < 0:
         raise SpecError(f"{path}.anneal_epochs", "must be >= 0", epochs)
-    if s.last_epoch >= 0 and s._step_count - 1 != s.last_epoch:
-        raise SpecError(f"{path}.last_epoch", "must be its count of step() calls "
-                        "(_step_count - 1), by which SWALR anneals; step(epoch) separated "
-                        "them", {"last_epoch": s.last_epoch, "_step_count": s._step_count})
-    if epochs == 0 or base == swa:
-        return Constant(value=swa)
-    curve = Cosine if strategy == "cos" else Linear
-    return curve(start=base, end=swa, duration=epochs)
+    return swa, strategy, epochs
+
+
+def swalr_share(s: Any, k: int) -> float:
+    """The share of ``swa_lr`` in SWALR's rate after ``k`` calls, as torch computes it."""
+    t = max(0, min(1, k / max(1, s.anneal_epochs)))
+    return s.anneal_func(t)
+
+
+def swalr_start(s: Any, group: int, path: str, base: float) -> float:
+    """The rate a SWALR read on its own anneals from. Its base rate when the curve from
+    there gives the rate it set last (built first on the optimizer); else, while it
+    anneals, torch's own inversion of that rate (``SWALR._get_initial_lr``, which its
+    next ``step()`` applies too): it was stepped after another scheduler, from the rate
+    that one left."""
+    k = s._step_count - 1
+    last = real(s.get_last_lr()[group], f"scheduler.get_last_lr()[{group}]")
+    if k <= 0:  # it has set the rate it was built with, and anneals from the group's rate
+        return last
+    swa = real(s.optimizer.param_groups[group]["swa_lr"],
+               f"optimizer.param_groups[{group}].swa_lr")
+    share = swalr_share(s, k)
+    if share == 1:
+        raise SpecError(f"{path}._step_count", f"SWALR has annealed ({k} step() calls, "
+                        f"anneal_epochs={s.anneal_epochs}) and holds swa_lr alone, so its "
+                        "state no longer says which rate it annealed from; read "
+                        "from_torch(scheduler, origin='now'), or read it before its "
+                        "anneal ends", s._step_count)
+    from .checks import rounding_tolerance
+
+    tol = rounding_tolerance(s, group, k, [abs(last)], getattr(
+        s.get_last_lr()[group], "dtype", None))
+    if abs(base + (swa - base) * share - last) <= tol:
+        return base
+    return type(s)._get_initial_lr(last, swa, share)
+
+
+def swalr_done(s: Any, group: int) -> float | None:
+    """``swa_lr`` when a SWALR read on its own has annealed (it holds it from now on),
+    else ``None``."""
+    swa, _, _ = swalr_parameters(s, group, "scheduler")
+    return swa if swalr_share(s, max(1, s._step_count - 1)) == 1 else None
 
 
 def momentum(s: Any, group: int, node: Node) -> dict[str, Node]:
