@@ -17,7 +17,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["cosine_curve", "growth", "linear_curve", "power_mix", "power_weights", "times"]
+from . import twofloat
+
+__all__ = ["cosine_curve", "exp_times", "exponent_bound", "growth", "linear_curve",
+           "power_mix", "power_of_log", "power_weights", "times"]
 
 # Floor for a log argument in a branch that is never taken when it matters (see below).
 _TINY = 1e-30
@@ -36,6 +39,18 @@ def linear_curve(ops: Any, d: int, a: float, b: float) -> Callable[[Any], Any]:
     return lambda t: low + height * (ops.to_float(t) / fd)
 
 
+def exp_times(ops: Any, c: float, last: int) -> Callable[[Any], Any]:
+    """``k -> exp(k c)`` for integers ``0 <= k <= last`` and a float64 constant ``c``.
+    On float32 backends ``k c`` is a two-float pair (:func:`twofloat.times`): a float
+    argument carries the roundings of ``c`` and of ``k c``, ``|k c|`` times 2**-24
+    each, into the result (12 ulp at ``exp(-8.6)``, a step decay's third drop)."""
+    if twofloat.wanted(ops) and c != 0.0:
+        kc = twofloat.times(ops, c, last)
+        return lambda k: twofloat.exp(ops, *kc(k))
+    k_c = ops.const(c)
+    return lambda k: ops.exp(ops.to_float(k) * k_c)
+
+
 def growth(ops: Any, start: float, c: float, last: int,
            ceiling: float = math.inf) -> Callable[[Any], Any]:
     """``k -> start * exp(k c)`` for integers ``0 <= k <= last``, ``c`` folded in float64
@@ -52,7 +67,8 @@ def growth(ops: Any, start: float, c: float, last: int,
     if start == 0.0:  # zero at every step: a growing exp must not overflow into 0 * inf
         return lambda k: ops.to_float(k) * s
     if c <= 0.0 or last * c <= 1.0:
-        return lambda k: s * ops.exp(ops.to_float(k) * k_c)
+        power = exp_times(ops, c, last)
+        return lambda k: s * power(k)
     block = max(1, int(1.0 / c))
     log_s = math.log(start)
     table = ops.table([min(math.exp(x) if x < 709 else math.inf, ceiling)
@@ -122,6 +138,40 @@ def power_weights(ops: Any, base: Any, comp: Any, p: float, root: Any = None,
     return ops.where(w <= half, ops.const(1.0) - w, -ops.expm1(log_w))
 
 
+def power_of_log(ops: Any, low: Any, height: Any, p: float, rising: bool) -> Callable[..., Any]:
+    """Float32 backends: ``(log_hi, log_lo, zero) -> low + height * w`` with ``w =
+    base ** p`` (falling) or ``1 - base ** p`` (rising), from ``log(base)`` as a
+    two-float pair (``zero``, if given: where ``base`` is 0, and ``w`` is 0).
+
+    ``y = p log(base)`` is a pair too, so the power keeps the digits that a float
+    ``exp(p log(base))`` or ``power(base, p)`` loses (an error ``e`` in ``y`` is an error
+    ``e`` relative in ``w``; ``|y|`` up to ~7 matters, with ``p`` up to the hundreds).
+    ``w = exp(y_hi) (1 + y_lo)``; its complement ``1 - w`` while ``w <= 1/2`` and
+    ``-expm1(y)`` (a series on the pair) above it, where ``1 - w`` would cancel."""
+    zero_c, one = ops.const(0.0), ops.const(1.0)
+
+    def rate(log_hi: Any, log_lo: Any, zero: Any = None) -> Any:
+        y_hi, y_lo = twofloat.mul_const(ops, log_hi, log_lo, p)
+        w = twofloat.exp(ops, y_hi, y_lo)
+        if zero is not None:
+            w = ops.where(zero, zero_c, w)
+        if rising:
+            w = ops.where(y_hi < ops.const(-math.log(2.0)), one - w,
+                          twofloat.expm1_neg(ops, y_hi, y_lo))
+            if zero is not None:
+                w = ops.where(zero, one, w)
+        return low + height * w
+
+    return rate
+
+
+def exponent_bound(p: float, bits: int) -> int:
+    """The largest ``k`` that :func:`twofloat.log` must scale out of a base ``2**-k``
+    for ``base ** p``: past ``2**(-150 / p)`` the power is below float32's smallest
+    number, and the base is at least ``2**-bits`` anyway."""
+    return max(1, min(bits, math.ceil(160.0 / p) + 2))
+
+
 def power_mix(ops: Any, a: float, b: float, p: float) -> Callable[[Any, Any], Any]:
     """``(base, comp) -> a * base**p + b * (1 - base**p)`` for ``base`` falling from 1
     to 0 and ``comp = 1 - base`` (both accurate): the lower rate plus a non-negative
@@ -157,6 +207,8 @@ def cosine_curve(ops: Any, d: int, a: float, b: float, p: float = 1.0) -> Callab
     multiplies the sine's own rounding: validation caps the cosine's exponent (see
     ``lrcore/nodes/cosine.py``).
     """
+    if p != 1.0 and twofloat.wanted(ops):
+        return _cosine_power_2f(ops, d, a, b, p)
     h = ops.const(math.pi / (2.0 * d))
     if p == 1.0:
         if a >= b:
@@ -180,5 +232,33 @@ def cosine_curve(ops: Any, d: int, a: float, b: float, p: float = 1.0) -> Callab
         s_start = ops.sin(angle(t))
         return low + height * power_weights(ops, s_end * s_end, s_start * s_start, p,
                                             root=s_end, rising=a < b)
+
+    return powered
+
+
+def _cosine_power_2f(ops: Any, d: int, a: float, b: float, p: float) -> Callable[[Any], Any]:
+    """:func:`cosine_curve` with an exponent, on float32 backends: ``w = s_end ** (2 p)``
+    with ``s_end = sin(pi (D - t) / (2 D))`` as a two-float pair (its angle as a pair,
+    then the sine's series where the angle is at most pi/4 and the cosine's series of
+    the complementary angle ``pi t / (2 D)`` above), so the power does not multiply a
+    float sine's rounding by ``2 p``; ``log(s_end ** 2)`` then feeds
+    :func:`power_of_log`. At ``t = D`` (a periodic wave's trough) the weight is 0."""
+    angle = twofloat.times(ops, math.pi / (2.0 * d), d)
+    rate = power_of_log(ops, ops.const(min(a, b)), ops.const(abs(a - b)), p, rising=a < b)
+    half_d = d // 2
+    bound = exponent_bound(2.0 * p, max(1, d.bit_length() + 1))
+
+    def powered(t: Any) -> Any:
+        n = d - t
+        e_hi, e_lo = angle(n)
+        s_hi, s_lo = angle(t)
+        near = n <= half_d  # the angle to the end is at most pi/4
+        sin_hi, sin_lo = twofloat.sin_small(ops, e_hi, e_lo)
+        cos_hi, cos_lo = twofloat.cos_small(ops, s_hi, s_lo)
+        hi = ops.where(near, sin_hi, cos_hi)
+        lo = ops.where(near, sin_lo, cos_lo)
+        zero = n <= 0
+        l_hi, l_lo = twofloat.log(ops, ops.where(zero, ops.const(1.0), hi), lo, bound)
+        return rate(ops.const(2.0) * l_hi, ops.const(2.0) * l_lo, zero)
 
     return powered
