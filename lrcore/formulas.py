@@ -27,6 +27,8 @@ _TINY = 1e-30
 # Where power_weights switches from exp(p log1p(-comp)) to power(base, p): measured
 # best of 0.25, 0.4 and 0.5 on optax (a later switch meets log1p's 3-ulp region).
 _SPLIT = 0.4
+#: The longest decay that :func:`growth` draws from a float64 table on float32 backends.
+_MAX_TABLE = 2048
 
 
 def linear_curve(ops: Any, d: int, a: float, b: float) -> Callable[[Any], Any]:
@@ -66,6 +68,16 @@ def growth(ops: Any, start: float, c: float, last: int,
     s, k_c = ops.const(start), ops.const(c)
     if start == 0.0:  # zero at every step: a growing exp must not overflow into 0 * inf
         return lambda k: ops.to_float(k) * s
+    if c < 0.0 and twofloat.wanted(ops):
+        # past k_zero the rate is below float32's smallest number: k stops there, so the
+        # pair needs no split past 2**24, and a short decay is a float64 table
+        tiny = float(np.finfo(ops.dtype).smallest_subnormal) / 2.0
+        k_zero = min(last, math.ceil((math.log(start) - math.log(tiny)) / -c) + 1)
+        if k_zero <= _MAX_TABLE:
+            stairs = ops.table([start * math.exp(k * c) for k in range(k_zero + 1)])
+            return lambda k: ops.take(stairs, ops.minimum(k, k_zero))
+        power = exp_times(ops, c, k_zero)
+        return lambda k: s * power(ops.minimum(k, k_zero))
     if c <= 0.0 or last * c <= 1.0:
         power = exp_times(ops, c, last)
         return lambda k: s * power(k)
