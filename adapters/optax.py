@@ -93,7 +93,10 @@ class JaxOps(Ops):
         return jnp.searchsorted(table, t, side="right") - 1
 
     def take(self, table: Any, i: Any) -> Any:
-        return jnp.take(table, i)
+        # formulas index inside their tables (select clips the step first): a plain
+        # dynamic slice (3 HLO ops), not jnp.take's bounds checks and fill (14)
+        return jnp.asarray(table).at[i].get(mode="promise_in_bounds",
+                                            wrap_negative_indices=False)
 
 
 _OPS = {False: JaxOps(False), True: JaxOps(True)}

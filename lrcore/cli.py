@@ -572,7 +572,7 @@ def plot(specs: tuple[str, ...], output: str, steps: int | None, log_scale: bool
               help="Check every step up to N (plus boundaries and far steps); default: "
                    "the spec's horizon.")
 @click.option("--rtol", type=_Float(0, 1), default=None, metavar="R",
-              help="Relative tolerance for every backend (default: by dtype, 2e-6 for "
+              help="Relative tolerance for every backend (default: by dtype, 1e-6 for "
                    "float32, 1e-12 for float64).")
 @click.option("--atol", type=_Float(0, 1), default=None, metavar="A",
               help="Absolute tolerance as a share of the peak rate (default: by dtype).")

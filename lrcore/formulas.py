@@ -17,8 +17,10 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["cosine_curve", "growth", "interval_curve", "linear_curve", "power_mix",
-           "power_weights", "times"]
+from . import twofloat
+
+__all__ = ["cosine_curve", "exp_times", "exponent_bound", "growth", "interval_curve",
+           "linear_curve", "power_mix", "power_of_log", "power_weights", "times"]
 
 _MAX_STEP = 2**31 - 1  # lrcore.fields.MAX_STEP (formulas import no spec module)
 # Floor for a log argument in a branch that is never taken when it matters (see below).
@@ -26,6 +28,8 @@ _TINY = 1e-30
 # Where power_weights switches from exp(p log1p(-comp)) to power(base, p): measured
 # best of 0.25, 0.4 and 0.5 on optax (a later switch meets log1p's 3-ulp region).
 _SPLIT = 0.4
+#: The longest decay that :func:`growth` draws from a float64 table on float32 backends.
+_MAX_TABLE = 2048
 
 
 def linear_curve(ops: Any, d: int, a: float, b: float) -> Callable[[Any], Any]:
@@ -36,6 +40,18 @@ def linear_curve(ops: Any, d: int, a: float, b: float) -> Callable[[Any], Any]:
         return lambda t: low + height * (ops.to_float(d - t) / fd)
     low, height = ops.const(a), ops.const(b - a)
     return lambda t: low + height * (ops.to_float(t) / fd)
+
+
+def exp_times(ops: Any, c: float, last: int) -> Callable[[Any], Any]:
+    """``k -> exp(k c)`` for integers ``0 <= k <= last`` and a float64 constant ``c``.
+    On float32 backends ``k c`` is a two-float pair (:func:`twofloat.times`): a float
+    argument carries the roundings of ``c`` and of ``k c``, ``|k c|`` times 2**-24
+    each, into the result (12 ulp at ``exp(-8.6)``, a step decay's third drop)."""
+    if twofloat.wanted(ops) and c != 0.0:
+        kc = twofloat.times(ops, c, last)
+        return lambda k: twofloat.exp(ops, *kc(k))
+    k_c = ops.const(c)
+    return lambda k: ops.exp(ops.to_float(k) * k_c)
 
 
 def growth(ops: Any, start: float, c: float, last: int,
@@ -53,8 +69,19 @@ def growth(ops: Any, start: float, c: float, last: int,
     s, k_c = ops.const(start), ops.const(c)
     if start == 0.0:  # zero at every step: a growing exp must not overflow into 0 * inf
         return lambda k: ops.to_float(k) * s
+    if c < 0.0 and twofloat.wanted(ops):
+        # past k_zero the rate is below float32's smallest number: k stops there, so the
+        # pair needs no split past 2**24, and a short decay is a float64 table
+        tiny = float(np.finfo(ops.dtype).smallest_subnormal) / 2.0
+        k_zero = min(last, math.ceil((math.log(start) - math.log(tiny)) / -c) + 1)
+        if k_zero <= _MAX_TABLE:
+            stairs = ops.table([start * math.exp(k * c) for k in range(k_zero + 1)])
+            return lambda k: ops.take(stairs, ops.minimum(k, k_zero))
+        power = exp_times(ops, c, k_zero)
+        return lambda k: s * power(ops.minimum(k, k_zero))
     if c <= 0.0 or last * c <= 1.0:
-        return lambda k: s * ops.exp(ops.to_float(k) * k_c)
+        power = exp_times(ops, c, last)
+        return lambda k: s * power(k)
     block = max(1, int(1.0 / c))
     log_s = math.log(start)
     table = ops.table([min(math.exp(x) if x < 709 else math.inf, ceiling)
@@ -124,6 +151,40 @@ def power_weights(ops: Any, base: Any, comp: Any, p: float, root: Any = None,
     return ops.where(w <= half, ops.const(1.0) - w, -ops.expm1(log_w))
 
 
+def power_of_log(ops: Any, low: Any, height: Any, p: float, rising: bool) -> Callable[..., Any]:
+    """Float32 backends: ``(log_hi, log_lo, zero) -> low + height * w`` with ``w =
+    base ** p`` (falling) or ``1 - base ** p`` (rising), from ``log(base)`` as a
+    two-float pair (``zero``, if given: where ``base`` is 0, and ``w`` is 0).
+
+    ``y = p log(base)`` is a pair too, so the power keeps the digits that a float
+    ``exp(p log(base))`` or ``power(base, p)`` loses (an error ``e`` in ``y`` is an error
+    ``e`` relative in ``w``; ``|y|`` up to ~7 matters, with ``p`` up to the hundreds).
+    ``w = exp(y_hi) (1 + y_lo)``; its complement ``1 - w`` while ``w <= 1/2`` and
+    ``-expm1(y)`` (a series on the pair) above it, where ``1 - w`` would cancel."""
+    zero_c, one = ops.const(0.0), ops.const(1.0)
+
+    def rate(log_hi: Any, log_lo: Any, zero: Any = None) -> Any:
+        y_hi, y_lo = twofloat.mul_const(ops, log_hi, log_lo, p)
+        w = twofloat.exp(ops, y_hi, y_lo)
+        if zero is not None:
+            w = ops.where(zero, zero_c, w)
+        if rising:
+            w = ops.where(y_hi < ops.const(-math.log(2.0)), one - w,
+                          twofloat.expm1_neg(ops, y_hi, y_lo))
+            if zero is not None:
+                w = ops.where(zero, one, w)
+        return low + height * w
+
+    return rate
+
+
+def exponent_bound(p: float, bits: int) -> int:
+    """The largest ``k`` that :func:`twofloat.log` must scale out of a base ``2**-k``
+    for ``base ** p``: past ``2**(-150 / p)`` the power is below float32's smallest
+    number, and the base is at least ``2**-bits`` anyway."""
+    return max(1, min(bits, math.ceil(160.0 / p) + 2))
+
+
 def power_mix(ops: Any, a: float, b: float, p: float) -> Callable[[Any, Any], Any]:
     """``(base, comp) -> a * base**p + b * (1 - base**p)`` for ``base`` falling from 1
     to 0 and ``comp = 1 - base`` (both accurate): the lower rate plus a non-negative
@@ -159,6 +220,8 @@ def cosine_curve(ops: Any, d: int, a: float, b: float, p: float = 1.0) -> Callab
     multiplies the sine's own rounding: validation caps the cosine's exponent (see
     ``lrcore/nodes/cosine.py``).
     """
+    if p != 1.0 and twofloat.wanted(ops):
+        return _cosine_power_2f(ops, d, a, b, p)
     h = ops.const(math.pi / (2.0 * d))
     if p == 1.0:
         if a >= b:
@@ -216,3 +279,31 @@ def interval_curve(ops: Any, s: Any, e: Any, a: float, b: float,
         return cos_phase
     length = ops.const(float(e - s))
     return lambda t: low + height * (distance(t) / length)
+
+
+def _cosine_power_2f(ops: Any, d: int, a: float, b: float, p: float) -> Callable[[Any], Any]:
+    """:func:`cosine_curve` with an exponent, on float32 backends: ``w = s_end ** (2 p)``
+    with ``s_end = sin(pi (D - t) / (2 D))`` as a two-float pair (its angle as a pair,
+    then the sine's series where the angle is at most pi/4 and the cosine's series of
+    the complementary angle ``pi t / (2 D)`` above), so the power does not multiply a
+    float sine's rounding by ``2 p``; ``log(s_end ** 2)`` then feeds
+    :func:`power_of_log`. At ``t = D`` (a periodic wave's trough) the weight is 0."""
+    angle = twofloat.times(ops, math.pi / (2.0 * d), d)
+    rate = power_of_log(ops, ops.const(min(a, b)), ops.const(abs(a - b)), p, rising=a < b)
+    half_d = d // 2
+    bound = exponent_bound(2.0 * p, max(1, d.bit_length() + 1))
+
+    def powered(t: Any) -> Any:
+        n = d - t
+        e_hi, e_lo = angle(n)
+        s_hi, s_lo = angle(t)
+        near = n <= half_d  # the angle to the end is at most pi/4
+        sin_hi, sin_lo = twofloat.sin_small(ops, e_hi, e_lo)
+        cos_hi, cos_lo = twofloat.cos_small(ops, s_hi, s_lo)
+        hi = ops.where(near, sin_hi, cos_hi)
+        lo = ops.where(near, sin_lo, cos_lo)
+        zero = n <= 0
+        l_hi, l_lo = twofloat.log(ops, ops.where(zero, ops.const(1.0), hi), lo, bound)
+        return rate(ops.const(2.0) * l_hi, ops.const(2.0) * l_lo, zero)
+
+    return powered

@@ -10,9 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 import lrcore
+from lrcore.parity import DEFAULT_TOL
 
-F64 = {"rtol": 1e-12, "atol": 1e-15}
-F32 = {"rtol": 2e-6, "atol": 1e-9}
+F64 = dict(zip(("rtol", "atol"), DEFAULT_TOL["float64"], strict=True))
+F32 = dict(zip(("rtol", "atol"), DEFAULT_TOL["float32"], strict=True))
 
 
 def assert_rates(actual, expected, *, rtol: float = F64["rtol"], atol: float = F64["atol"],

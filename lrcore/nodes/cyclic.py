@@ -7,7 +7,9 @@ import math
 
 from ..errors import SpecError
 from ..fields import RATE, Bool, Choice, Float, Steps, param
+from ..formulas import exp_times
 from ..node import Node
+from ..ops import horizon
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -71,7 +73,11 @@ class Cyclic(Node):
         if not self.invert:
             if log_sigma is None:
                 return lambda t: low + amp * phase(ops.mod(t, period))
-            return lambda t: low + amp * phase(ops.mod(t, period)) * ops.exp(log_sigma(t))
+            sigma = exp_times(ops, math.log(0.5), horizon() // period) \
+                if self.mode == "triangular2" else exp_times(ops, math.log(self.gamma), horizon())
+            count = (lambda t: ops.floordiv(t, period)) if self.mode == "triangular2" \
+                else (lambda t: t)
+            return lambda t: low + amp * phase(ops.mod(t, period)) * sigma(count(t))
         # the dip, high - amp * phi * sigma, as low + amp * (1 - phi * sigma) with
         # 1 - phi sigma = (1 - phi) + phi (1 - sigma): two non-negative terms, the first
         # from an exact integer distance, the second from expm1 (no cancellation near low)

@@ -5,11 +5,17 @@ from __future__ import annotations
 import dataclasses
 import math
 
+import numpy as np
+
+from .. import twofloat
 from ..errors import SpecError
 from ..fields import MAX_STEP, POSITIVE, RATE, Bool, Steps, param
 from ..formulas import growth
 from ..node import Node, check_growth, growth_bound
 from ..ops import horizon
+
+#: The largest staircase drawn from a table on float32 backends (see Exponential._stairs).
+_MAX_STAIRS = 2048
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -66,6 +72,29 @@ class Exponential(Node):
         return growth_bound(self.start, math.log(self.rate) / self.every,
                             MAX_STEP - self.begin)
 
+    def _stairs(self, ops, k_last):
+        """Float32 backends, a staircase: every stair's rate ``start * rate**k`` (bound
+        applied) folded in float64, when the stairs up to where the rate stops changing
+        in float32 (its bound, float32's range, or ``k_last``) are at most
+        ``_MAX_STAIRS``: each rate is then the reference rounded once. Returns the table
+        and the last index, or None."""
+        if not twofloat.wanted(ops) or self.start == 0.0 or self.rate == 1.0:
+            return None
+        c = math.log(self.rate)
+        tiny = float(np.finfo(ops.dtype).smallest_subnormal)
+        edge = self.bound if self.bound is not None else (tiny / 2 if c < 0 else math.inf)
+        if math.isinf(edge):
+            return None
+        steps = math.ceil(abs(math.log(edge / self.start) / c)) + 1
+        top = min(k_last, steps)
+        if top > _MAX_STAIRS:
+            return None
+        clip = max if c < 0 else min
+        values = [self.start * math.exp(k * c) for k in range(top + 1)]
+        if self.bound is not None:
+            values = [clip(v, self.bound) for v in values]
+        return ops.table(values), top
+
     def build(self, ops):
         n, b = self.every, self.begin
         log_rate = math.log(self.rate)
@@ -73,6 +102,13 @@ class Exponential(Node):
         if self.staircase:  # the exponent is k c with an integer k
             c, k_last = log_rate, last // n
             count = lambda u: ops.floordiv(u, n)  # noqa: E731
+            table = self._stairs(ops, k_last)
+            if table is not None:
+                stairs, top = table
+                decay = lambda u: ops.take(stairs, ops.minimum(count(u), top))  # noqa: E731
+                if b == 0:
+                    return decay
+                return ops.select([b], [ops.constant(self.start), lambda t: decay(t - b)])
         else:
             c, k_last = log_rate / n, last
             count = lambda u: u  # noqa: E731

@@ -6,6 +6,7 @@ import dataclasses
 import math
 
 from ..fields import Float, NodeField, Steps, param
+from ..formulas import exp_times
 from ..node import Node
 from ..ops import horizon, within
 
@@ -40,8 +41,8 @@ class Repeat(Node):
             f = self.schedule.build(ops)
         if self.decay == 1.0:
             return lambda t: f(ops.mod(t, p))
-        k = ops.const(math.log(self.decay))
-        return lambda t: f(ops.mod(t, p)) * ops.exp(ops.to_float(ops.floordiv(t, p)) * k)
+        decay = exp_times(ops, math.log(self.decay), horizon() // p)
+        return lambda t: f(ops.mod(t, p)) * decay(ops.floordiv(t, p))
 
     def breakpoints(self):
         inner = [b for b in self.schedule.breakpoints() if 0 < b < self.period]

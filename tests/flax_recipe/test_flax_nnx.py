@@ -55,7 +55,7 @@ ex = _load_example()
 
 
 def _assert_f32(got, ref, t) -> None:
-    """The float32 backends' parity tolerance (rtol 2e-6, atol 1e-9 x peak)."""
+    """The float32 backends' parity tolerance (rtol 1e-6, atol 1e-9 x peak)."""
     result = compare("optax", np.asarray(t), np.asarray(ref, np.float64),
                      np.asarray(got, np.float64))
     assert result.ok, result

@@ -16,7 +16,7 @@ Each engine runs in its own process (``scripts/dist_*.py``):
 
 Oracles: the replicas against each other (exactly equal at every step), and each
 replica against the float64 reference ``lrcore.evaluate`` fed the same reports, at the
-engine's dtype tolerance (float64 rtol 1e-12, float32 rtol 2e-6; atol 1e-15 / 1e-9 of
+engine's dtype tolerance (float64 rtol 1e-12, float32 rtol 1e-6; atol 1e-15 / 1e-9 of
 the peak).
 """
 
@@ -35,10 +35,11 @@ import pytest
 from hardening_helpers import count
 
 import lrcore
+from lrcore.parity import DEFAULT_TOL
 
 SCRIPTS = Path(__file__).resolve().parent / "scripts"
 TIMEOUT_S = 300
-TOL = {"float64": (1e-12, 1e-15), "float32": (2e-6, 1e-9)}
+TOL = DEFAULT_TOL
 
 
 def _specs():

@@ -9,7 +9,7 @@ Oracles: the domain contract of DESIGN.md ("a spec is valid for every step in
 at random steps anywhere in the domain plus every breakpoint's neighbourhood and the far
 steps; and the frameworks' own arithmetic: every in-process backend (python, torch,
 optax, optax-x64 and Keras on this process's backend) against the reference at the
-dtype-aware tolerance (float32 rtol 2e-6, float64 rtol 1e-12) on a sampled grid.
+dtype-aware tolerance (float32 rtol 1e-6, float64 rtol 1e-12) on a sampled grid.
 Accepted extreme values get the same contract: a spec that loads must keep it.
 """
 

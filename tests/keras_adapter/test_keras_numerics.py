@@ -166,6 +166,48 @@ def test_float32_is_the_reference_rounded_once(name):
             assert_rates(got, ref, **F32)
 
 
+def _random_trees(n: int) -> list[lrcore.Schedule]:
+    """The parity suite's seeded random trees (its grammar, tests/parity), without the
+    plateau roots (their rates depend on reports, which the Keras schedule takes from
+    a callback)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "parity" / "test_random_trees.py"
+    spec = importlib.util.spec_from_file_location("lrcore_random_trees", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    docs = [doc for doc, reports in module.seeded_batch(module.SEED, 3 * n) if reports is None]
+    return [lrcore.Schedule.from_dict(doc).resolve() for doc in docs[:n]]
+
+
+def test_random_trees_are_the_reference_rounded_once():
+    """The same promise on random trees (families nested in combinators), eager and
+    compiled in one function: tensorflow and torch equal ``np.float32(reference)`` at
+    every step of each tree's parity grid; jax is within the float32 tolerance."""
+    trees = _random_trees(8)
+    grids = [lrcore.grid(tree, 2000) for tree in trees]
+    schedules = [lrcore.to_keras(tree) for tree in trees]
+    tensors = [_tensor(g, _wide_int()) for g in grids]
+
+    def all_rates(*steps):
+        return [f(s) for f, s in zip(schedules, steps, strict=False)]
+
+    # torch.compile takes ~10 s a tree here: it compiles the first three
+    compiled = 3 if BACKEND == "torch" else len(trees)
+    for run, n in ((all_rates, len(trees)), (_compiled(all_rates), compiled)):
+        for tree, steps, out in zip(trees[:n], grids, run(*tensors[:n]), strict=False):
+            ref = lrcore.evaluate(tree, steps)
+            got = _np(out)
+            if EXACT:
+                bad = np.flatnonzero(got != ref.astype(np.float32))
+                assert bad.size == 0, (f"{tree.to_dict()}: {bad.size} steps differ, first "
+                                       f"{steps[bad[:3]]}: {got[bad[:3]]} vs "
+                                       f"{ref[bad[:3]].astype(np.float32)}")
+            else:
+                assert_rates(got, ref, **F32)
+
+
 @keras.saving.register_keras_serializable(package="lrcore_tests")
 def mean_prediction(y_true, y_pred):
     return K.mean(y_pred)

@@ -1,6 +1,6 @@
 """Parity of the ``mlx`` backend: the whole parity catalog (with its hyperparameter curves
 and plateau reports) and random valid trees, against the float64 reference at the float32
-tolerance (rtol 2e-6, atol 1e-9 * peak), through :func:`lrcore.adapters.mlx.parity_values`
+tolerance (rtol 1e-6, atol 1e-9 * peak), through :func:`lrcore.adapters.mlx.parity_values`
 (what ``lrcore.parity`` calls for ``mlx``) and ``lrcore.parity.compare``.
 
 ``pytest -s`` prints the worst error in ulps, its spec and its step.

@@ -105,7 +105,7 @@ def _cases():
 
 def test_every_backend_draws_the_reference_on_recorded_metrics():
     """check_many: each (spec, sequence) on every available backend at the dtype's
-    default tolerance (float32 rtol 2e-6, float64 rtol 1e-12), on the parity grid with
+    default tolerance (float32 rtol 1e-6, float64 rtol 1e-12), on the parity grid with
     the report steps and their neighbours; every sequence but 'improving' cuts."""
     cases = _cases()
     for _, _, rule, metrics in cases:
