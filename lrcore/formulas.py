@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -65,6 +66,30 @@ def growth(ops: Any, start: float, c: float, last: int,
         return ops.take(table, j) * ops.exp(ops.to_float(k - j * block) * k_c)
 
     return grown
+
+
+def floor_ratio(ops: Any, t: Any, n: int | Fraction) -> Any:
+    """``floor(t / N)`` for integer steps ``t >= 0`` and an exact number of steps ``N``
+    (an int, or a Fraction ``p/q`` with ``N >= 1`` and ``p q <= 2**31 - 1``, which
+    :func:`staircase_rule` checks): ``t = a p + r`` gives ``a q + floor(r q / p)``,
+    every term an integer within int32."""
+    if isinstance(n, int):
+        return ops.floordiv(t, n)
+    p, q = n.numerator, n.denominator
+    return ops.floordiv(t, p) * q + ops.floordiv(ops.mod(t, p) * q, p)
+
+
+def staircase_rule(n: int | Fraction) -> str | None:
+    """Why ``floor(t / N)`` cannot be found by :func:`floor_ratio` (None when it can)."""
+    if isinstance(n, int) or n > _MAX_STEP:
+        return None  # a divisor past the domain: the quotient is 0
+    if n < 1:
+        return ("must be >= 1 with staircase when it is not a whole number of steps "
+                "(floor(t / every) must stay within 2**31 - 1)")
+    if n.numerator * n.denominator > _MAX_STEP:
+        return ("must be a ratio p/q with p * q <= 2**31 - 1 with staircase (its stairs "
+                "are found by integer arithmetic); use a simpler fraction")
+    return None
 
 
 def times(ops: Any, k: float, d: int) -> Callable[[Any], Any]:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 
-from ..fields import EXPONENT, RATE, Bool, param
+from ..errors import SpecError
+from ..fields import _DURATION, EXPONENT, MAX_STEP, RATE, Bool, exact, param
 from ..formulas import power_mix, times
 from ..node import Node
 
@@ -19,7 +21,9 @@ class Polynomial(Node):
     :math:`e`). With ``cycle``, :math:`D' = D \lceil t / D \rceil` (and :math:`D` at
     :math:`t = 0`), Keras's restart rule.
 
-    * ``start`` :math:`s`, ``end`` :math:`e`, ``power`` :math:`p > 0`, ``duration`` :math:`D`.
+    * ``start`` :math:`s`, ``end`` :math:`e`, ``power`` :math:`p > 0`, ``duration`` :math:`D`:
+      a real number of steps too (Keras's ``decay_steps=2.5``) without ``cycle``, with
+      :math:`D - t` the exact integer :math:`\lfloor D \rfloor - t` plus a constant.
 
     >>> import lrcore
     >>> s = lrcore.polynomial(start=1.0, end=0.0, power=2.0, duration=4)
@@ -29,14 +33,37 @@ class Polynomial(Node):
 
     type = "polynomial"
     bounded = True
-    whole_steps = ("duration",)
     start: float = param(RATE, doc="rate at t = 0")
     end: float = param(RATE, 0.0, doc="rate at t = D")
     power: float = param(EXPONENT, 1.0, doc="exponent p")
     cycle: bool = param(Bool(), False, doc="restart with D' = D * ceil(t / D) (Keras)")
 
-    def build(self, ops):
+    def check(self, path):
         d = self.duration
+        if d is None or (isinstance(d, str) and _DURATION.match(d)):
+            return  # resolves later; checked again then
+        if not self.real_ok("duration", exact(d)):
+            if self.cycle:
+                raise SpecError(f"{path}.duration", "must be a whole number of steps <= "
+                                "2**31 - 1 for polynomial with cycle (without cycle it may be "
+                                "real)", d)
+            raise SpecError(f"{path}.duration", "must be <= 2**31 - 1 for polynomial (linear "
+                            "and cosine take longer durations)", d)
+
+    def real_ok(self, name, value):
+        return name != "duration" or value <= MAX_STEP and (
+            isinstance(value, int) or not self.cycle)
+
+    def build(self, ops):
+        d = exact(self.duration)
+        if not isinstance(d, int):  # a real D: D - t = (floor(D) - t) + frac, both exact
+            d_int = math.floor(d)
+            of_real = times(ops, float(1 / d), d_int)
+            rest = ops.const(float((d - d_int) / d))
+            mix = power_mix(ops, self.start, self.end, self.power)
+            return ops.select([d_int + 1], [lambda t: mix(of_real(d_int - t) + rest,
+                                                          of_real(t)),
+                                            ops.constant(self.end)])
         of_d = times(ops, 1.0 / d, d)
         mix = power_mix(ops, self.start, self.end, self.power)
 
