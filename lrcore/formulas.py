@@ -171,7 +171,8 @@ def half_cosine(ops: Any, angle: Any) -> Any:
     return s * s
 
 
-def cosine_curve(ops: Any, d: int, a: float, b: float, p: float = 1.0) -> Callable[[Any], Any]:
+def cosine_curve(ops: Any, d: int | Fraction, a: float, b: float,
+                 p: float = 1.0) -> Callable[[Any], Any]:
     """Half a cosine from ``a`` to ``b`` on integer ``0 <= t <= D``:
     ``w = ((1 + cos(pi t / D)) / 2) ** p``, rate ``a w + b (1 - w)``.
 
@@ -182,8 +183,14 @@ def cosine_curve(ops: Any, d: int, a: float, b: float, p: float = 1.0) -> Callab
     exponent, :func:`power_weights` takes ``cos^2`` as ``s_end^2`` (powered as
     ``s_end^(2p)``, one rounding fewer) and ``sin^2`` as ``s_start^2``. Even so a power
     multiplies the sine's own rounding: validation caps the cosine's exponent (see
-    ``lrcore/nodes/cosine.py``).
+    ``lrcore/nodes/cosine.py``). A real ``D`` (with an exponent) takes the distance to the
+    end as the exact integer ``floor(D) - t`` plus a constant angle.
     """
+    if not isinstance(d, int):
+        d_int = math.floor(d)
+        angle = times(ops, math.pi / (2.0 * float(d)), d_int)
+        rest = ops.const(math.pi * float((d - d_int) / d) / 2.0)
+        return _powered(ops, lambda t: angle(d_int - t) + rest, angle, a, b, p)
     h = ops.const(math.pi / (2.0 * d))
     if p == 1.0:
         if a >= b:
@@ -199,12 +206,19 @@ def cosine_curve(ops: Any, d: int, a: float, b: float, p: float = 1.0) -> Callab
             return low + height * half_cosine(ops, h * ops.to_float(t))
 
         return rising
-    low, height = ops.const(min(a, b)), ops.const(abs(a - b))
     angle = times(ops, math.pi / (2.0 * d), d)
+    return _powered(ops, lambda t: angle(d - t), angle, a, b, p)
+
+
+def _powered(ops: Any, to_end: Callable[[Any], Any], from_start: Callable[[Any], Any],
+             a: float, b: float, p: float) -> Callable[[Any], Any]:
+    """The cosine of :func:`cosine_curve` from the angles of the distances to the end and
+    from the start."""
+    low, height = ops.const(min(a, b)), ops.const(abs(a - b))
 
     def powered(t):
-        s_end = ops.sin(angle(d - t))
-        s_start = ops.sin(angle(t))
+        s_end = ops.sin(to_end(t))
+        s_start = ops.sin(from_start(t))
         return low + height * power_weights(ops, s_end * s_end, s_start * s_start, p,
                                             root=s_end, rising=a < b)
 

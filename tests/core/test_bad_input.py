@@ -178,10 +178,14 @@ AT_LOAD = [
     ("onecycle past the domain", doc({"type": "onecycle", "peak": 0.1, "duration": 2**31}),
      r"^schedule\.duration: must be a whole number of steps <= 2\*\*31 - 1 for onecycle "
      r"\(linear and cosine take real and longer durations\), got 2147483648$"),
-    ("real cosine duration with an exponent", doc({"type": "cosine", "start": 0.1,
-                                                   "exponent": 2.0, "duration": 10.5}),
-     r"^schedule\.duration: must be a whole number of steps <= 2\*\*31 - 1 for a cosine "
-     r"with an exponent, got 10\.5$"),
+    ("real periodic cosine duration with an exponent", doc({
+        "type": "cosine", "start": 0.1, "exponent": 2.0, "periodic": True, "duration": 10.5}),
+     r"^schedule\.duration: must be a whole number of steps for a periodic cosine with an "
+     r"exponent, got 10\.5$"),
+    ("cosine with an exponent past the domain", doc({"type": "cosine", "start": 0.1,
+                                                     "exponent": 2.0, "duration": 1e10}),
+     r"^schedule\.duration: must be <= 2\*\*31 - 1 for a cosine with an exponent \(with "
+     r"exponent 1 it may be longer\), got 10000000000$"),
     ("periodic cosine over a ratio too fine", doc({"type": "cosine", "start": 0.1,
                                                    "periodic": True, "duration": 1000.123457}),
      r"^schedule\.duration: must be a ratio p/q with 2p \* max\(q, 2\) <= 2\*\*31 - 1 for "

@@ -180,7 +180,7 @@ def test_integral_values_stay_integers():
 
 def test_epochs_and_shares_stay_whole_where_the_formula_needs_whole_steps():
     """"Nep"/"N%" resolve exactly where the formula takes a real number of steps; where
-    it does not (a cycling polynomial's D, a cosine with an exponent, an integer field, a phase
+    it does not (a cycling polynomial's D, a periodic cosine with an exponent, an integer field, a phase
     before one that cannot start between steps), to the nearest step (halves up), as
     before real durations: every spec that resolved then resolves the same way."""
     def resolved(schedule, **ctx):
@@ -190,8 +190,10 @@ def test_epochs_and_shares_stay_whole_where_the_formula_needs_whole_steps():
                     total_steps=101).duration == 1
     assert resolved({"type": "polynomial", "start": 0.1, "duration": "1%"},
                     total_steps=101).duration == 1.01
+    assert resolved({"type": "cosine", "start": 0.1, "exponent": 2.0, "duration": "12.5%",
+                     "periodic": True}, total_steps=100).duration == 13
     assert resolved({"type": "cosine", "start": 0.1, "exponent": 2.0, "duration": "12.5%"},
-                    total_steps=100).duration == 13
+                    total_steps=100).duration == 12.5
     assert resolved({"type": "cosine", "start": 0.1, "duration": "12.5%"},
                     total_steps=100).duration == 12.5
     assert resolved({"type": "step", "start": 0.1, "factor": 0.5, "every": "2.5ep"},
@@ -249,3 +251,19 @@ def test_polynomial_duration_is_a_real_number_of_steps(duration):
         return 0.01 + 0.29 * float(1 - min(F(t), d) / d) ** 2
 
     check_curve(spec, oracle, steps_for(300, 23, 24, 666, 667, 10**9, 10**9 + 1))
+
+
+@pytest.mark.parametrize("duration", [10.5, 23.4, "2000/3", 2**31 - 1.5])
+@pytest.mark.parametrize("start,end", [(0.3, 0.01), (0.01, 0.3)])
+def test_cosine_with_an_exponent_over_a_real_duration(duration, start, end):
+    """w = ((1 + cos(pi t / D)) / 2) ** p with D exact, falling and rising; the end rate
+    from the first step past D."""
+    d = F(duration) if isinstance(duration, str) else F(repr(duration))
+    spec = doc({"type": "cosine", "start": start, "end": end, "exponent": 2.5,
+                "duration": duration})
+
+    def oracle(t):
+        w = cos_weight(min(F(t), d) / d) ** 2.5
+        return start * w + end * (1 - w)
+
+    check_curve(spec, oracle, steps_for(300, 10, 11, 23, 24, 666, 667, 2**31 - 3))
