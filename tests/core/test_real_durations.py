@@ -180,9 +180,9 @@ def test_integral_values_stay_integers():
 
 def test_epochs_and_shares_stay_whole_where_the_formula_needs_whole_steps():
     """"Nep"/"N%" resolve exactly where the formula takes a real number of steps; where
-    it does not (a cycling polynomial's D, a periodic cosine with an exponent, an integer field, a phase
-    before one that cannot start between steps), to the nearest step (halves up), as
-    before real durations: every spec that resolved then resolves the same way."""
+    it does not (a cycling polynomial's D, a periodic cosine with an exponent, an integer
+    field, a phase before one that cannot start between steps), to the nearest step
+    (halves up), as before real durations."""
     def resolved(schedule, **ctx):
         return lrcore.Schedule.from_dict(doc(schedule, **ctx)).resolve().schedule
 
