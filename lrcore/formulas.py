@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -92,6 +93,30 @@ def growth(ops: Any, start: float, c: float, last: int,
         return ops.take(table, j) * ops.exp(ops.to_float(k - j * block) * k_c)
 
     return grown
+
+
+def floor_ratio(ops: Any, t: Any, n: int | Fraction) -> Any:
+    """``floor(t / N)`` for integer steps ``t >= 0`` and an exact number of steps ``N``
+    (an int, or a Fraction ``p/q`` with ``N >= 1`` and ``p q <= 2**31 - 1``, which
+    :func:`staircase_rule` checks): ``t = a p + r`` gives ``a q + floor(r q / p)``,
+    every term an integer within int32."""
+    if isinstance(n, int):
+        return ops.floordiv(t, n)
+    p, q = n.numerator, n.denominator
+    return ops.floordiv(t, p) * q + ops.floordiv(ops.mod(t, p) * q, p)
+
+
+def staircase_rule(n: int | Fraction) -> str | None:
+    """Why ``floor(t / N)`` cannot be found by :func:`floor_ratio` (None when it can)."""
+    if isinstance(n, int) or n > _MAX_STEP:
+        return None  # a divisor past the domain: the quotient is 0
+    if n < 1:
+        return ("must be >= 1 with staircase when it is not a whole number of steps "
+                "(floor(t / every) must stay within 2**31 - 1)")
+    if n.numerator * n.denominator > _MAX_STEP:
+        return ("must be a ratio p/q with p * q <= 2**31 - 1 with staircase (its stairs "
+                "are found by integer arithmetic); use a simpler fraction")
+    return None
 
 
 def times(ops: Any, k: float, d: int) -> Callable[[Any], Any]:
@@ -207,7 +232,8 @@ def half_cosine(ops: Any, angle: Any) -> Any:
     return s * s
 
 
-def cosine_curve(ops: Any, d: int, a: float, b: float, p: float = 1.0) -> Callable[[Any], Any]:
+def cosine_curve(ops: Any, d: int | Fraction, a: float, b: float,
+                 p: float = 1.0) -> Callable[[Any], Any]:
     """Half a cosine from ``a`` to ``b`` on integer ``0 <= t <= D``:
     ``w = ((1 + cos(pi t / D)) / 2) ** p``, rate ``a w + b (1 - w)``.
 
@@ -218,10 +244,16 @@ def cosine_curve(ops: Any, d: int, a: float, b: float, p: float = 1.0) -> Callab
     exponent, :func:`power_weights` takes ``cos^2`` as ``s_end^2`` (powered as
     ``s_end^(2p)``, one rounding fewer) and ``sin^2`` as ``s_start^2``. Even so a power
     multiplies the sine's own rounding: validation caps the cosine's exponent (see
-    ``lrcore/nodes/cosine.py``).
+    ``lrcore/nodes/cosine.py``). A real ``D`` (with an exponent) takes the distance to the
+    end as the exact integer ``floor(D) - t`` plus a constant angle.
     """
     if p != 1.0 and twofloat.wanted(ops):
         return _cosine_power_2f(ops, d, a, b, p)
+    if not isinstance(d, int):
+        d_int = math.floor(d)
+        angle = times(ops, math.pi / (2.0 * float(d)), d_int)
+        rest = ops.const(math.pi * float((d - d_int) / d) / 2.0)
+        return _powered(ops, lambda t: angle(d_int - t) + rest, angle, a, b, p)
     h = ops.const(math.pi / (2.0 * d))
     if p == 1.0:
         if a >= b:
@@ -237,12 +269,19 @@ def cosine_curve(ops: Any, d: int, a: float, b: float, p: float = 1.0) -> Callab
             return low + height * half_cosine(ops, h * ops.to_float(t))
 
         return rising
-    low, height = ops.const(min(a, b)), ops.const(abs(a - b))
     angle = times(ops, math.pi / (2.0 * d), d)
+    return _powered(ops, lambda t: angle(d - t), angle, a, b, p)
+
+
+def _powered(ops: Any, to_end: Callable[[Any], Any], from_start: Callable[[Any], Any],
+             a: float, b: float, p: float) -> Callable[[Any], Any]:
+    """The cosine of :func:`cosine_curve` from the angles of the distances to the end and
+    from the start."""
+    low, height = ops.const(min(a, b)), ops.const(abs(a - b))
 
     def powered(t):
-        s_end = ops.sin(angle(d - t))
-        s_start = ops.sin(angle(t))
+        s_end = ops.sin(to_end(t))
+        s_start = ops.sin(from_start(t))
         return low + height * power_weights(ops, s_end * s_end, s_start * s_start, p,
                                             root=s_end, rising=a < b)
 
@@ -281,28 +320,40 @@ def interval_curve(ops: Any, s: Any, e: Any, a: float, b: float,
     return lambda t: low + height * (distance(t) / length)
 
 
-def _cosine_power_2f(ops: Any, d: int, a: float, b: float, p: float) -> Callable[[Any], Any]:
+def _cosine_power_2f(ops: Any, d: int | Fraction, a: float, b: float,
+                     p: float) -> Callable[[Any], Any]:
     """:func:`cosine_curve` with an exponent, on float32 backends: ``w = s_end ** (2 p)``
     with ``s_end = sin(pi (D - t) / (2 D))`` as a two-float pair (its angle as a pair,
     then the sine's series where the angle is at most pi/4 and the cosine's series of
     the complementary angle ``pi t / (2 D)`` above), so the power does not multiply a
     float sine's rounding by ``2 p``; ``log(s_end ** 2)`` then feeds
-    :func:`power_of_log`. At ``t = D`` (a periodic wave's trough) the weight is 0."""
-    angle = twofloat.times(ops, math.pi / (2.0 * d), d)
+    :func:`power_of_log`. At ``t = D`` (a periodic wave's trough) the weight is 0. A real
+    ``D`` takes the angle to the end as that of the exact integer ``floor(D) - t`` plus a
+    constant pair (the angle of ``D - floor(D)``)."""
+    d_int = math.floor(d)
+    frac = Fraction(d) - d_int
+    angle = twofloat.times(ops, math.pi / (2.0 * float(d)), d_int)
     rate = power_of_log(ops, ops.const(min(a, b)), ops.const(abs(a - b)), p, rising=a < b)
-    half_d = d // 2
-    bound = exponent_bound(2.0 * p, max(1, d.bit_length() + 1))
+    half = math.floor(Fraction(d) / 2 - frac)  # n <= half: the angle to the end <= pi/4
+    bits = d_int.bit_length() + 1
+    if frac:  # the smallest angle to the end is frac pi / (2 D)
+        bits = max(bits, math.ceil(math.log2(2.0 * float(d) / (math.pi * float(frac)))) + 2)
+        rest = twofloat.pair(ops, math.pi * float(frac / d) / 2.0)
+    bound = exponent_bound(2.0 * p, max(1, bits))
 
     def powered(t: Any) -> Any:
-        n = d - t
+        n = d_int - t
         e_hi, e_lo = angle(n)
+        if frac:
+            e_hi, e_err = twofloat.two_sum(e_hi, rest[0])
+            e_lo = e_err + (e_lo + rest[1])
         s_hi, s_lo = angle(t)
-        near = n <= half_d  # the angle to the end is at most pi/4
+        near = n <= half
         sin_hi, sin_lo = twofloat.sin_small(ops, e_hi, e_lo)
         cos_hi, cos_lo = twofloat.cos_small(ops, s_hi, s_lo)
         hi = ops.where(near, sin_hi, cos_hi)
         lo = ops.where(near, sin_lo, cos_lo)
-        zero = n <= 0
+        zero = n < 0 if frac else n <= 0
         l_hi, l_lo = twofloat.log(ops, ops.where(zero, ops.const(1.0), hi), lo, bound)
         return rate(ops.const(2.0) * l_hi, ops.const(2.0) * l_lo, zero)
 

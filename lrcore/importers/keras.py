@@ -33,8 +33,9 @@ LrcoreSchedule         its spec
 
 Every parameter must be a real number (int, float, a numpy scalar or a 0-d array; not
 a bool, and not a string even when it reads as one, ``"100"``), or ``SpecError`` names
-it. ``decay_steps`` must be a whole number of steps except for ``CosineDecay`` and
-``CosineDecayRestarts`` (real ``decay_steps``, ``warmup_steps``, ``first_decay_steps``);
+it. Numbers of steps may be real (``decay_steps=2.5``), except ``PolynomialDecay``'s
+``decay_steps`` with ``cycle`` (whole); a staircase over a real ``decay_steps`` needs it
+>= 1 and a ratio ``p/q`` with ``p * q <= 2**31 - 1``;
 ``CosineDecayRestarts`` needs ``t_mul >= 1``, ``m_mul > 0`` (above 1 within float32) and
 ``alpha <= 1``. An ``LrcoreSchedule`` built
 with ``gradient_accumulation_steps`` returns its spec, which counts optimizer updates
@@ -43,11 +44,13 @@ with ``gradient_accumulation_steps`` returns its spec, which counts optimizer up
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 from .._args import as_real as _real
 from ..document import KERAS_KEY, Schedule, keras_settings
 from ..errors import SpecError
+from ..formulas import staircase_rule
 from ..node import Node
 from ..nodes.constant import Constant
 from ..nodes.cosine import Cosine
@@ -166,8 +169,8 @@ def _arguments(class_name: str, config: dict) -> dict[str, Any]:
 def _steps(value: Any, path: str) -> int:
     x = _real(value, path)
     if x != int(x):
-        raise SpecError(path, "must be a whole number of steps for this schedule (a real "
-                        "one is read for CosineDecay and CosineDecayRestarts)", x)
+        raise SpecError(path, "must be a whole number of steps for PolynomialDecay with "
+                        "cycle (a real one is read without cycle)", x)
     return int(x)
 
 
@@ -176,6 +179,17 @@ def _real_steps(value: Any, path: str) -> int | float:
     values as ints. The spec checks the range."""
     x = _real(value, path)
     return int(x) if x == int(x) else x
+
+
+def _stair_steps(decay_steps: Any, staircase: Any) -> int | float | str:
+    """``decay_steps`` of a schedule with ``staircase``: real, but a staircase over a real
+    length must be one whose stairs integer arithmetic finds."""
+    x = _real(decay_steps, "decay_steps")
+    if _bool(staircase, "staircase") and x > 0 and x != int(x):
+        rule = staircase_rule(Fraction(repr(x)))
+        if rule is not None:
+            raise SpecError("decay_steps", rule.replace("every", "decay_steps"), x)
+    return _real_steps(x, "decay_steps")
 
 
 def _bool(value: Any, path: str) -> bool:
@@ -189,15 +203,14 @@ def _bool(value: Any, path: str) -> bool:
 def _exponential_decay(initial_learning_rate, decay_steps, decay_rate, staircase) -> Node:
     return Exponential(start=_real(initial_learning_rate, "initial_learning_rate"),
                        rate=_real(decay_rate, "decay_rate"),
-                       every=_steps(decay_steps, "decay_steps"),
-                       staircase=_bool(staircase, "staircase"))
+                       every=_stair_steps(decay_steps, staircase),
+                       staircase=staircase)
 
 
 def _inverse_time_decay(initial_learning_rate, decay_steps, decay_rate, staircase) -> Node:
     start, rate = _real(initial_learning_rate, "initial_learning_rate"), \
         _real(decay_rate, "decay_rate")
-    every = _steps(decay_steps, "decay_steps")
-    _bool(staircase, "staircase")
+    every = _stair_steps(decay_steps, staircase)
     if rate == 0.0:  # s / (1 + 0) at every step
         return Constant(value=start)
     return InverseTime(start=start, rate=rate, every=every, staircase=staircase)
@@ -237,7 +250,7 @@ def _polynomial_decay(initial_learning_rate, decay_steps, end_learning_rate, pow
     return Polynomial(start=_real(initial_learning_rate, "initial_learning_rate"),
                       end=_real(end_learning_rate, "end_learning_rate"),
                       power=_real(power, "power"), cycle=_bool(cycle, "cycle"),
-                      duration=_steps(decay_steps, "decay_steps"))
+                      duration=(_steps if cycle else _real_steps)(decay_steps, "decay_steps"))
 
 
 def _cosine_decay(initial_learning_rate, decay_steps, alpha, warmup_target,

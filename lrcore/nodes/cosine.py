@@ -45,8 +45,8 @@ class Cosine(Node):
     * ``start`` :math:`s`, ``end`` :math:`e` — rates at :math:`0` and :math:`D`;
     * ``exponent`` :math:`0 < p \le 3` — optax's ``exponent`` (1: the plain cosine);
     * ``periodic`` — continue the wave past :math:`D` instead of holding;
-    * ``duration`` :math:`D`: a real number of steps (``1000.5``, ``"2000/3"``) or one
-      past the step domain (``1e10``) too, with exponent 1.
+    * ``duration`` :math:`D`: a real number of steps (``1000.5``, ``"2000/3"``) too, and
+      with exponent 1 one past the step domain (``1e10``) or a real periodic one.
 
     >>> import lrcore
     >>> lrcore.evaluate(lrcore.cosine(start=1.0, end=0.0, duration=4), range(6)).round(6).tolist()
@@ -68,9 +68,12 @@ class Cosine(Node):
         d = exact(self.duration)
         if isinstance(d, int) and d <= MAX_STEP:
             return
-        if self.exponent != 1.0:
-            raise SpecError(f"{path}.duration", "must be a whole number of steps <= 2**31 - 1 "
-                            "for a cosine with an exponent", self.duration)
+        if self.exponent != 1.0 and d > MAX_STEP:
+            raise SpecError(f"{path}.duration", "must be <= 2**31 - 1 for a cosine with an "
+                            "exponent (with exponent 1 it may be longer)", self.duration)
+        if self.exponent != 1.0 and self.periodic:
+            raise SpecError(f"{path}.duration", "must be a whole number of steps for a "
+                            "periodic cosine with an exponent", self.duration)
         if self.periodic and d <= MAX_STEP:
             if not _simple(d):
                 raise SpecError(f"{path}.duration", "must be a ratio p/q with 2p * max(q, 2) "
@@ -80,7 +83,9 @@ class Cosine(Node):
     def real_ok(self, name, value):
         if name != "duration" or value > MAX_STEP:
             return self.exponent == 1.0
-        return self.exponent == 1.0 and (not self.periodic or _simple(value))
+        if self.periodic:
+            return self.exponent == 1.0 and _simple(value)
+        return True
 
     def takes_real_start(self):
         return not self.periodic and self.exponent == 1.0
@@ -90,11 +95,11 @@ class Cosine(Node):
 
     def build_at(self, ops, phi):
         d = exact(self.duration)
-        if phi == 0 and isinstance(d, int) and d <= MAX_STEP:
+        if phi == 0 and d <= MAX_STEP and (isinstance(d, int) or self.exponent != 1.0):
             wave = cosine_curve(ops, d, self.start, self.end, self.exponent)
             if self.periodic:
                 return lambda t: wave(d - abs(d - ops.mod(t, 2 * d)))
-            return ops.select([d], [wave, ops.constant(self.end)])
+            return ops.select([math.ceil(d)], [wave, ops.constant(self.end)])
         if self.periodic and d <= MAX_STEP:
             return _real_wave(ops, d, self.start, self.end)
         # a real D or start: the half cosine over the real interval [-phi, D - phi]

@@ -9,8 +9,8 @@ import numpy as np
 
 from .. import twofloat
 from ..errors import SpecError
-from ..fields import MAX_STEP, POSITIVE, RATE, Bool, Steps, param
-from ..formulas import growth
+from ..fields import _DURATION, MAX_STEP, POSITIVE, RATE, Bool, Steps, exact, param
+from ..formulas import floor_ratio, growth, staircase_rule
 from ..node import Node, check_growth, growth_bound
 from ..ops import horizon
 
@@ -30,7 +30,9 @@ class Exponential(Node):
 
     * ``start`` :math:`s`; ``rate`` :math:`r > 0` per ``every`` :math:`N` steps;
     * ``begin`` :math:`b` — hold ``start`` until this step (optax ``transition_begin``);
-    * ``staircase`` — integer exponent; ``bound`` — see above.
+    * ``staircase`` — integer exponent; ``bound`` — see above;
+    * ``every`` :math:`N`: a real number of steps too (Keras's ``decay_steps=2.5``),
+      exact: :math:`\lfloor u / N \rfloor` by integer arithmetic on :math:`N = p/q`.
 
     Computed as :math:`s\,e^{u \ln(r)/N}` with :math:`\ln(r)/N` folded in float64.
 
@@ -42,7 +44,8 @@ class Exponential(Node):
     type = "exponential"
     start: float = param(RATE, doc="rate at t = begin")
     rate: float = param(POSITIVE, doc="factor per `every` steps")
-    every: int | str = param(Steps(), 1, doc="steps over which the rate multiplies by `rate`")
+    every: int | float | str = param(Steps(real=True), 1,
+                                    doc="steps over which the rate multiplies by `rate`")
     staircase: bool = param(Bool(), False, doc="integer exponent floor(u / every)")
     begin: int | str = param(Steps(positive=False), 0, doc="hold `start` until this step")
     bound: float | None = param(RATE, None, doc="floor (rate < 1) or ceiling (rate > 1)")
@@ -62,14 +65,15 @@ class Exponential(Node):
                 raise SpecError(f"{path}.bound", "must be at most 1e30 times start (the "
                                 "growth factor must stay inside float32's exp range)",
                                 self.bound)
-        elif isinstance(self.every, int) and isinstance(self.begin, int):
-            check_growth(f"{path}.rate", self.start, math.log(self.rate) / self.every,
+        elif _known(self.every) and isinstance(self.begin, int):
+            check_growth(f"{path}.rate", self.start, math.log(self.rate) / exact(self.every),
                          MAX_STEP - self.begin, self.rate)
+        check_staircase(self, path)
 
     def rate_bound(self):
         if self.bound is not None and self.rate > 1:
             return self.bound
-        return growth_bound(self.start, math.log(self.rate) / self.every,
+        return growth_bound(self.start, math.log(self.rate) / exact(self.every),
                             MAX_STEP - self.begin)
 
     def _stairs(self, ops, k_last):
@@ -96,12 +100,12 @@ class Exponential(Node):
         return ops.table(values), top
 
     def build(self, ops):
-        n, b = self.every, self.begin
+        n, b = exact(self.every), self.begin
         log_rate = math.log(self.rate)
         last = max(horizon() - b, 0)  # the largest u = t - begin this formula sees
         if self.staircase:  # the exponent is k c with an integer k
-            c, k_last = log_rate, last // n
-            count = lambda u: ops.floordiv(u, n)  # noqa: E731
+            c, k_last = log_rate, math.floor(last / n)
+            count = lambda u: floor_ratio(ops, u, n)  # noqa: E731
             table = self._stairs(ops, k_last)
             if table is not None:
                 stairs, top = table
@@ -110,7 +114,7 @@ class Exponential(Node):
                     return decay
                 return ops.select([b], [ops.constant(self.start), lambda t: decay(t - b)])
         else:
-            c, k_last = log_rate / n, last
+            c, k_last = log_rate / n, last  # ln(r) q / p, rounded once
             count = lambda u: u  # noqa: E731
         if self.bound is not None and self.rate > 1 and self.start > 0:
             # a ceiling (optax): k stops where the rate has passed it, so the growth never
@@ -130,3 +134,16 @@ class Exponential(Node):
         if b == 0:
             return decay
         return ops.select([b], [ops.constant(self.start), lambda t: decay(t - b)])
+
+
+def _known(steps):
+    """Whether a step value is resolved (not ``"Nep"``/``"N%"``)."""
+    return not (isinstance(steps, str) and _DURATION.match(steps))
+
+
+def check_staircase(node, path):
+    """Refuse a staircase over a real ``every`` whose stairs int32 cannot find."""
+    if node.staircase and _known(node.every):
+        rule = staircase_rule(exact(node.every))
+        if rule is not None:
+            raise SpecError(f"{path}.every", rule, node.every)

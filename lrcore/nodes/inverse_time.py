@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..fields import POSITIVE, RATE, Bool, Steps, param
+from ..fields import POSITIVE, RATE, Bool, Steps, exact, param
+from ..formulas import floor_ratio
 from ..node import Node
+from .exponential import check_staircase
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -16,7 +18,9 @@ class InverseTime(Node):
 
     with :math:`t / N` replaced by :math:`\lfloor t / N \rfloor` when ``staircase``.
 
-    * ``start`` :math:`s`; ``rate`` :math:`r > 0`; ``every`` :math:`N` steps.
+    * ``start`` :math:`s`; ``rate`` :math:`r > 0`; ``every`` :math:`N` steps, a real
+      number too (exact: :math:`\lfloor t / N \rfloor` by integer arithmetic on
+      :math:`N = p/q`).
 
     >>> import lrcore
     >>> lrcore.evaluate(lrcore.inverse_time(start=1.0, rate=0.5, every=2), [0, 2, 4]).tolist()
@@ -26,13 +30,16 @@ class InverseTime(Node):
     type = "inverse_time"
     start: float = param(RATE, doc="rate at t = 0")
     rate: float = param(POSITIVE, doc="decay rate")
-    every: int | str = param(Steps(), 1, doc="decay steps")
+    every: int | float | str = param(Steps(real=True), 1, doc="decay steps")
     staircase: bool = param(Bool(), False, doc="integer t // every")
 
+    def check(self, path):
+        check_staircase(self, path)
+
     def build(self, ops):
-        s, one, n = ops.const(self.start), ops.const(1.0), self.every
+        s, one, n = ops.const(self.start), ops.const(1.0), exact(self.every)
         if self.staircase:
             r = ops.const(self.rate)
-            return lambda t: s / (one + r * ops.to_float(ops.floordiv(t, n)))
-        c = ops.const(self.rate / n)
+            return lambda t: s / (one + r * ops.to_float(floor_ratio(ops, t, n)))
+        c = ops.const(float(self.rate / n))  # r q / p, rounded once
         return lambda t: s / (one + c * ops.to_float(t))

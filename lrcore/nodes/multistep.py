@@ -30,7 +30,8 @@ class MultiStep(Node):
     type = "multistep"
     start: float = param(RATE, doc="rate before the first milestone")
     factor: float = param(POSITIVE, doc="multiplier at each milestone")
-    milestones: tuple | list = param(StepsList(Steps(real=True)), doc="steps at which the rate drops")
+    milestones: tuple | list = param(StepsList(Steps(real=True)),
+                                     doc="steps at which the rate drops")
 
     def check(self, path):
         check_increasing(f"{path}.milestones", self.milestones)

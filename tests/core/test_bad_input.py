@@ -159,16 +159,33 @@ AT_LOAD = [
     ("step every past the domain", doc({"type": "step", "start": 0.1, "factor": 0.5,
                                         "every": 2**31}),
      r"^schedule\.every: must be <= 2\*\*31 - 1 = 2147483647, got 2147483648$"),
-    ("real polynomial duration", doc({"type": "polynomial", "start": 0.1, "duration": 2.5}),
+    ("real cycling polynomial duration", doc({"type": "polynomial", "start": 0.1,
+                                              "duration": 2.5, "cycle": True}),
      r"^schedule\.duration: must be a whole number of steps <= 2\*\*31 - 1 for polynomial "
-     r"\(linear and cosine take real and longer durations\), got 2\.5$"),
+     r"with cycle \(without cycle it may be real\), got 2\.5$"),
+    ("polynomial past the domain", doc({"type": "polynomial", "start": 0.1,
+                                        "duration": 2**31}),
+     r"^schedule\.duration: must be <= 2\*\*31 - 1 for polynomial \(linear and cosine take "
+     r"longer durations\), got 2147483648$"),
+    ("real staircase every below 1", doc({"type": "exponential", "start": 0.1, "rate": 0.5,
+                                          "every": 0.5, "staircase": True}),
+     r"^schedule\.every: must be >= 1 with staircase when it is not a whole number of steps "
+     r"\(floor\(t / every\) must stay within 2\*\*31 - 1\), got 0\.5$"),
+    ("real staircase every too fine", doc({"type": "inverse_time", "start": 0.1, "rate": 0.5,
+                                           "every": "100000/99999", "staircase": True}),
+     r"^schedule\.every: must be a ratio p/q with p \* q <= 2\*\*31 - 1 with staircase \(its "
+     r'stairs are found by integer arithmetic\); use a simpler fraction, got "100000/99999"$'),
     ("onecycle past the domain", doc({"type": "onecycle", "peak": 0.1, "duration": 2**31}),
      r"^schedule\.duration: must be a whole number of steps <= 2\*\*31 - 1 for onecycle "
      r"\(linear and cosine take real and longer durations\), got 2147483648$"),
-    ("real cosine duration with an exponent", doc({"type": "cosine", "start": 0.1,
-                                                   "exponent": 2.0, "duration": 10.5}),
-     r"^schedule\.duration: must be a whole number of steps <= 2\*\*31 - 1 for a cosine "
-     r"with an exponent, got 10\.5$"),
+    ("real periodic cosine duration with an exponent", doc({
+        "type": "cosine", "start": 0.1, "exponent": 2.0, "periodic": True, "duration": 10.5}),
+     r"^schedule\.duration: must be a whole number of steps for a periodic cosine with an "
+     r"exponent, got 10\.5$"),
+    ("cosine with an exponent past the domain", doc({"type": "cosine", "start": 0.1,
+                                                     "exponent": 2.0, "duration": 1e10}),
+     r"^schedule\.duration: must be <= 2\*\*31 - 1 for a cosine with an exponent \(with "
+     r"exponent 1 it may be longer\), got 10000000000$"),
     ("periodic cosine over a ratio too fine", doc({"type": "cosine", "start": 0.1,
                                                    "periodic": True, "duration": 1000.123457}),
      r"^schedule\.duration: must be a ratio p/q with 2p \* max\(q, 2\) <= 2\*\*31 - 1 for "

@@ -180,16 +180,20 @@ def test_integral_values_stay_integers():
 
 def test_epochs_and_shares_stay_whole_where_the_formula_needs_whole_steps():
     """"Nep"/"N%" resolve exactly where the formula takes a real number of steps; where
-    it does not (a polynomial's D, a cosine with an exponent, an integer field, a phase
-    before one that cannot start between steps), to the nearest step (halves up), as
-    before real durations: every spec that resolved then resolves the same way."""
+    it does not (a cycling polynomial's D, a periodic cosine with an exponent, an integer
+    field, a phase before one that cannot start between steps), to the nearest step
+    (halves up), as before real durations."""
     def resolved(schedule, **ctx):
         return lrcore.Schedule.from_dict(doc(schedule, **ctx)).resolve().schedule
 
-    assert resolved({"type": "polynomial", "start": 0.1, "duration": "1%"},
+    assert resolved({"type": "polynomial", "start": 0.1, "duration": "1%", "cycle": True},
                     total_steps=101).duration == 1
+    assert resolved({"type": "polynomial", "start": 0.1, "duration": "1%"},
+                    total_steps=101).duration == 1.01
+    assert resolved({"type": "cosine", "start": 0.1, "exponent": 2.0, "duration": "12.5%",
+                     "periodic": True}, total_steps=100).duration == 13
     assert resolved({"type": "cosine", "start": 0.1, "exponent": 2.0, "duration": "12.5%"},
-                    total_steps=100).duration == 13
+                    total_steps=100).duration == 12.5
     assert resolved({"type": "cosine", "start": 0.1, "duration": "12.5%"},
                     total_steps=100).duration == 12.5
     assert resolved({"type": "step", "start": 0.1, "factor": 0.5, "every": "2.5ep"},
@@ -203,3 +207,63 @@ def test_epochs_and_shares_stay_whole_where_the_formula_needs_whole_steps():
         {"type": "exponential", "start": 0.05, "rate": 0.5, "duration": "2.5%"},
         {"type": "linear", "start": 0.1, "end": 0.05}]}, total_steps=1002)
     assert [p.duration for p in seq.phases] == [25.05, 976.95]
+
+
+@pytest.mark.parametrize("every", [2.5, 23.4, "2000/3", 2**31 + 0.5])
+@pytest.mark.parametrize("staircase", [False, True])
+def test_exponential_every_is_a_real_number_of_steps(every, staircase):
+    """rate ** (t / N) or rate ** floor(t / N) with N exact (23.4 is 117/5); a staircase
+    steps exactly at the multiples of N (t = 117 for N = 23.4, t = 2000 for 2000/3)."""
+    n = F(every) if isinstance(every, str) else F(repr(every))
+    spec = doc({"type": "exponential", "start": 0.3, "rate": 0.5, "every": every,
+                "staircase": staircase})
+
+    def oracle(t):
+        k = math.floor(F(t) / n) if staircase else float(F(t) / n)
+        return 0.3 * 0.5 ** k
+
+    check_curve(spec, oracle, steps_for(300, 116, 117, 666, 667, 1999, 2000))
+
+
+@pytest.mark.parametrize("every", [2.5, 23.4, "2000/3"])
+@pytest.mark.parametrize("staircase", [False, True])
+def test_inverse_time_every_is_a_real_number_of_steps(every, staircase):
+    n = F(every) if isinstance(every, str) else F(repr(every))
+    spec = doc({"type": "inverse_time", "start": 0.3, "rate": 0.7, "every": every,
+                "staircase": staircase})
+
+    def oracle(t):
+        k = math.floor(F(t) / n) if staircase else F(t) / n
+        return 0.3 / float(1 + F(0.7) * k) if staircase else 0.3 / (1 + 0.7 * float(k))
+
+    check_curve(spec, oracle, steps_for(300, 116, 117, 666, 667, 1999, 2000))
+
+
+@pytest.mark.parametrize("duration", [2.5, 23.4, "2000/3", 1e9 + 0.5])
+def test_polynomial_duration_is_a_real_number_of_steps(duration):
+    """end + (start - end) (1 - t / D) ** p until D, then end: at t = 23 < D = 23.4 the
+    rate is still above end."""
+    d = F(duration) if isinstance(duration, str) else F(repr(duration))
+    spec = doc({"type": "polynomial", "start": 0.3, "end": 0.01, "power": 2.0,
+                "duration": duration})
+
+    def oracle(t):
+        return 0.01 + 0.29 * float(1 - min(F(t), d) / d) ** 2
+
+    check_curve(spec, oracle, steps_for(300, 23, 24, 666, 667, 10**9, 10**9 + 1))
+
+
+@pytest.mark.parametrize("duration", [10.5, 23.4, "2000/3", 2**31 - 1.5])
+@pytest.mark.parametrize("start,end", [(0.3, 0.01), (0.01, 0.3)])
+def test_cosine_with_an_exponent_over_a_real_duration(duration, start, end):
+    """w = ((1 + cos(pi t / D)) / 2) ** p with D exact, falling and rising; the end rate
+    from the first step past D."""
+    d = F(duration) if isinstance(duration, str) else F(repr(duration))
+    spec = doc({"type": "cosine", "start": start, "end": end, "exponent": 2.5,
+                "duration": duration})
+
+    def oracle(t):
+        w = cos_weight(min(F(t), d) / d) ** 2.5
+        return start * w + end * (1 - w)
+
+    check_curve(spec, oracle, steps_for(300, 10, 11, 23, 24, 666, 667, 2**31 - 3))

@@ -81,6 +81,18 @@ CASES = {
     "CosineDecayRestarts-growing": ("CosineDecayRestarts", lambda h: dict(
         initial_learning_rate=0.3, first_decay_steps=h // 6 + 0.5, t_mul=1.5, m_mul=1.05,
         alpha=0.2)),
+    "ExponentialDecay-real": ("ExponentialDecay", lambda h: dict(
+        initial_learning_rate=0.3, decay_steps=h // 4 + 0.75, decay_rate=0.5)),
+    "ExponentialDecay-real-staircase": ("ExponentialDecay", lambda h: dict(
+        initial_learning_rate=0.02, decay_steps=h // 3 + 0.25, decay_rate=0.8,
+        staircase=True)),
+    "InverseTimeDecay-real": ("InverseTimeDecay", lambda h: dict(
+        initial_learning_rate=0.3, decay_steps=h // 5 + 0.25, decay_rate=0.7)),
+    "InverseTimeDecay-real-staircase": ("InverseTimeDecay", lambda h: dict(
+        initial_learning_rate=0.05, decay_steps=h // 2 + 1.5, decay_rate=2.5,
+        staircase=True)),
+    "PolynomialDecay-real": ("PolynomialDecay", lambda h: dict(
+        initial_learning_rate=0.3, decay_steps=h - 0.5, end_learning_rate=0.05, power=2.0)),
 }
 
 
@@ -303,10 +315,18 @@ class Custom(S.LearningRateSchedule):
                                               r"reads"),
     ({"class_name": "ExponentialDecay", "config": {}}, {"class_name": "CosineDecay"},
      r"differs from the serialized class"),
-    ({"initial_learning_rate": 0.1, "decay_steps": 2.5, "decay_rate": 0.9},
-     {"class_name": "ExponentialDecay"},
-     r"^decay_steps: must be a whole number of steps for this schedule \(a real one is read "
-     r"for CosineDecay and CosineDecayRestarts\), got 2\.5$"),
+    ({"initial_learning_rate": 0.1, "decay_steps": 2.5, "end_learning_rate": 0.0,
+      "power": 1.0, "cycle": True}, {"class_name": "PolynomialDecay"},
+     r"^decay_steps: must be a whole number of steps for PolynomialDecay with cycle \(a real "
+     r"one is read without cycle\), got 2\.5$"),
+    ({"initial_learning_rate": 0.1, "decay_steps": 0.5, "decay_rate": 0.9,
+      "staircase": True}, {"class_name": "ExponentialDecay"},
+     r"^decay_steps: must be >= 1 with staircase when it is not a whole number of steps "
+     r"\(floor\(t / decay_steps\) must stay within 2\*\*31 - 1\), got 0\.5$"),
+    ({"initial_learning_rate": 0.1, "decay_steps": 1000.123456, "decay_rate": 0.9,
+      "staircase": True}, {"class_name": "InverseTimeDecay"},
+     r"^decay_steps: must be a ratio p/q with p \* q <= 2\*\*31 - 1 with staircase \(its "
+     r"stairs are found by integer arithmetic\); use a simpler fraction, got 1000\.123456$"),
     ({"initial_learning_rate": 0.1, "decay_steps": 10, "decay_rate": 0.9, "cycle": True},
      {"class_name": "ExponentialDecay"}, r"ExponentialDecay.cycle: is not an argument"),
     ({"initial_learning_rate": 0.1}, {"class_name": "CosineDecay"},
