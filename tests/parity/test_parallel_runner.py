@@ -9,6 +9,7 @@ the command prints.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import subprocess
@@ -21,9 +22,10 @@ import pytest
 import lrcore
 from lrcore import parity
 
-pytest.importorskip("keras")
-pytest.importorskip("jax")
-pytest.importorskip("torch")
+# found, not imported: Keras imported here would run its backend in this process
+pytestmark = pytest.mark.skipif(
+    any(importlib.util.find_spec(m) is None for m in ("keras", "jax", "torch", "optax")),
+    reason="needs keras, jax, torch and optax installed")
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
@@ -88,11 +90,12 @@ def test_a_dying_worker_is_one_error_line_exit_2(tmp_path):
                         "worker stopped by the test\n")
 
 
-tf = pytest.importorskip("tensorflow")
 #: lines TensorFlow's C++ runtime writes to stderr when it loads (absl logging)
 TF_LOG = ("absl::InitializeLog", "oneDNN custom operations", "cpu_feature_guard")
 
 
+@pytest.mark.skipif(importlib.util.find_spec("tensorflow") is None,
+                    reason="needs tensorflow installed")
 def test_tensorflow_log_lines_are_silenced_unless_verbose():
     spec = str(EXAMPLES / "time_based_decay.yaml")
     quiet = _run(spec, "--backends", "keras-tensorflow")
