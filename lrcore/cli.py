@@ -594,7 +594,7 @@ def parity(specs: tuple[str, ...], backends: tuple[str, ...], steps: int | None,
 
     names = _backend_list(backends, default_all=True) or []
     # the Keras workers start first: their framework imports overlap with the rest
-    with Workers(names, verbose=verbose) as workers:
+    with Workers(names, verbose=verbose, isolate=True) as workers:
         files = _expand(specs)
         total = total_steps
         docs = [_read(p) for p in files]

@@ -195,11 +195,14 @@ class WorkerError(RuntimeError):
     """A parity worker process died or gave no values."""
 
 
-def _runs_in_process(b: registry.Backend) -> bool:
-    """A backend that declares a process environment (Keras) runs here only when its
-    module is already imported here on the right backend; otherwise in a worker, which
-    keeps its framework (and its log lines) out of this process."""
-    return not b.env or (b.module in sys.modules and b.runs_here())
+def _runs_in_process(b: registry.Backend, isolate: bool = False) -> bool:
+    """Whether a backend runs in this process: always without a process environment of
+    its own; a Keras backend when this process runs (or, unless ``isolate``, would run)
+    Keras on it. ``isolate`` keeps a framework not imported yet, and its log lines, out
+    of this process (the command line)."""
+    if not b.env or not b.runs_here():
+        return not b.env
+    return b.module in sys.modules or not isolate
 
 
 class _Worker:
@@ -263,6 +266,8 @@ class Workers:
     process (each Keras backend other than this process's: Keras fixes its backend per
     process).
 
+    ``isolate``: a Keras backend this process would run but has not imported runs in a
+    worker too (`lrcore parity` keeps TensorFlow out of its own process).
     ``concurrent`` (the default): every worker starts now, importing its framework
     while this process goes on (reading specs, the reference, its own backends), and a
     backend with no environment of its own whose framework is not imported here runs in
@@ -273,13 +278,13 @@ class Workers:
     is kept for the error message if a worker fails."""
 
     def __init__(self, backends: Sequence[str], *, concurrent: bool = True,
-                 verbose: bool = False) -> None:
+                 verbose: bool = False, isolate: bool = False) -> None:
         self.concurrent, self.verbose = concurrent, verbose
         self.job: bytes | None = None
         self.groups: dict[tuple, list[str]] = {}  # env -> backend names
         chosen = [registry.get(b) for b in dict.fromkeys(backends)]
         for b in chosen:
-            if not _runs_in_process(b):
+            if not _runs_in_process(b, isolate):
                 self.groups.setdefault(b.env if concurrent else (b.name,), []).append(b.name)
         if concurrent:
             needs = {env: {m for n in names for m in registry.get(n).needs}

@@ -62,6 +62,17 @@ def test_keras_backends_run_in_workers_started_at_once():
     assert all(w.proc.returncode is not None for w in pool.workers.values())
 
 
+def test_a_keras_backend_this_process_would_run_stays_here(monkeypatch):
+    """KERAS_BACKEND=tensorflow and Keras not imported yet: the library runs
+    keras-tensorflow in this process (as a call per test example expects, without a
+    TensorFlow worker each time); the command line (isolate) sends it to a worker."""
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    with parity.Workers(["keras-tensorflow", "keras-jax"], concurrent=False) as pool:
+        assert "keras-tensorflow" not in pool and "keras-jax" in pool
+    with parity.Workers(["keras-tensorflow"], concurrent=False, isolate=True) as pool:
+        assert "keras-tensorflow" in pool
+
+
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items()
             if k not in ("TF_CPP_MIN_LOG_LEVEL", "KERAS_BACKEND")}
