@@ -62,15 +62,19 @@ def test_keras_backends_run_in_workers_started_at_once():
     assert all(w.proc.returncode is not None for w in pool.workers.values())
 
 
-def test_a_keras_backend_this_process_would_run_stays_here(monkeypatch):
-    """KERAS_BACKEND=tensorflow and Keras not imported yet: the library runs
-    keras-tensorflow in this process (as a call per test example expects, without a
-    TensorFlow worker each time); the command line (isolate) sends it to a worker."""
-    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
-    with parity.Workers(["keras-tensorflow", "keras-jax"], concurrent=False) as pool:
-        assert "keras-tensorflow" not in pool and "keras-jax" in pool
-    with parity.Workers(["keras-tensorflow"], concurrent=False, isolate=True) as pool:
-        assert "keras-tensorflow" in pool
+def test_a_keras_backend_this_process_would_run_stays_here():
+    """KERAS_BACKEND=tensorflow and Keras not imported yet (a fresh interpreter): the
+    library runs keras-tensorflow in that process (as a call per test example expects,
+    without a TensorFlow worker each time); the command line (isolate) sends it to a
+    worker."""
+    code = ("from lrcore import parity\n"
+            "a = parity.Workers(['keras-tensorflow', 'keras-jax'], concurrent=False)\n"
+            "b = parity.Workers(['keras-tensorflow'], concurrent=False, isolate=True)\n"
+            "print('keras-tensorflow' in a, 'keras-jax' in a, 'keras-tensorflow' in b)")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                       env=dict(os.environ, KERAS_BACKEND="tensorflow"), timeout=120,
+                       check=False)
+    assert (r.returncode, r.stdout, r.stderr) == (0, "False True True\n", "")
 
 
 def _run(*args: str, **env: str) -> subprocess.CompletedProcess:
