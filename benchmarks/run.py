@@ -13,7 +13,8 @@ process can hold one Keras backend only.
 Sections: torch (per scheduler.step()), hf (scheduler.step() and a transformers Trainer
 step), optax (StableHLO op count, vmap throughput, jitted adam step), keras (model.fit
 per step), lightning (Trainer.fit per update), evaluator (numpy reference against jitted
-optax; peak memory), startup (import time, adapter call to ready object).
+optax and against one np.sin; peak memory), startup (import time, adapter call to ready
+object), parity (``lrcore parity examples/`` against importing its frameworks).
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ import harness  # noqa: E402
 import specs  # noqa: E402
 from harness import Row, interleaved, timing_row  # noqa: E402
 
-SECTIONS = ("torch", "hf", "optax", "keras", "lightning", "evaluator", "startup")
+SECTIONS = ("torch", "hf", "optax", "keras", "lightning", "evaluator", "startup", "parity")
 
 
 class Config:
@@ -66,6 +67,7 @@ class Config:
         self.lightning_reps = 4 if q else 20
         self.hf_block = 20 if q else 50     # Trainer updates per trainer.train() call
         self.hf_reps = 4 if q else 20
+        self.parity_reps = 2 if q else 5    # pairs of (lrcore parity examples/, imports)
 
 
 # ---- torch ---------------------------------------------------------------------------------
@@ -595,6 +597,8 @@ def bench_evaluator(cfg: Config) -> list[Row]:
                         warmup=2, sync=jax.block_until_ready, collect_every=1)
         rows.append(timing_row("reference evaluator (numpy float64 vs jitted optax float32)",
                                f"evaluate {n:.0e} steps vs {label}", t, 1.0, unit="ms"))
+        # the old figure (issue 7), kept for reference: it measures libm's float64 sine
+        rows[-1].goal, rows[-1].met = "(info; old goal ≤ 1.0)", None
     # the floor of any float64 numpy formula with one sine per step (information)
     x = np.linspace(0.0, 1.5, n)
     t = interleaved(lambda: np.sin(x), lambda: f(t_jx), cfg.eval_reps, warmup=1,
@@ -603,6 +607,7 @@ def bench_evaluator(cfg: Config) -> list[Row]:
                            f"floor: np.sin(float64) on {n:.0e} points vs the line above",
                            t, 1.0, unit="ms"))
     rows[-1].goal, rows[-1].met = "(info)", None
+    rows += _evaluator_floor_rows(cfg)
 
     # peak memory of evaluate on mem_n steps, relative to the output array
     m = cfg.mem_n
@@ -625,6 +630,78 @@ def bench_evaluator(cfg: Config) -> list[Row]:
     del out, steps
     gc.collect()
     return rows
+
+
+def _evaluator_floor_rows(cfg: Config) -> list[Row]:
+    """``evaluate`` on a warmup-cosine against its floor: one ``np.sin`` over as many
+    float64 values (the cosine's angles), the goal; and the same on one core (evaluate
+    runs blocks on every core the process may use, np.sin on one), as information."""
+    import numpy as np
+
+    import lrcore
+
+    n = cfg.eval_n
+    spec = specs.warmup_cosine(n)
+    t = np.arange(n, dtype=np.int64)
+    x = np.arange(n, dtype=np.float64) * (np.pi / (2 * n))  # angles in [0, pi/2)
+    rows = []
+    section = "reference evaluator (numpy float64 vs its floor, one np.sin)"
+    t_all = interleaved(lambda: lrcore.evaluate(spec, t), lambda: np.sin(x), cfg.eval_reps,
+                        warmup=2, collect_every=1)
+    rows.append(timing_row(section, f"evaluate {n:.0e} steps warmup-cosine vs np.sin on "
+                           f"{n:.0e} float64", t_all, 1.3, unit="ms"))
+    cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
+    if cores and len(cores) > 1:
+        os.sched_setaffinity(0, {min(cores)})
+        try:
+            t_one = interleaved(lambda: lrcore.evaluate(spec, t), lambda: np.sin(x),
+                                cfg.eval_reps, warmup=2, collect_every=1)
+        finally:
+            os.sched_setaffinity(0, cores)
+        rows.append(timing_row(section, f"the same on one core (of {len(cores)})", t_one,
+                               1.3, unit="ms"))
+        rows[-1].goal, rows[-1].met = "(info)", None
+    return rows
+
+
+# ---- parity run ------------------------------------------------------------------------------
+
+def bench_parity(cfg: Config) -> list[Row]:
+    """``lrcore parity examples/`` on every installed backend against its floor: one
+    process importing every framework those backends need, once (issue 17). Both are
+    fresh interpreters, interleaved; wall time, with the children's CPU time beside."""
+    import resource
+
+    from lrcore import backends as registry
+    from lrcore.parity import available_backends
+
+    names = available_backends()
+    needs = list(dict.fromkeys(m for b in names for m in registry.get(b).needs))
+    examples = HERE.parent / "examples"
+    env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND",)}
+    cpu: dict[str, list[float]] = {"parity": [], "imports": []}
+
+    def spawn(args: list[str], key: str):
+        def run():
+            before = resource.getrusage(resource.RUSAGE_CHILDREN)
+            subprocess.run([sys.executable, *args], env=env, check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            after = resource.getrusage(resource.RUSAGE_CHILDREN)
+            cpu[key].append((after.ru_utime - before.ru_utime)
+                            + (after.ru_stime - before.ru_stime))
+        return run
+
+    t = interleaved(spawn(["-m", "lrcore.cli", "parity", str(examples)], "parity"),
+                    spawn(["-c", "import " + ", ".join(needs)], "imports"),
+                    cfg.parity_reps, warmup=1, collect_every=0)
+    n = len(t.a_ns)
+    n_specs = sum(1 for p in examples.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
+    row = timing_row("parity run", f"`lrcore parity examples/` ({n_specs} specs, "
+                     f"{len(names)} backends) vs `import {', '.join(needs)}`", t, 1.5,
+                     unit="s", extra={"backends": names, "imports": needs,
+                                      "cpu_s_parity": [round(c, 2) for c in cpu["parity"][-n:]],
+                                      "cpu_s_imports": [round(c, 2) for c in cpu["imports"][-n:]]})
+    return [row]
 
 
 # ---- start-up --------------------------------------------------------------------------------
@@ -804,7 +881,7 @@ def main(argv: list[str] | None = None) -> int:
     durations: dict[str, float] = {}
     failed: list[str] = []
     # keras first: heaviest
-    order = ["keras", "startup", "torch", "hf", "lightning", "optax", "evaluator"]
+    order = ["keras", "startup", "torch", "hf", "lightning", "optax", "evaluator", "parity"]
     for section in [s for s in order if s in only]:
         t0 = time.perf_counter()
         print(f"[{section}] ...", file=sys.stderr, flush=True)

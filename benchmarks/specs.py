@@ -107,6 +107,14 @@ def three_phase(horizon: int) -> tuple[Any, Any, Any]:
     return spec, joined, wcd
 
 
+def warmup_cosine(horizon: int) -> Any:
+    """The evaluator-against-its-floor curve: linear warmup 0 -> 1e-3 over 5 % of
+    ``horizon``, then a cosine to 1e-5 (one sine per step)."""
+    w = horizon // 20
+    return lrcore.sequence(phases=[lrcore.linear(start=0.0, end=1e-3, duration=w),
+                                   lrcore.cosine(start=1e-3, end=1e-5, duration=horizon - w)])
+
+
 # ---- Keras ------------------------------------------------------------------------------
 
 def keras_pairs(horizon: int) -> dict[str, tuple[Any, Any]]:

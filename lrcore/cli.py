@@ -1,7 +1,8 @@
 """The ``lrcore`` command: show, plot, check parity, convert and evaluate spec files.
 
 Exit status: 0 success, 1 a parity check failed, 2 bad input (an unreadable file, an
-invalid spec, a bad option) or output that cannot be written (``> /dev/full``): one line
+invalid spec, a bad option), a parity worker process that died, or output that cannot
+be written (``> /dev/full``): one line
 ``error: <what, where>`` on stderr (click's usage error for an option), never a
 traceback. ``python -m lrcore.cli`` is the same command.
 """
@@ -578,29 +579,42 @@ def plot(specs: tuple[str, ...], output: str, steps: int | None, log_scale: bool
               help="Absolute tolerance as a share of the peak rate (default: by dtype).")
 @click.option("--json", "as_json", is_flag=True,
               help="Print a JSON report (shape: lrcore.schema.PARITY_REPORT_SCHEMA).")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Let the frameworks' own log lines through (TensorFlow's C++ logging "
+                   "and the like, from the worker processes); by default they are "
+                   "silenced and shown only if a worker fails.")
 @_context_options
 def parity(specs: tuple[str, ...], backends: tuple[str, ...], steps: int | None,
-           rtol: float | None, atol: float | None, as_json: bool,
+           rtol: float | None, atol: float | None, as_json: bool, verbose: bool,
            steps_per_epoch: int | None, total_steps: int | str | None) -> None:
     """Check each spec on every backend against the reference.
 
     A directory stands for every .yaml/.yml/.json file in it. Exit status 0 when all
-    pass, 1 when any fails, 2 on bad input. Default backends: every installed one.
+    pass, 1 when any fails, 2 on bad input or when a backend's worker process dies.
+    Default backends: every installed one.
     """
-    files = _expand(specs)
-    total = total_steps
-    docs = [_read(p) for p in files]
-    for p, d in zip(files, docs, strict=True):
-        _resolve(p, d, steps_per_epoch, total)  # every spec valid before any work
+    from .parity import Workers
+
     names = _backend_list(backends, default_all=True) or []
-    labels = [_label(p, d) for p, d in zip(files, docs, strict=True)]
-    reports = run_parity(docs, labels, names, steps, rtol, atol,
-                         steps_per_epoch=steps_per_epoch, total_steps=total)
+    # the Keras workers start first: their framework imports overlap with the rest
+    with Workers(names, verbose=verbose, isolate=True) as workers:
+        files = _expand(specs)
+        total = total_steps
+        docs = [_read(p) for p in files]
+        for p, d in zip(files, docs, strict=True):
+            _resolve(p, d, steps_per_epoch, total)  # every spec valid before any work
+        labels = [_label(p, d) for p, d in zip(files, docs, strict=True)]
+        reports = run_parity(docs, labels, names, steps, rtol, atol, workers=workers,
+                             steps_per_epoch=steps_per_epoch, total_steps=total)
     ok = all(r.ok for r in reports)
     if as_json:
         click.echo(json.dumps(parity_json(reports, files, names), indent=2, allow_nan=False))
     else:
+        from .parity import histogram_table, ulp_histogram
+
         click.echo("\n\n".join(r.table() for r in reports))
+        if names:
+            click.echo("\n" + histogram_table(ulp_histogram(reports)))
         failed = [f"{c.name} ({', '.join(x.backend for x in c.failures)})"
                   for r in reports for c in (r, *r.curves) if c.failures]
         summary = (f"{len(reports)} spec(s) on {len(names)} backend(s): "
@@ -611,39 +625,26 @@ def parity(specs: tuple[str, ...], backends: tuple[str, ...], steps: int | None,
 
 def run_parity(docs: Sequence[Schedule], labels: Sequence[str], backends: Sequence[str],
                steps: int | None, rtol: float | None, atol: float | None, *,
-               progress: Progress | None = None, **context: Any) -> list:
-    """parity.check_many, one backend (and, in process, one spec) at a time, so that a
-    long check can show progress; the reports are the same."""
-    from .parity import Report, check_many
+               progress: Progress | None = None, workers: Any = None,
+               **context: Any) -> list:
+    """parity.check_many over every spec at once, the worker processes computing while
+    this one does (``workers``: started earlier by the caller), with a progress bar per
+    backend. A worker that dies is bad input's exit 2, its last line the message."""
+    from .parity import Report, WorkerError, check_many
 
-    units: list[tuple[str, list[int]]] = []
-    for b in backends:  # a Keras backend may run in a subprocess: all specs at once
-        units += [(b, list(range(len(docs))))] if b.startswith("keras-") else \
-            [(b, [i]) for i in range(len(docs))]
-    progress = progress or Progress(len(units))
-    results: list[list] = [[] for _ in docs]
-    heads: list[Any] = [None] * len(docs)
+    progress = progress or Progress(max(len(backends), 1))
     try:
-        for b, idx in units:
-            progress.advance(f"{b} {labels[idx[0]] if len(idx) == 1 else ''}".strip())
-            reps = check_many([docs[i] for i in idx], [b], steps, rtol, atol,
-                              names=[labels[i] for i in idx], **context)
-            for i, rep in zip(idx, reps, strict=True):
-                # hyperparameter curves: one report each, gathered across backends
-                heads[i] = rep if heads[i] is None else dataclasses.replace(
-                    rep, curves=tuple(dataclasses.replace(a, results=a.results + b.results)
-                                      for a, b in zip(heads[i].curves, rep.curves,
-                                                      strict=True)))
-                results[i] += rep.results
+        heads = check_many(docs, backends, steps, rtol, atol, names=list(labels),
+                           workers=workers, progress=progress.advance, **context)
+    except WorkerError as err:
+        raise BadInput(str(err)) from None
     finally:
         progress.close()
-    if not backends:
-        heads = check_many(docs, [], steps, rtol, atol, names=list(labels), **context)
     # the document's own fingerprint (as `lrcore show` and Schedule.fingerprint() give
     # it), not the resolved tree's that check_many reports
     return [Report(name=h.name, fingerprint=d.fingerprint(), peak=h.peak,
-                   results=tuple(res), curves=h.curves)
-            for d, h, res in zip(docs, heads, results, strict=True)]
+                   results=h.results, curves=h.curves)
+            for d, h in zip(docs, heads, strict=True)]
 
 
 def _finite(x: Any) -> Any:
@@ -664,8 +665,11 @@ def parity_json(reports: Sequence[Any], files: Sequence[str | None],
                           "peak": one.peak, "ok": one.ok,
                           "results": [{k: _finite(v) for k, v in r.to_dict().items()}
                                       for r in one.results]})
+    from .parity import ulp_histogram
+
     return {"report_version": PARITY_REPORT_VERSION, "lrcore_version": __version__,
-            "ok": all(r.ok for r in reports), "backends": list(backends), "specs": specs}
+            "ok": all(r.ok for r in reports), "backends": list(backends), "specs": specs,
+            "ulp_histogram": [h.to_dict() for h in ulp_histogram(reports)]}
 
 
 class Progress:

@@ -87,8 +87,10 @@ def evaluate(spec: Any, steps: Any, *, steps_per_epoch: int | None = None,
 
 
 #: Steps per block: bounds temporaries (each formula makes a few block-sized arrays, not
-#: full-size ones) and lets blocks run on several cores (numpy releases the GIL).
-CHUNK = 1 << 17
+#: full-size ones) and lets blocks run on several cores (numpy releases the GIL). 2**15
+#: float64 values (256 KiB) keep a formula's temporaries in the core's cache; 2**17 made
+#: evaluate about 1.5x slower per step against np.sin (benchmarks/, the evaluator row).
+CHUNK = 1 << 15
 
 
 def _chunked(f: Callable, t: np.ndarray) -> np.ndarray:

@@ -109,6 +109,10 @@ def spec_schema() -> dict[str, Any]:
 PARITY_REPORT_VERSION = 1
 
 _NUMBER_OR_NULL = {"type": ["number", "null"]}
+_ULP_COUNTS = {"type": "array", "items": {"type": "integer", "minimum": 0},
+               "minItems": 4, "maxItems": 4,
+               "description": "points within 0, 1, 2 and 4 ulps of the reference rounded "
+                              "to the backend's dtype (cumulative; lrcore.parity.ULP_BINS)"}
 
 #: The shape of ``lrcore parity --json``. Non-finite numbers (a NaN value, an infinite
 #: relative error) are written as ``null``, so the output is strict JSON.
@@ -128,6 +132,8 @@ PARITY_REPORT_SCHEMA: dict[str, Any] = {
                                                  "every spec"},
         "backends": {"type": "array", "items": {"type": "string"}, "uniqueItems": True},
         "specs": {"type": "array", "items": {"$ref": "#/$defs/spec"}},
+        "ulp_histogram": {"type": "array", "items": {"$ref": "#/$defs/histogram"},
+                          "description": "per backend, over every spec and curve"},
     },
     "$defs": {
         "spec": {
@@ -168,6 +174,22 @@ PARITY_REPORT_SCHEMA: dict[str, Any] = {
                 "atol": {"type": "number", "minimum": 0},
                 "n_steps": {"type": "integer", "minimum": 0,
                             "description": "steps checked"},
+                "ulp_counts": _ULP_COUNTS,
+            },
+        },
+        "histogram": {
+            "type": "object",
+            "required": ["backend", "dtype", "points", "counts", "shares"],
+            "additionalProperties": False,
+            "properties": {
+                "backend": {"type": "string"},
+                "dtype": {"enum": ["float32", "float64"]},
+                "points": {"type": "integer", "minimum": 0},
+                "counts": _ULP_COUNTS,
+                "shares": {"type": "object", "required": ["0", "1", "2", "4"],
+                           "additionalProperties": False,
+                           "properties": {k: {"type": "number", "minimum": 0, "maximum": 1}
+                                          for k in ("0", "1", "2", "4")}},
             },
         },
     },

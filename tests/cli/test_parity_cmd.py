@@ -164,3 +164,48 @@ def test_progress_draws_on_a_terminal_only_after_two_seconds():
     assert "#" * 6 + "-" * 18 in text  # 1 of 4 done: a quarter of 24 cells
     bar.close()
     assert stream.getvalue().endswith("\r" + " " * 80 + "\r")
+
+
+def test_ulp_histogram_in_the_summary(spec_dir):
+    """Before the summary line: per backend the points checked and the share within 0,
+    1, 2 and 4 ulps; python (float64, the reference's own arithmetic) is exact at every
+    point, so 100.0 % in every column; optax (float32) is not exact everywhere."""
+    r = run_cli("parity", str(spec_dir), "--backends", "python,optax")
+    assert r.returncode == 0, r.stderr
+    hist, summary = r.stdout.rstrip().split("\n\n")[-2:]
+    assert summary == "2 spec(s) on 2 backend(s): all passed"
+    head, python, optax = hist.splitlines()
+    assert head.split() == ["ulps", "per", "point", "points", "0", "ulp", "<=1", "ulp",
+                            "<=2", "ulp", "<=4", "ulp"]
+    assert python.split()[0] == "python" and python.split()[2:] == ["100.0%"] * 4
+    shares = [float(c.rstrip("%")) for c in optax.split()[2:]]
+    assert optax.split()[0] == "optax" and shares[0] < 100.0
+    assert shares == sorted(shares)  # cumulative bins
+    assert int(python.split()[1]) == int(optax.split()[1]) > 3000  # same grids
+
+
+def test_json_histogram_is_the_sum_of_the_results(spec_dir):
+    """--json: ulp_histogram per backend, its counts the sums of each result's
+    ulp_counts and its points the sums of n_steps; the shares are counts / points."""
+    r = run_cli("parity", str(spec_dir), "--backends", "python,optax", "--json")
+    assert r.returncode == 0, r.stderr
+    report = json.loads(r.stdout)
+    jsonschema.validate(report, PARITY_REPORT_SCHEMA)
+    for h in report["ulp_histogram"]:
+        rows = [x for s in report["specs"] for x in s["results"]
+                if x["backend"] == h["backend"]]
+        assert h["points"] == sum(x["n_steps"] for x in rows)
+        assert h["counts"] == [sum(x["ulp_counts"][k] for x in rows) for k in range(4)]
+        assert h["shares"] == {k: c / h["points"]
+                               for k, c in zip(["0", "1", "2", "4"], h["counts"])}
+    assert [h["backend"] for h in report["ulp_histogram"]] == ["python", "optax"]
+    assert report["ulp_histogram"][0]["counts"] == [report["ulp_histogram"][0]["points"]] * 4
+
+
+def test_verbose_flag_changes_no_result(spec_dir):
+    """-v only lets framework log lines through: the same report, nothing on stderr
+    from the in-process backends."""
+    quiet = run_cli("parity", str(spec_dir), "--backends", "python,optax")
+    loud = run_cli("parity", str(spec_dir), "--backends", "python,optax", "--verbose")
+    assert loud.returncode == quiet.returncode == 0
+    assert loud.stdout == quiet.stdout
