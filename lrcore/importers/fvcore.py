@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import bisect
 import dataclasses
+import math
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
@@ -141,21 +142,23 @@ def _steps(index: Callable[[int], int], values: list[float], lo: int, hi: int) -
     return PiecewiseConstant(values=vals, boundaries=bounds)
 
 
-def _whole(x: Fraction, scale: Fraction) -> int | None:
-    """``x`` steps as an int, when it is one up to the float rounding of a share (of
-    ``scale`` steps); else None."""
+def _steps_of(x: Fraction, scale: Fraction) -> int | Fraction:
+    """``x`` steps: an int when it is one up to the float rounding of a share (of
+    ``scale`` steps), else the nearest ratio with a denominator up to 10**6 (off by less
+    than 1e-12 steps: fvcore's shares are floats such as 0.1)."""
     n = round(x)
-    return n if abs(x - n) <= scale * Fraction(1, 2**40) else None
+    if abs(x - n) <= scale * Fraction(1, 2**40):
+        return n
+    return x.limit_denominator(10**6)
 
 
 def _smooth(kind: str, s: Any, where: _Where, lo: int, path: str) -> Node:
-    """A formula of ``where``, placed at its step ``a`` with length ``d``."""
-    a, d = _whole(where.a, where.d), _whole(where.d, where.d)
-    if a is None or d is None or d < 1:
-        raise SpecError(path, "must start and last a whole number of steps to be mapped "
-                        "exactly (lrcore has no fractional durations yet); pick a total_steps "
-                        "that makes its share whole steps",
-                        f"start {float(where.a):g}, length {float(where.d):g}")
+    """A formula of ``where``, placed at its step ``a`` with length ``d`` (either may be
+    a real number of steps: a share of the run between two steps)."""
+    a, d = _steps_of(where.a, where.d), _steps_of(where.d, where.d)
+    if d <= 0:
+        raise SpecError(path, "must last more than 0 steps to be mapped; pick a larger "
+                        "total_steps", f"start {float(where.a):g}, length {float(where.d):g}")
     if kind == "ExponentialParamScheduler":
         start, decay = _real(s._start_value, f"{path}._start_value"), \
             _real(s._decay, f"{path}._decay")
@@ -168,16 +171,32 @@ def _smooth(kind: str, s: Any, where: _Where, lo: int, path: str) -> Node:
         cls = Cosine if kind == "CosineParamScheduler" else Linear
         node = cls(start=_real(s._start_value, f"{path}._start_value"),
                    end=_real(s._end_value, f"{path}._end_value"), duration=d)
-    if lo >= a:
-        return Shift(schedule=node, offset=lo - a) if lo > a else node
+    if not isinstance(a, int) and not isinstance(node, (Cosine, Linear)):
+        raise SpecError(path, "must start on a whole step to be mapped exactly (only a cosine "
+                        "or a linear phase can start between two steps); pick a total_steps "
+                        "that makes its start whole steps",
+                        f"start {float(where.a):g}, length {float(where.d):g}")
+    first = math.ceil(a)  # the first step the formula is in charge of
+    if lo >= first:
+        return _from(node, a - lo)
     # fvcore's WHERE_EPSILON hands over up to 1e-6 of the run early (a step or more past
     # 10**6 steps): those steps read the formula before its start, values taken from
     # the scheduler itself
-    early = [_real(s(where.at(t)), path) for t in range(lo, a)]
+    early = [_real(s(where.at(t)), path) for t in range(lo, first)]
     before = PiecewiseConstant(values=early, boundaries=list(range(1, len(early))),
                                duration=len(early)) if len(early) > 1 else \
         Constant(value=early[0], duration=1)
-    return Sequence(phases=[before, node])
+    return Sequence(phases=[before, _from(node, a - first)])
+
+
+def _from(node: Node, a: int | Fraction) -> Node:
+    """``node`` on local time ``t - a`` for a start ``a <= 0``: shifted by whole steps, and
+    by a share of a step through a leading phase that no step reaches."""
+    m = math.floor(a)
+    if m == a:
+        return Shift(schedule=node, offset=-m) if m else node
+    lead = Constant(value=node.start, duration=a - m)  # type: ignore[attr-defined]
+    return Shift(schedule=Sequence(phases=[lead, node]), offset=-m)
 
 
 def _composite(s: Any, where: _Where, lo: int, hi: int, path: str) -> Node:

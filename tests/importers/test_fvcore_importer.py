@@ -10,15 +10,13 @@ holds its last value. detectron2 does not install here: what its two classes com
 
 from __future__ import annotations
 
+import fvcore.common.param_scheduler as ps  # the test extra installs it: the oracle
 import numpy as np
 import pytest
+from importer_helpers import FLOAT64, assert_close
 
 import lrcore
 from lrcore import SpecError
-
-ps = pytest.importorskip("fvcore.common.param_scheduler")
-
-from importer_helpers import FLOAT64, assert_close  # noqa: E402
 
 FAR = (10**7, 2**31 - 1)
 
@@ -152,13 +150,29 @@ def test_composite_phase_handed_over_early_past_a_million_steps():
     assert [p.duration for p in rest.phases] == [1, 1_400_000]
 
 
-def test_a_share_between_steps_is_refused():
+@pytest.mark.parametrize("total", [7, 333, 999, 1001])
+@pytest.mark.parametrize("name", ["docstring", "fixed-cosine", "nested",
+                                  "lengths-summing-off-one"])
+def test_shares_between_steps_match_fvcore(name, total):
+    # a phase's share of the run that starts or lasts a real number of steps (0.3 of 999
+    # is 299.7): a cosine or a line placed at its exact start, with its exact length
+    check(COMPOSITES[name](), total)
+
+
+def test_a_share_between_steps_is_a_real_duration():
+    spec = lrcore.from_fvcore(COMPOSITES["fixed-cosine"](), total_steps=999)
+    assert spec.schedule.phases[0].schedule.to_dict() == {
+        "type": "linear", "start": 0.001, "end": 0.3, "duration": 99.9}
+
+
+def test_an_exponential_starting_between_steps_is_refused():
+    # 0.2 of 999 steps is 199.8: an exponential cannot start between two steps
     with pytest.raises(SpecError) as err:
-        lrcore.from_fvcore(COMPOSITES["fixed-cosine"](), total_steps=999)
+        lrcore.from_fvcore(COMPOSITES["three-mixed"](), total_steps=999)
     assert str(err.value) == (
-        "scheduler._schedulers[0]: must start and last a whole number of steps to be mapped "
-        "exactly (lrcore has no fractional durations yet); pick a total_steps that makes its "
-        'share whole steps, got "start 0, length 99.9"')
+        "scheduler._schedulers[1]: must start on a whole step to be mapped exactly (only a "
+        "cosine or a linear phase can start between two steps); pick a total_steps that "
+        'makes its start whole steps, got "start 199.8, length 299.7"')
 
 
 # ---- detectron2 (detectron2/solver/lr_scheduler.py, its semantics restated) ---------------
