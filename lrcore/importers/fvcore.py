@@ -20,7 +20,7 @@ from .._args import as_int
 from .._args import as_real as _real
 from ..document import Schedule
 from ..errors import SpecError
-from ..fields import MAX_STEP
+from ..fields import MAX_STEP, exact
 from ..node import Node
 from ..nodes.constant import Constant
 from ..nodes.cosine import Cosine
@@ -171,11 +171,6 @@ def _smooth(kind: str, s: Any, where: _Where, lo: int, path: str) -> Node:
         cls = Cosine if kind == "CosineParamScheduler" else Linear
         node = cls(start=_real(s._start_value, f"{path}._start_value"),
                    end=_real(s._end_value, f"{path}._end_value"), duration=d)
-    if not isinstance(a, int) and not isinstance(node, (Cosine, Linear)):
-        raise SpecError(path, "must start on a whole step to be mapped exactly (only a cosine "
-                        "or a linear phase can start between two steps); pick a total_steps "
-                        "that makes its start whole steps",
-                        f"start {float(where.a):g}, length {float(where.d):g}")
     first = math.ceil(a)  # the first step the formula is in charge of
     if lo >= first:
         return _from(node, a - lo)
@@ -190,13 +185,28 @@ def _smooth(kind: str, s: Any, where: _Where, lo: int, path: str) -> Node:
 
 
 def _from(node: Node, a: int | Fraction) -> Node:
-    """``node`` on local time ``t - a`` for a start ``a <= 0``: shifted by whole steps, and
-    by a share of a step through a leading phase that no step reaches."""
-    m = math.floor(a)
-    if m == a:
-        return Shift(schedule=node, offset=-m) if m else node
-    lead = Constant(value=node.start, duration=a - m)  # type: ignore[attr-defined]
-    return Shift(schedule=Sequence(phases=[lead, node]), offset=-m)
+    """``node`` on local time ``t - a`` for a start ``a <= 0``: shifted by whole steps,
+    and by the share ``delta`` of a step left over: a cosine or a line through a leading
+    phase that no step reaches, an exponential or a polynomial re-anchored ``delta`` steps
+    in (the same curve from there, its start value computed once in float64)."""
+    whole = math.floor(-a)
+    delta = -a - whole
+    if not delta:
+        inner = node
+    elif isinstance(node, (Cosine, Linear)):
+        lead = Constant(value=node.start, duration=1 - delta)
+        inner, whole = Sequence(phases=[lead, node]), whole + 1
+    elif isinstance(node, Exponential):  # s r**((t + delta)/d) = (s r**(delta/d)) r**(t/d)
+        inner = dataclasses.replace(
+            node, start=node.start * node.rate ** float(delta / exact(node.every)))
+    elif isinstance(node, Polynomial):  # (1 - (t + delta)/d)**p
+        # = ((d - delta)/d)**p (1 - t/(d - delta))**p
+        d = exact(node.duration)
+        inner = Constant(value=0.0) if d <= delta else dataclasses.replace(
+            node, start=node.start * float((d - delta) / d) ** node.power, duration=d - delta)
+    else:  # a constant
+        inner = node
+    return Shift(schedule=inner, offset=whole) if whole else inner
 
 
 def _composite(s: Any, where: _Where, lo: int, hi: int, path: str) -> Node:

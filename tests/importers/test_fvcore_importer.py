@@ -105,6 +105,11 @@ def test_multistep_boundaries_are_fvcore_steps():
 
 
 COMPOSITES = {
+    # an exponential and a polynomial that start between steps at most totals
+    "exp-poly-between": lambda: composite([
+        (ps.ConstantParamScheduler(0.05), "rescaled"),
+        (ps.ExponentialParamScheduler(0.3, 0.02), "rescaled"),
+        (ps.PolynomialDecayParamScheduler(0.1, 2.5), "rescaled")], [0.13, 0.51, 0.36]),
     # fvcore's docstring example: constant then cosine, both rescaled
     "docstring": lambda: composite([(ps.ConstantParamScheduler(0.42), "rescaled"),
                                     (ps.CosineParamScheduler(0.42, 1e-4), "rescaled")],
@@ -151,11 +156,12 @@ def test_composite_phase_handed_over_early_past_a_million_steps():
 
 
 @pytest.mark.parametrize("total", [7, 333, 999, 1001])
-@pytest.mark.parametrize("name", ["docstring", "fixed-cosine", "nested",
-                                  "lengths-summing-off-one"])
+@pytest.mark.parametrize("name", ["docstring", "fixed-cosine", "three-mixed", "nested",
+                                  "lengths-summing-off-one", "exp-poly-between"])
 def test_shares_between_steps_match_fvcore(name, total):
     # a phase's share of the run that starts or lasts a real number of steps (0.3 of 999
-    # is 299.7): a cosine or a line placed at its exact start, with its exact length
+    # is 299.7): a cosine or a line placed at its exact start with its exact length, an
+    # exponential or a polynomial re-anchored at the first step it is in charge of
     check(COMPOSITES[name](), total)
 
 
@@ -163,16 +169,6 @@ def test_a_share_between_steps_is_a_real_duration():
     spec = lrcore.from_fvcore(COMPOSITES["fixed-cosine"](), total_steps=999)
     assert spec.schedule.phases[0].schedule.to_dict() == {
         "type": "linear", "start": 0.001, "end": 0.3, "duration": 99.9}
-
-
-def test_an_exponential_starting_between_steps_is_refused():
-    # 0.2 of 999 steps is 199.8: an exponential cannot start between two steps
-    with pytest.raises(SpecError) as err:
-        lrcore.from_fvcore(COMPOSITES["three-mixed"](), total_steps=999)
-    assert str(err.value) == (
-        "scheduler._schedulers[1]: must start on a whole step to be mapped exactly (only a "
-        "cosine or a linear phase can start between two steps); pick a total_steps that "
-        'makes its start whole steps, got "start 199.8, length 299.7"')
 
 
 # ---- detectron2 (detectron2/solver/lr_scheduler.py, its semantics restated) ---------------
