@@ -14,7 +14,8 @@ PUBLIC = [
     # public submodules, imported on first use
     "adapters", "backends", "importers", "parity", "presets", "schema", "testing",
     # functions
-    "compile_spec", "dump", "dumps", "evaluate", "from_keras", "from_torch", "grid", "load",
+    "compile_spec", "dump", "dumps", "evaluate", "from_fvcore", "from_keras", "from_torch",
+    "grid", "load",
     # the backends' entry points (declared by the adapters, listed without a framework)
     "to_keras", "to_keras_optimizer", "to_mlx", "to_mlx_optimizer", "to_optax",
     "to_optax_optimizer", "to_torch",
@@ -69,10 +70,10 @@ def test_type_checkers_see_every_lazy_name():
     block = next(n for n in tree.body if isinstance(n, ast.If)
                  and ast.unparse(n.test) == "TYPE_CHECKING")
     seen = {a.asname or a.name for n in block.body for a in n.names}
-    lazy = {*REGISTRY, *exports(), "from_torch", "from_keras", *lrcore._LAZY_MODULES}
+    lazy = {*REGISTRY, *exports(), "from_torch", "from_keras", "from_fvcore", *lrcore._LAZY_MODULES}
     assert seen == lazy
     # __all__ is a literal (type checkers read only literals): every builder is in it
     assert set(lrcore.__all__) - set(REGISTRY) == {
         "FORMAT_VERSION", "Node", "Schedule", "SpecError", "compile_spec", "dump", "dumps",
-        "evaluate", "grid", "load", "from_keras", "from_torch"}
+        "evaluate", "grid", "load", "from_fvcore", "from_keras", "from_torch"}
     assert set(REGISTRY) <= set(lrcore.__all__)
