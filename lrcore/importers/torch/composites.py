@@ -27,7 +27,7 @@ def sequential_lr(s, group, path, base_rate, lead=0):
     milestones fall ``lead`` steps early, and at the outer step 0 it runs the scheduler
     its counter selects by a plain ``step()`` (or, when ``lead`` is a milestone,
     ``_update_lr(0)``), which torch's construction stepped before only to undo."""
-    from .decays import literal_factor
+    from .decays import literal_factor, restarted_without_iters
     from .dispatch import curve
 
     children = list(s._schedulers)
@@ -58,6 +58,9 @@ def sequential_lr(s, group, path, base_rate, lead=0):
             if name(child) == "MultiplicativeLR":
                 rate *= literal_factor(child.lr_lambdas[group]) or 1.0  # else refused
             node = curve(child, group, p, base=rate)
+        elif restarted and name(child) in ("ConstantLR", "LinearLR") \
+                and is_torch_own(child) and steps(child.total_iters, f"{p}.total_iters") < 1:
+            node = restarted_without_iters(child, group, p)
         elif restarted:
             node = curve(child, group, p)
         elif name(child) == "SequentialLR" and is_torch_own(child):  # else refused below

@@ -7,6 +7,7 @@ import math
 from typing import Any
 
 from ...errors import SpecError
+from ...fields import MAX_STEP
 from ...node import Node
 from ...nodes.constant import Constant
 from ...nodes.cosine import Cosine
@@ -16,6 +17,7 @@ from ...nodes.linear import Linear
 from ...nodes.onecycle import OneCycle
 from ...nodes.onecycle_momentum import OneCycleMomentum
 from ...nodes.repeat import Repeat
+from ...presets.optax import chain
 from .common import name, real, steps
 
 
@@ -100,8 +102,14 @@ def warm_restarts(s, group, path, base):
         return CosineRestarts(start=base, end=eta_min, period=t0, period_mult=float(mult))
     if mult == 1:
         return Repeat(schedule=Cosine(start=base, end=eta_min, duration=t0), period=t0)
-    raise SpecError(f"{path}.eta_min", f"must be <= the base rate ({base:g}) when "
-                    "T_mult > 1 (lrcore's cosine_restarts decays from start to end)", eta_min)
+    # a rising cosine per cycle: step() restarts after T_0 T_mult^i steps, and fewer than
+    # 32 cycles start inside [0, 2**31 - 1]
+    parts, length, begin = [], t0, 0
+    while begin + length <= MAX_STEP:
+        parts.append((Cosine(start=base, end=eta_min, duration=length), length))
+        begin, length = begin + length, length * mult
+    parts.append((Cosine(start=base, end=eta_min, duration=length), None))
+    return chain(parts)
 
 
 def swalr(s, group, path, base):

@@ -4,10 +4,15 @@ CosineAnnealingLR, LinearLR, ConstantLR, PolynomialLR, MultiplicativeLR."""
 from __future__ import annotations
 
 import dis
+import math
+import numbers
 import types
+from fractions import Fraction
 from typing import Any
 
+from ..._args import as_number
 from ...errors import SpecError
+from ...fields import MAX_STEP
 from ...node import Node
 from ...nodes.constant import Constant
 from ...nodes.cosine import Cosine
@@ -18,7 +23,7 @@ from ...nodes.piecewise_constant import PiecewiseConstant
 from ...nodes.polynomial import Polynomial
 from ...nodes.step import Step
 from ...presets.optax import chain
-from .common import real, steps
+from .common import base, name, real, steps
 
 
 def geometric(base: float, factor: float, every: int) -> Node:
@@ -28,18 +33,32 @@ def geometric(base: float, factor: float, every: int) -> Node:
 
 
 def step_lr(s, group, path, base):
-    return geometric(base, real(s.gamma, f"{path}.gamma"), steps(s.step_size, f"{path}.step_size"))
+    """torch's step() (its recursion) multiplies by gamma at every ``k > 0`` with
+    ``k % step_size == 0``. Python's float ``%`` is exact, so for a step size ``p / q``
+    (in lowest terms; every float is one) that holds exactly at the multiples of ``p``:
+    ``step_size=2.5`` drops at 5, 10, ... Past 2**31 - 1 it never drops."""
+    size = as_number(s.step_size, f"{path}.step_size")
+    size = int(size) if isinstance(size, numbers.Integral) else real(size, f"{path}.step_size")
+    if size == 0:
+        raise SpecError(f"{path}.step_size", "must not be 0 (torch divides by it)", size)
+    every = abs(Fraction(size).numerator)
+    gamma = real(s.gamma, f"{path}.gamma")
+    return geometric(base, gamma, every) if every <= MAX_STEP else Constant(value=base)
 
 
 def multistep_lr(s, group, path, base):
     counts: dict[int, int] = {}  # torch keeps a Counter: a repeated milestone counts twice
     for m, c in s.milestones.items():
+        if real(m, f"{path}.milestones") != math.floor(m):
+            continue  # torch looks the integer step up in its Counter: 2.5 is never hit
         step = steps(m, f"{path}.milestones")
         if step < 0:
             raise SpecError(f"{path}.milestones", "must be >= 0 (torch's recursive and "
                             "closed forms disagree on negative milestones)", m)
         counts[step] = counts.get(step, 0) + c
     gamma = real(s.gamma, f"{path}.gamma")
+    if not counts:
+        return Constant(value=base)
     if all(c == 1 for c in counts.values()) and 0 not in counts and gamma != 0.0:
         return MultiStep(start=base, factor=gamma, milestones=sorted(counts))
     values, bounds, drops = [base], [], 0
@@ -78,23 +97,38 @@ def cosine_annealing_lr(s, group, path, base, first=None):
 
 def linear_lr(s, group, path, base):
     total = steps(s.total_iters, f"{path}.total_iters")
-    if total < 1:
-        raise SpecError(f"{path}.total_iters", "must be >= 1 (torch's closed form divides "
-                        "by it)", total)
+    if total < 1:  # step() applies start_factor at step 0, then keeps the rate for good
+        return Constant(value=base * real(s.start_factor, f"{path}.start_factor"))
     return Linear(start=base * real(s.start_factor, f"{path}.start_factor"),
                   end=base * real(s.end_factor, f"{path}.end_factor"), duration=total)
 
 
 def constant_lr(s, group, path, base):
     total = steps(s.total_iters, f"{path}.total_iters")
-    if total < 1:
-        raise SpecError(f"{path}.total_iters", "must be >= 1 (with 0, torch's recursive "
-                        "form keeps the factor forever and its closed form never applies "
-                        "it)", total)
     factor = real(s.factor, f"{path}.factor")
+    if total < 1:  # step() applies the factor at step 0 and never meets total_iters again
+        return Constant(value=base * factor)
     if factor == 1.0:
         return Constant(value=base)
     return PiecewiseConstant(values=[base * factor, base], boundaries=[total])
+
+
+def restarted_without_iters(s, group, path) -> Node:
+    """ConstantLR/LinearLR with ``total_iters < 1`` that a SequentialLR restarts at its
+    milestone: ``_update_lr(0)`` sets torch's closed form at step 0, which for these
+    already counts the span as over, and step() keeps that rate from then on. LinearLR's
+    closed form divides by ``total_iters``: with 0, torch itself fails there."""
+    rate, total = base(s, group, path), steps(s.total_iters, f"{path}.total_iters")
+    if name(s) == "ConstantLR":
+        factor = real(s.factor, f"{path}.factor")
+        return Constant(value=rate * (factor + (0 >= total) * (1 - factor)))
+    if total == 0:
+        raise SpecError(f"{path}.total_iters", "must not be 0 in a LinearLR that a "
+                        "SequentialLR restarts at a milestone (torch's closed form, which "
+                        "it runs there, divides by it: ZeroDivisionError)", total)
+    a, b = real(s.start_factor, f"{path}.start_factor"), real(s.end_factor,
+                                                              f"{path}.end_factor")
+    return Constant(value=rate * (a + (b - a) * min(total, 0) / total))
 
 
 def polynomial_lr(s, group, path, base):
