@@ -93,6 +93,12 @@ CASES = {
         staircase=True)),
     "PolynomialDecay-real": ("PolynomialDecay", lambda h: dict(
         initial_learning_rate=0.3, decay_steps=h - 0.5, end_learning_rate=0.05, power=2.0)),
+    "PolynomialDecay-real-cycle": ("PolynomialDecay", lambda h: dict(
+        initial_learning_rate=0.2, decay_steps=h // 3 + 0.25, end_learning_rate=0.03,
+        power=1.3, cycle=True)),
+    "PolynomialDecay-real-cycle-linear": ("PolynomialDecay", lambda h: dict(
+        initial_learning_rate=0.01, decay_steps=h // 2 + 1.5, end_learning_rate=0.25,
+        cycle=True)),
 }
 
 
@@ -315,10 +321,15 @@ class Custom(S.LearningRateSchedule):
                                               r"reads"),
     ({"class_name": "ExponentialDecay", "config": {}}, {"class_name": "CosineDecay"},
      r"differs from the serialized class"),
-    ({"initial_learning_rate": 0.1, "decay_steps": 2.5, "end_learning_rate": 0.0,
+    ({"initial_learning_rate": 0.1, "decay_steps": 0.5, "end_learning_rate": 0.0,
       "power": 1.0, "cycle": True}, {"class_name": "PolynomialDecay"},
-     r"^decay_steps: must be a whole number of steps for PolynomialDecay with cycle \(a real "
-     r"one is read without cycle\), got 2\.5$"),
+     r"^decay_steps: must be >= 1 with cycle when it is not a whole number of steps "
+     r"\(ceil\(t / decay_steps\) must stay within 2\*\*31 - 1\), got 0\.5$"),
+    ({"initial_learning_rate": 0.1, "decay_steps": 10000.0001, "end_learning_rate": 0.0,
+      "power": 1.0, "cycle": True}, {"class_name": "PolynomialDecay"},
+     r"^decay_steps: must be a ratio p/q with p \* q <= 2\*\*31 - 1 with cycle \(its "
+     r"restarts are found by integer arithmetic\); use a simpler fraction, got "
+     r"10000\.0001$"),
     ({"initial_learning_rate": 0.1, "decay_steps": 0.5, "decay_rate": 0.9,
       "staircase": True}, {"class_name": "ExponentialDecay"},
      r"^decay_steps: must be >= 1 with staircase when it is not a whole number of steps "
