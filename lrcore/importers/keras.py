@@ -52,7 +52,6 @@ from ..document import KERAS_KEY, Schedule, keras_settings
 from ..errors import SpecError
 from ..formulas import staircase_rule
 from ..node import Node
-from ..nodes.polynomial import cycle_rule
 from ..nodes.constant import Constant
 from ..nodes.cosine import Cosine
 from ..nodes.cosine_restarts import CosineRestarts
@@ -60,7 +59,7 @@ from ..nodes.exponential import Exponential
 from ..nodes.inverse_time import InverseTime
 from ..nodes.linear import Linear
 from ..nodes.piecewise_constant import PiecewiseConstant
-from ..nodes.polynomial import Polynomial
+from ..nodes.polynomial import Polynomial, cycle_rule
 from ..presets.optax import chain
 
 __all__ = ["SUPPORTED", "from_keras"]
