@@ -33,9 +33,9 @@ LrcoreSchedule         its spec
 
 Every parameter must be a real number (int, float, a numpy scalar or a 0-d array; not
 a bool, and not a string even when it reads as one, ``"100"``), or ``SpecError`` names
-it. Numbers of steps may be real (``decay_steps=2.5``), except ``PolynomialDecay``'s
-``decay_steps`` with ``cycle`` (whole); a staircase over a real ``decay_steps`` needs it
->= 1 and a ratio ``p/q`` with ``p * q <= 2**31 - 1``;
+it. Numbers of steps may be real (``decay_steps=2.5``); a staircase, or
+``PolynomialDecay``'s ``cycle``, over a real ``decay_steps`` needs it >= 1 and a ratio
+``p/q`` with ``p * q <= 2**31 - 1``;
 ``CosineDecayRestarts`` needs ``t_mul >= 1``, ``m_mul > 0`` (above 1 within float32) and
 ``alpha <= 1``. An ``LrcoreSchedule`` built
 with ``gradient_accumulation_steps`` returns its spec, which counts optimizer updates
@@ -59,7 +59,7 @@ from ..nodes.exponential import Exponential
 from ..nodes.inverse_time import InverseTime
 from ..nodes.linear import Linear
 from ..nodes.piecewise_constant import PiecewiseConstant
-from ..nodes.polynomial import Polynomial
+from ..nodes.polynomial import Polynomial, cycle_rule
 from ..presets.optax import chain
 
 __all__ = ["SUPPORTED", "from_keras"]
@@ -166,14 +166,6 @@ def _arguments(class_name: str, config: dict) -> dict[str, Any]:
     return args
 
 
-def _steps(value: Any, path: str) -> int:
-    x = _real(value, path)
-    if x != int(x):
-        raise SpecError(path, "must be a whole number of steps for PolynomialDecay with "
-                        "cycle (a real one is read without cycle)", x)
-    return int(x)
-
-
 def _real_steps(value: Any, path: str) -> int | float:
     """A real number of steps (``decay_steps=1000.5``), taken as its decimal text; whole
     values as ints. The spec checks the range."""
@@ -189,6 +181,17 @@ def _stair_steps(decay_steps: Any, staircase: Any) -> int | float | str:
         rule = staircase_rule(Fraction(repr(x)))
         if rule is not None:
             raise SpecError("decay_steps", rule.replace("every", "decay_steps"), x)
+    return _real_steps(x, "decay_steps")
+
+
+def _cycle_steps(decay_steps: Any, cycle: Any) -> int | float:
+    """``decay_steps`` of a ``PolynomialDecay``: real, but with ``cycle`` a real one must
+    be a ratio whose restarts integer arithmetic finds."""
+    x = _real(decay_steps, "decay_steps")
+    if _bool(cycle, "cycle") and x > 0 and x != int(x):
+        rule = cycle_rule(Fraction(repr(x)))
+        if rule is not None:
+            raise SpecError("decay_steps", rule.replace("duration", "decay_steps"), x)
     return _real_steps(x, "decay_steps")
 
 
@@ -250,7 +253,7 @@ def _polynomial_decay(initial_learning_rate, decay_steps, end_learning_rate, pow
     return Polynomial(start=_real(initial_learning_rate, "initial_learning_rate"),
                       end=_real(end_learning_rate, "end_learning_rate"),
                       power=_real(power, "power"), cycle=_bool(cycle, "cycle"),
-                      duration=(_steps if cycle else _real_steps)(decay_steps, "decay_steps"))
+                      duration=_cycle_steps(decay_steps, cycle))
 
 
 def _cosine_decay(initial_learning_rate, decay_steps, alpha, warmup_target,

@@ -23,8 +23,13 @@ class Polynomial(Node):
     :math:`t = 0`), Keras's restart rule.
 
     * ``start`` :math:`s`, ``end`` :math:`e`, ``power`` :math:`p > 0`, ``duration`` :math:`D`:
-      a real number of steps too (Keras's ``decay_steps=2.5``) without ``cycle``, with
-      :math:`D - t` the exact integer :math:`\lfloor D \rfloor - t` plus a constant.
+      a real number of steps too (Keras's ``decay_steps=2.5``). Without ``cycle``,
+      :math:`D - t` is the exact integer :math:`\lfloor D \rfloor - t` plus a constant.
+      With ``cycle``, :math:`D = a/b` (lowest terms, :math:`D \ge 1`, :math:`a b \le
+      2^{31} - 1`): :math:`t - 1 = k a + r` gives :math:`c = \lceil t / D \rceil = k b +
+      \lceil (r + 1) b / a \rceil` and :math:`D' - t = n / b` with the integer
+      :math:`n = a \lceil (r + 1) b / a \rceil - (r + 1) b \in [0, a)`, so
+      :math:`(D' - t) / D' = n / (a c)`, every term within int32.
 
     >>> import lrcore
     >>> s = lrcore.polynomial(start=1.0, end=0.0, power=2.0, duration=4)
@@ -43,22 +48,26 @@ class Polynomial(Node):
         d = self.duration
         if d is None or (isinstance(d, str) and _DURATION.match(d)):
             return  # resolves later; checked again then
-        if not self.real_ok("duration", exact(d)):
+        x = exact(d)
+        if self.cycle and x <= MAX_STEP and cycle_rule(x) is not None:
+            raise SpecError(f"{path}.duration", cycle_rule(x), d)
+        if not self.real_ok("duration", x):
             if self.cycle:
-                raise SpecError(f"{path}.duration", "must be a whole number of steps <= "
-                                "2**31 - 1 for polynomial with cycle (without cycle it may be "
-                                "real)", d)
+                raise SpecError(f"{path}.duration", "must be <= 2**31 - 1 for polynomial "
+                                "with cycle", d)
             raise SpecError(f"{path}.duration", "must be <= 2**31 - 1 for polynomial (linear "
                             "and cosine take longer durations)", d)
 
     def real_ok(self, name, value):
         return name != "duration" or value <= MAX_STEP and (
-            isinstance(value, int) or not self.cycle)
+            not self.cycle or cycle_rule(value) is None)
 
     def build(self, ops):
         if self.power != 1.0 and twofloat.wanted(ops):
             return self._build_2f(ops)
         d = exact(self.duration)
+        if self.cycle:
+            return self._build_cycle(ops, d)
         if not isinstance(d, int):  # a real D: D - t = (floor(D) - t) + frac, both exact
             d_int = math.floor(d)
             of_real = times(ops, float(1 / d), d_int)
@@ -70,15 +79,21 @@ class Polynomial(Node):
         of_d = times(ops, 1.0 / d, d)
         mix = power_mix(ops, self.start, self.end, self.power)
 
-        if not self.cycle:
-            def decay(t):
-                return mix(of_d(d - t), of_d(t))
+        def decay(t):
+            return mix(of_d(d - t), of_d(t))
 
-            return ops.select([d], [decay, ops.constant(self.end)])
+        return ops.select([d], [decay, ops.constant(self.end)])
+
+    def _build_cycle(self, ops, d):
+        a, b = d.numerator, d.denominator  # an int D: a = D, b = 1
+        of_a = times(ops, 1.0 / a, a)
+        of_d = times(ops, float(1 / d), MAX_STEP)
+        mix = power_mix(ops, self.start, self.end, self.power)
 
         def cyclic(t):  # t >= 1: D' = D * c with c = ceil(t / D); D' - t exact
-            c = ops.to_float(ops.floordiv(t - 1, d) + 1)
-            return mix(of_d(d - 1 - ops.mod(t - 1, d)) / c, of_d(t) / c)
+            c, n = cycle_split(ops, t, a, b)
+            c = ops.to_float(c)
+            return mix(of_a(n) / c, of_d(t) / c)
 
         return ops.select([1], [ops.constant(self.start), cyclic])
 
@@ -88,10 +103,11 @@ class Polynomial(Node):
         the exact integers (a float ``base`` has an error that the power multiplies by
         ``p``: 15 ulp at ``p = 30``)."""
         d = exact(self.duration)
+        cycle = self.cycle
         rate = power_of_log(ops, ops.const(min(self.start, self.end)),
                             ops.const(abs(self.start - self.end)), self.power,
                             rising=self.start < self.end)
-        if not isinstance(d, int):  # a real D: base = (floor(D) - t) / D + a constant pair
+        if not isinstance(d, int) and not cycle:  # base = (floor(D) - t) / D + a constant
             d_int = math.floor(d)
             frac = d - d_int
             of_real = twofloat.times(ops, float(1 / d), d_int)
@@ -106,22 +122,50 @@ class Polynomial(Node):
                 return rate(*twofloat.log(ops, hi, lo, bound))
 
             return ops.select([d_int + 1], [real_decay, ops.constant(self.end)])
-        ratio = twofloat.from_ratio(ops, d, d)
-        if not self.cycle:
+        a, b = d.numerator, d.denominator
+        ratio = twofloat.from_ratio(ops, a, a)
+        if not cycle:
             bound = exponent_bound(self.power, d.bit_length() + 1)
 
             def decay(t):
                 return rate(*twofloat.log(ops, *ratio(d - t), bound))
 
             return ops.select([d], [decay, ops.constant(self.end)])
-        bound = exponent_bound(self.power, 34)  # base >= 1 / (D c) >= 2**-33
+        # base = n / (a c) >= 1 / (a c), a c < b t + a <= b 2**31 + a
+        bound = exponent_bound(self.power, (b * 2**31 + a).bit_length() + 1)
 
         def cyclic(t):  # t >= 1: D' = D * c with c = ceil(t / D); D' - t exact
-            c = ops.to_float(ops.floordiv(t - 1, d) + 1)
-            n = d - 1 - ops.mod(t - 1, d)
+            c, n = cycle_split(ops, t, a, b)
+            c = ops.to_float(c)
             hi, lo = twofloat.div_int(ops, *ratio(n), c)
             zero = n <= 0
             return rate(*twofloat.log(ops, ops.where(zero, ops.const(1.0), hi), lo, bound),
                         zero)
 
         return ops.select([1], [ops.constant(self.start), cyclic])
+
+
+def cycle_rule(d) -> str | None:
+    """Why a cycling polynomial cannot take the duration ``d`` (None when it can): a real
+    one must be a ratio whose restarts :func:`cycle_split` finds within int32."""
+    if isinstance(d, int):
+        return None
+    if d < 1:
+        return ("must be >= 1 with cycle when it is not a whole number of steps "
+                "(ceil(t / duration) must stay within 2**31 - 1)")
+    if d.numerator * d.denominator > MAX_STEP:
+        return ("must be a ratio p/q with p * q <= 2**31 - 1 with cycle (its restarts "
+                "are found by integer arithmetic); use a simpler fraction")
+    return None
+
+
+def cycle_split(ops, t, a: int, b: int):
+    """``(c, n)`` for integer steps ``t >= 1`` and ``D = a / b``: the cycle count ``c =
+    ceil(t / D)`` and the integer ``n = b (D c - t)`` in ``[0, a)``, from ``t - 1 = k a +
+    r``: ``m = ceil((r + 1) b / a)``, ``c = k b + m``, ``n = a m - (r + 1) b`` (every
+    term at most ``a b`` or ``c``)."""
+    k, r1 = ops.floordiv(t - 1, a), ops.mod(t - 1, a) + 1
+    if b == 1:
+        return k + 1, a - r1
+    m = ops.floordiv(r1 * b - 1, a) + 1
+    return k * b + m, m * a - r1 * b

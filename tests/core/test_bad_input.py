@@ -159,10 +159,19 @@ AT_LOAD = [
     ("step every past the domain", doc({"type": "step", "start": 0.1, "factor": 0.5,
                                         "every": 2**31}),
      r"^schedule\.every: must be <= 2\*\*31 - 1 = 2147483647, got 2147483648$"),
-    ("real cycling polynomial duration", doc({"type": "polynomial", "start": 0.1,
-                                              "duration": 2.5, "cycle": True}),
-     r"^schedule\.duration: must be a whole number of steps <= 2\*\*31 - 1 for polynomial "
-     r"with cycle \(without cycle it may be real\), got 2\.5$"),
+    ("real cycling polynomial duration below 1", doc({"type": "polynomial", "start": 0.1,
+                                                       "duration": 0.5, "cycle": True}),
+     r"^schedule\.duration: must be >= 1 with cycle when it is not a whole number of steps "
+     r"\(ceil\(t / duration\) must stay within 2\*\*31 - 1\), got 0\.5$"),
+    ("real cycling polynomial fraction", doc({"type": "polynomial", "start": 0.1,
+                                              "duration": 10000.0001, "cycle": True}),
+     r"^schedule\.duration: must be a ratio p/q with p \* q <= 2\*\*31 - 1 with cycle "
+     r"\(its restarts are found by integer arithmetic\); use a simpler fraction, got "
+     r"10000\.0001$"),
+    ("cycling polynomial past the domain", doc({"type": "polynomial", "start": 0.1,
+                                                "duration": 2**31, "cycle": True}),
+     r"^schedule\.duration: must be <= 2\*\*31 - 1 for polynomial with cycle, got "
+     r"2147483648$"),
     ("polynomial past the domain", doc({"type": "polynomial", "start": 0.1,
                                         "duration": 2**31}),
      r"^schedule\.duration: must be <= 2\*\*31 - 1 for polynomial \(linear and cosine take "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from fractions import Fraction as F
 
+import numpy as np
 import pytest
 from core_helpers import MAX_STEP, check_curve, steps_for
 
@@ -180,14 +181,16 @@ def test_integral_values_stay_integers():
 
 def test_epochs_and_shares_stay_whole_where_the_formula_needs_whole_steps():
     """"Nep"/"N%" resolve exactly where the formula takes a real number of steps; where
-    it does not (a cycling polynomial's D, a periodic cosine with an exponent, an integer
+    it does not (a cycling polynomial's D below 1, a periodic cosine with an exponent, an integer
     field, a phase before one that cannot start between steps), to the nearest step
     (halves up), as before real durations."""
     def resolved(schedule, **ctx):
         return lrcore.Schedule.from_dict(doc(schedule, **ctx)).resolve().schedule
 
-    assert resolved({"type": "polynomial", "start": 0.1, "duration": "1%", "cycle": True},
+    assert resolved({"type": "polynomial", "start": 0.1, "duration": "0.5%", "cycle": True},
                     total_steps=101).duration == 1
+    assert resolved({"type": "polynomial", "start": 0.1, "duration": "1%", "cycle": True},
+                    total_steps=101).duration == 1.01
     assert resolved({"type": "polynomial", "start": 0.1, "duration": "1%"},
                     total_steps=101).duration == 1.01
     assert resolved({"type": "cosine", "start": 0.1, "exponent": 2.0, "duration": "12.5%",
@@ -267,3 +270,21 @@ def test_cosine_with_an_exponent_over_a_real_duration(duration, start, end):
         return start * w + end * (1 - w)
 
     check_curve(spec, oracle, steps_for(300, 10, 11, 23, 24, 666, 667, 2**31 - 3))
+
+
+@pytest.mark.parametrize("duration", [2.5, 7.25, 1000.5, 1.5, 1.001])
+@pytest.mark.parametrize("power", [1.0, 1.3])
+def test_cycling_polynomial_over_a_real_duration(duration, power):
+    """Keras's PolynomialDecay(cycle=True) over a real D: D' = D ceil(t / D) (D at t = 0),
+    written out in Fractions."""
+    d = F(repr(duration))
+    t = np.concatenate([np.arange(0, 3000), [2**31 - 1, 2**31 - 2, 10**9]])
+
+    def oracle(k):
+        dp = d * max(math.ceil(F(int(k)) / d), 1)
+        return 0.01 + (0.3 - 0.01) * float(1 - F(int(k)) / dp) ** power
+
+    spec = lrcore.polynomial(start=0.3, end=0.01, power=power, cycle=True,
+                             duration=duration)
+    got = lrcore.evaluate(spec, t)
+    np.testing.assert_allclose(got, [oracle(k) for k in t], rtol=1e-12, atol=0)

@@ -93,6 +93,12 @@ CASES = {
         staircase=True)),
     "PolynomialDecay-real": ("PolynomialDecay", lambda h: dict(
         initial_learning_rate=0.3, decay_steps=h - 0.5, end_learning_rate=0.05, power=2.0)),
+    "PolynomialDecay-real-cycle": ("PolynomialDecay", lambda h: dict(
+        initial_learning_rate=0.2, decay_steps=h // 3 + 0.25, end_learning_rate=0.03,
+        power=1.3, cycle=True)),
+    "PolynomialDecay-real-cycle-linear": ("PolynomialDecay", lambda h: dict(
+        initial_learning_rate=0.01, decay_steps=h // 2 + 1.5, end_learning_rate=0.25,
+        cycle=True)),
 }
 
 
@@ -315,10 +321,15 @@ class Custom(S.LearningRateSchedule):
                                               r"reads"),
     ({"class_name": "ExponentialDecay", "config": {}}, {"class_name": "CosineDecay"},
      r"differs from the serialized class"),
-    ({"initial_learning_rate": 0.1, "decay_steps": 2.5, "end_learning_rate": 0.0,
+    ({"initial_learning_rate": 0.1, "decay_steps": 0.5, "end_learning_rate": 0.0,
       "power": 1.0, "cycle": True}, {"class_name": "PolynomialDecay"},
-     r"^decay_steps: must be a whole number of steps for PolynomialDecay with cycle \(a real "
-     r"one is read without cycle\), got 2\.5$"),
+     r"^decay_steps: must be >= 1 with cycle when it is not a whole number of steps "
+     r"\(ceil\(t / decay_steps\) must stay within 2\*\*31 - 1\), got 0\.5$"),
+    ({"initial_learning_rate": 0.1, "decay_steps": 10000.0001, "end_learning_rate": 0.0,
+      "power": 1.0, "cycle": True}, {"class_name": "PolynomialDecay"},
+     r"^decay_steps: must be a ratio p/q with p \* q <= 2\*\*31 - 1 with cycle \(its "
+     r"restarts are found by integer arithmetic\); use a simpler fraction, got "
+     r"10000\.0001$"),
     ({"initial_learning_rate": 0.1, "decay_steps": 0.5, "decay_rate": 0.9,
       "staircase": True}, {"class_name": "ExponentialDecay"},
      r"^decay_steps: must be >= 1 with staircase when it is not a whole number of steps "
@@ -409,3 +420,22 @@ def test_numpy_scalars_and_0d_arrays_are_numbers():
               "warmup_steps": np.array(10)}
     got = lrcore.from_keras(config, class_name="CosineDecay")
     assert got.schedule == lrcore.from_keras(COSINE, class_name="CosineDecay").schedule
+
+
+@pytest.mark.parametrize("kwargs,first_bad,match", [
+    # t_mul < 1: the cycles shrink and their lengths sum to P / (1 - t_mul) = 200; Keras's
+    # log(1 - f (1 - t_mul)) is the log of a number <= 0 from there on.
+    ({"t_mul": 0.5}, 200, r"^cosine_restarts\.period_mult: must be >= 1, got 0\.5$"),
+    # m_mul 1.5 every 100 steps: the peak 1.5**i leaves float32 in cycle 219.
+    ({"t_mul": 1.0, "m_mul": 1.5}, 21900,
+     r"^cosine_restarts\.peak_mult: grows past the float32 range before step 2\*\*31 - 1; "
+     r"use a factor <= 1 or set a bound, got 1\.5$"),
+])
+def test_cosine_restarts_refusals_are_where_keras_itself_has_no_rate(kwargs, first_bad, match):
+    """The CosineDecayRestarts forms lrcore refuses are the ones whose Keras curve (as
+    users run it, float32) is NaN or inf from a step inside [0, 2**31 - 1] on."""
+    native = S.CosineDecayRestarts(1.0, 100, **kwargs)
+    values = call(native, np.arange(first_bad + 1))
+    assert np.all(np.isfinite(values[:first_bad])) and not np.isfinite(values[first_bad])
+    with pytest.raises(lrcore.SpecError, match=match):
+        lrcore.from_keras(native)

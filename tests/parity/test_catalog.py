@@ -350,6 +350,8 @@ CASES: dict[str, Callable[[Node, tuple], bool]] = {
     and n.rate > 1 and n.bound is not None,
     "inverse_time staircase": lambda n, a: n.type == "inverse_time" and n.staircase,
     "polynomial cycle": lambda n, a: n.type == "polynomial" and n.cycle,
+    "polynomial cycle over a real duration": lambda n, a: n.type == "polynomial"
+    and n.cycle and not isinstance(n.duration, int),
     "polynomial power != 1": lambda n, a: n.type == "polynomial" and n.power != 1,
     "rising polynomial": lambda n, a: n.type == "polynomial" and n.start < n.end,
     "SGDR period_mult 1": lambda n, a: n.type == "cosine_restarts" and n.period_mult == 1,
