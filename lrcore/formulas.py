@@ -209,24 +209,22 @@ def half_cosine(ops: Any, angle: Any, lo: Any = None) -> Any:
     mlx 1.14 ulp), 4.9 ulp in all. Here the angle ``u`` is at most ``pi/4`` (above it,
     ``1 - sin(pi/2 - angle) ** 2``, ``pi/2 - angle`` exact by Sterbenz plus pi/2's low
     part) and ``sin(u) ** 2 = (1 - cos 2u) / 2`` is its series ``z - z**2/3 + 2 z**3/45
-    - ...`` in ``z = u**2`` (through ``z**6``; the next term is below 2**-27), plus
-    ``lo sin 2u`` to first order."""
+    - ...`` in ``z = (u + lo)**2`` (through ``z**6``; the next term is below 2**-27)."""
     if not twofloat.wanted(ops):
         s = ops.sin(angle)
         return s * s
     big = angle > ops.const(math.pi / 4.0)
     pio2_hi, pio2_lo = twofloat.pair(ops, math.pi / 2.0)
-    low = pio2_lo if lo is None else pio2_lo - lo
-    u = ops.where(big, (pio2_hi - angle) + low, angle)
-    z = u * u
+    u = ops.where(big, pio2_hi - angle, angle)  # pio2_hi - angle: exact (Sterbenz)
+    if lo is None:
+        u_lo = ops.where(big, pio2_lo, ops.const(0.0))
+    else:
+        u_lo = ops.where(big, pio2_lo - lo, lo)
+    z = u * u + (u + u) * u_lo  # (u + u_lo) ** 2 to first order
     q = ops.const(-1.0 / 233887.5)
     for c in (2.0 / 14175.0, -1.0 / 315.0, 2.0 / 45.0):
         q = ops.const(c) + z * q
-    v = z * z * (ops.const(-1.0 / 3.0) + z * q)
-    if lo is not None:  # lo sin 2u = 2 u lo (1 - 2 z / 3 + ...); where big, lo is in u
-        corr = (u * lo) * (ops.const(2.0) - z * ops.const(4.0 / 3.0))
-        v = v + ops.where(big, ops.const(0.0), corr)
-    v = z + v
+    v = z + z * z * (ops.const(-1.0 / 3.0) + z * q)
     return ops.where(big, ops.const(1.0) - v, v)
 
 
