@@ -20,7 +20,7 @@ import numpy as np
 
 from . import twofloat
 
-__all__ = ["cosine_curve", "exp_times", "exponent_bound", "growth", "interval_curve",
+__all__ = ["angle_pair", "cosine_curve", "exp_times", "exponent_bound", "growth", "interval_curve",
            "linear_curve", "power_mix", "power_of_log", "power_weights", "times"]
 
 _MAX_STEP = 2**31 - 1  # lrcore.fields.MAX_STEP (formulas import no spec module)
@@ -223,13 +223,84 @@ def power_mix(ops: Any, a: float, b: float, p: float) -> Callable[[Any, Any], An
                                                            rising=not falling)
 
 
-def half_cosine(ops: Any, angle: Any) -> Any:
+def half_cosine(ops: Any, angle: Any, lo: Any = None) -> Any:
     """The half-cosine weight ``(1 + cos(pi x)) / 2`` as ``sin(angle) ** 2``, with
-    ``angle = pi / 2 * (distance to the far end) / length``: the one form every cosine
-    phase uses (``cosine``, ``onecycle``, ``cosine_restarts``), since the sine of a
-    small exact distance does not cancel where the weight is near 0 or 1."""
-    s = ops.sin(angle)
-    return s * s
+    ``angle = pi / 2 * (distance to the far end) / length`` in ``[0, pi/2]``: the one
+    form every cosine phase uses (``cosine``, ``onecycle``, ``cosine_restarts``), since
+    the sine of a small exact distance does not cancel where the weight is near 0 or 1.
+
+    Float32 backends (``lo``: the angle's low part, from :func:`angle_pair`, if known):
+    a float ``sin`` squared doubles the angle's rounding and the sine's own (XLA 0.56,
+    mlx 1.14 ulp), 4.9 ulp in all. Here the angle ``u`` is at most ``pi/4`` (above it,
+    ``1 - sin(pi/2 - angle) ** 2``, ``pi/2 - angle`` exact by Sterbenz plus pi/2's low
+    part) and ``sin(u) ** 2 = (1 - cos 2u) / 2`` is its series ``z - z**2/3 + 2 z**3/45
+    - ...`` in ``z = (u + lo)**2`` (through ``z**6``; the next term is below 2**-27)."""
+    if not twofloat.wanted(ops):
+        s = ops.sin(angle)
+        return s * s
+    big = angle > ops.const(math.pi / 4.0)
+    pio2_hi, pio2_lo = twofloat.pair(ops, math.pi / 2.0)
+    u = ops.where(big, pio2_hi - angle, angle)  # pio2_hi - angle: exact (Sterbenz)
+    if lo is None:
+        u_lo = ops.where(big, pio2_lo, ops.const(0.0))
+    else:
+        u_lo = ops.where(big, pio2_lo - lo, lo)
+    z = u * u + (u + u) * u_lo  # (u + u_lo) ** 2 to first order
+    q = ops.const(-1.0 / 233887.5)
+    for c in (2.0 / 14175.0, -1.0 / 315.0, 2.0 / 45.0):
+        q = ops.const(c) + z * q
+    v = z + z * z * (ops.const(-1.0 / 3.0) + z * q)
+    return ops.where(big, ops.const(1.0) - v, v)
+
+
+def angle_pair(ops: Any, k: float, last: int,
+               offset: float = 0.0) -> Callable[[Any], tuple[Any, Any]]:
+    """``n -> ((n + offset) k, lo)`` for integers ``0 <= n <= last`` and float64
+    constants ``k`` (``pi / (2 D)``) and ``offset`` (a real distance's fraction): the
+    angle that :func:`half_cosine` takes. The float64 reference gets ``k n`` (plus
+    ``offset``, rounded once) and no low part, as it always did. Float32 backends get
+    the angle as a pair: ``k``'s high part has ``24 - bits(last)`` significant bits, so
+    ``n k_hi`` is exact, and ``n k_lo`` is the rest (past 2**20 steps:
+    :func:`twofloat.times`); ``offset k`` is a constant pair added exactly."""
+    h = ops.const(k)
+    if not twofloat.wanted(ops):
+        if offset == 0.0:
+            return lambda n: (h * ops.to_float(n), None)
+        off = ops.const(offset)
+        return lambda n: (h * (ops.to_float(n) + off), None)
+    base = _split_times(ops, k, last)
+    if offset == 0.0:
+        return base
+    c_hi, c_lo = twofloat.pair(ops, offset * k)
+
+    def shifted(n: Any) -> tuple[Any, Any]:
+        hi, lo = base(n)
+        s, e = twofloat.two_sum(hi, c_hi)
+        return twofloat.two_sum(s, e + (lo + c_lo))
+
+    return shifted
+
+
+def _split_hi(k: float, last: int) -> float:
+    """``k`` rounded to ``24 - bits(last)`` significant bits: ``n k_hi`` is exact in
+    float32 for integers ``|n| <= last < 2**20``."""
+    bits = max(1, int(last).bit_length())
+    mant, ex = math.frexp(k)
+    return math.ldexp(round(mant * 2.0 ** (24 - bits)), ex - (24 - bits))
+
+
+def _split_times(ops: Any, k: float, last: int) -> Callable[[Any], tuple[Any, Any]]:
+    """Float32: ``n -> n k`` as a normalized pair, for integers ``|n| <= last``."""
+    if int(last).bit_length() > 20:
+        return twofloat.times(ops, k, last)
+    k_hi = _split_hi(k, last)
+    hi_c, lo_c = ops.const(k_hi), ops.const(k - k_hi)
+
+    def scaled(n: Any) -> tuple[Any, Any]:
+        x = ops.to_float(n)
+        return twofloat._fast_two_sum(x * hi_c, x * lo_c)
+
+    return scaled
 
 
 def cosine_curve(ops: Any, d: int | Fraction, a: float, b: float,
@@ -254,19 +325,19 @@ def cosine_curve(ops: Any, d: int | Fraction, a: float, b: float,
         angle = times(ops, math.pi / (2.0 * float(d)), d_int)
         rest = ops.const(math.pi * float((d - d_int) / d) / 2.0)
         return _powered(ops, lambda t: angle(d_int - t) + rest, angle, a, b, p)
-    h = ops.const(math.pi / (2.0 * d))
     if p == 1.0:
+        angle = angle_pair(ops, math.pi / (2.0 * d), d)
         if a >= b:
             low, height = ops.const(b), ops.const(a - b)
 
             def falling(t):
-                return low + height * half_cosine(ops, h * ops.to_float(d - t))
+                return low + height * half_cosine(ops, *angle(d - t))
 
             return falling
         low, height = ops.const(a), ops.const(b - a)
 
         def rising(t):
-            return low + height * half_cosine(ops, h * ops.to_float(t))
+            return low + height * half_cosine(ops, *angle(t))
 
         return rising
     angle = times(ops, math.pi / (2.0 * d), d)
@@ -309,6 +380,14 @@ def interval_curve(ops: Any, s: Any, e: Any, a: float, b: float,
             return ops.to_float(e_int - t) + e_frac
         return ops.to_float(t - s_int) - s_frac
 
+    if anneal == "cos" and twofloat.wanted(ops):
+        k = math.pi / (2.0 * float(e - s))
+        last = e_int - s_int + 1
+        if falling:
+            angle = angle_pair(ops, k, last, float(e - e_int))
+            return lambda t: low + height * half_cosine(ops, *angle(e_int - t))
+        angle = angle_pair(ops, k, last, -float(s - s_int))
+        return lambda t: low + height * half_cosine(ops, *angle(t - s_int))
     if anneal == "cos":
         h = ops.const(math.pi / (2.0 * float(e - s)))
 

@@ -7,7 +7,7 @@ import math
 
 from ..errors import SpecError
 from ..fields import MAX_STEP, RATE, Bool, Float, exact, param
-from ..formulas import cosine_curve, half_cosine, interval_curve, times
+from ..formulas import angle_pair, cosine_curve, half_cosine, interval_curve
 from ..node import Node
 
 #: Largest cosine exponent: past it float32 backends drift from the reference by more
@@ -121,7 +121,7 @@ def _real_wave(ops, d, a, b):
     ``pi |p - 2X| / (2p)`` (falling) and its complement ``pi (p - |p - 2X|) / (2p)``."""
     p, q = (2 * d).numerator, (2 * d).denominator
     low, height = ops.const(min(a, b)), ops.const(abs(a - b))
-    angle = times(ops, math.pi / (2.0 * p), p)
+    angle = angle_pair(ops, math.pi / (2.0 * p), p)
     falling = a >= b
 
     def wave(t):
@@ -129,6 +129,6 @@ def _real_wave(ops, d, a, b):
         # past the horizon (r q may exceed p there)
         x = ops._mod(ops.mod(t, p) * q, p) if q > 1 else ops.mod(t, p)
         far = abs(p - 2 * x)  # 2q times the distance to the end of the half period
-        return low + height * half_cosine(ops, angle(far if falling else p - far))
+        return low + height * half_cosine(ops, *angle(far if falling else p - far))
 
     return wave

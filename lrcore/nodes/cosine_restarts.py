@@ -5,9 +5,10 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from .. import twofloat
 from ..errors import SpecError
 from ..fields import MAX_LIST, MAX_STEP, POSITIVE, RATE, Float, Steps, exact, param
-from ..formulas import growth, half_cosine, interval_curve, times
+from ..formulas import _split_hi, angle_pair, growth, half_cosine, interval_curve
 from ..node import Node, check_growth, growth_bound
 
 
@@ -83,16 +84,16 @@ class CosineRestarts(Node):
         if p > MAX_STEP:  # one cycle on the whole domain: a half cosine over P
             return interval_curve(ops, 0, p, self.start, self.end, "cos")
         if m == 1.0:
-            scaled = growth(ops, height, math.log(mu), self._restarts()) if mu > 1.0 else None
+            scaled = growth(ops, height, math.log(mu), self._restarts()) if mu != 1.0 else None
             if isinstance(p, int):
-                h = ops.const(math.pi / (2.0 * p))
+                angle = angle_pair(ops, math.pi / (2.0 * p), p)
                 amp = ops.const(height)
 
                 def sgdr(t):
                     i = ops.floordiv(t, p)
                     scale = amp if mu == 1.0 else scaled(i) if scaled is not None else \
                         amp * ops.exp(ops.to_float(i) * log_mu)
-                    return e + scale * half_cosine(ops, h * ops.to_float(p - ops.mod(t, p)))
+                    return e + scale * half_cosine(ops, *angle(p - ops.mod(t, p)))
 
                 return sgdr
             return _real_period(ops, e, p, height, mu, log_mu, scaled)
@@ -107,6 +108,29 @@ class CosineRestarts(Node):
         t_extra = ops.table(extra)
         t_h = ops.table(halfpi_over_len)
         t_amp = ops.table([height * mu**i for i in range(len(starts))])
+
+        if twofloat.wanted(ops):
+            # the angle as a pair (see formulas.angle_pair): each cycle's pi / (2 L_i)
+            # split so that its high part times the integer distance is exact (a cycle
+            # past 2**20 steps keeps one rounding there)
+            k_hi = [_split_hi(h, min(n - b + 1, 2**20 - 1)) for h, n, b in zip(
+                halfpi_over_len, next_int, starts, strict=True)]
+            c = [x * h for x, h in zip(extra, halfpi_over_len, strict=True)]
+            c_hi = [float(ops.dtype(x)) for x in c]
+            t_khi, t_klo = ops.table(k_hi), ops.table([h - k for h, k in zip(
+                halfpi_over_len, k_hi, strict=True)])
+            t_chi, t_clo = ops.table(c_hi), ops.table([x - y for x, y in zip(
+                c, c_hi, strict=True)])
+
+            def sgdr_pair(t):
+                i = ops.searchsorted(t_start, t)
+                x = ops.to_float(ops.take(t_next, i) - t)
+                hi, lo = twofloat._fast_two_sum(x * ops.take(t_khi, i), x * ops.take(t_klo, i))
+                u, err = twofloat.two_sum(hi, ops.take(t_chi, i))
+                u, u_lo = twofloat.two_sum(u, err + (lo + ops.take(t_clo, i)))
+                return e + ops.take(t_amp, i) * half_cosine(ops, u, u_lo)
+
+            return sgdr_pair
 
         def sgdr_mult(t):
             i = ops.searchsorted(t_start, t)
@@ -124,7 +148,7 @@ def _real_period(ops, e, p, height, mu, log_mu, scaled):
     constant)."""
     a, b = p.numerator, p.denominator
     amp = ops.const(height)
-    angle = times(ops, math.pi / (2.0 * a), a)
+    angle = angle_pair(ops, math.pi / (2.0 * a), a)
 
     def sgdr_real(t):
         r = ops.mod(t, a)
@@ -137,7 +161,7 @@ def _real_period(ops, e, p, height, mu, log_mu, scaled):
             scale = scaled(i)
         else:
             scale = amp * ops.exp(ops.to_float(i) * log_mu)
-        return e + scale * half_cosine(ops, angle(a - x))
+        return e + scale * half_cosine(ops, *angle(a - x))
 
     return sgdr_real
 
