@@ -14,6 +14,7 @@ import json
 import math
 import pickle
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -27,6 +28,8 @@ L = torch.optim.lr_scheduler
 from importer_helpers import FLOAT32, FLOAT64, assert_close  # noqa: E402
 
 from lrcore.importers.torch import SUPPORTED  # noqa: E402
+
+SWALR = torch.optim.swa_utils.SWALR
 
 
 def raises(message: str):
@@ -203,6 +206,58 @@ STEPPED = {
         milestones=[4]), 20),
     "ChainedScheduler-LinearLR-0": (lambda o: L.ChainedScheduler(
         [L.LinearLR(o, start_factor=0.5, total_iters=0), L.StepLR(o, step_size=1.5)]), 20),
+    # a fractional SequentialLR milestone: at the next integer step (3) torch runs a plain
+    # step() of the next scheduler (no _update_lr(0) restart), from the rate the group holds
+    **{f"SequentialLR-milestone-2.5-{k}": (lambda o, make=make: L.SequentialLR(
+        o, [L.ExponentialLR(o, 0.9), make(o)], milestones=[2.5]), 25) for k, make in {
+        "ExponentialLR": lambda o: L.ExponentialLR(o, 0.8),
+        "LinearLR": lambda o: L.LinearLR(o, 0.25, 1.0, total_iters=4),
+        "ConstantLR": lambda o: L.ConstantLR(o, 0.5, total_iters=3),
+        "CosineAnnealingLR": lambda o: L.CosineAnnealingLR(o, T_max=5, eta_min=0.001),
+        "CosineAnnealingLR-1": lambda o: L.CosineAnnealingLR(o, T_max=1, eta_min=0.001),
+        "PolynomialLR": lambda o: L.PolynomialLR(o, total_iters=6, power=2.0),
+        "StepLR": lambda o: L.StepLR(o, 2, 0.5),
+        "MultiStepLR": lambda o: L.MultiStepLR(o, [2, 5], 0.5),
+        "MultiplicativeLR": lambda o: L.MultiplicativeLR(o, lambda epoch: 0.9),
+        "SWALR": lambda o: SWALR(o, swa_lr=0.05, anneal_epochs=4),
+        "ChainedScheduler": lambda o: L.ChainedScheduler(
+            [L.ExponentialLR(o, 0.9), L.LinearLR(o, 0.5, total_iters=3)]),
+        "OneCycleLR": lambda o: L.OneCycleLR(o, max_lr=0.5, total_steps=30,
+                                             cycle_momentum=False),
+        "CosineAnnealingWarmRestarts": lambda o: L.CosineAnnealingWarmRestarts(
+            o, 3, eta_min=0.001)}.items()},
+    "SequentialLR-milestone-0.5": (lambda o: L.SequentialLR(
+        o, [L.ExponentialLR(o, 0.9), L.LinearLR(o, 0.5, total_iters=3)],
+        milestones=[0.5]), 20),
+    # 3.5 then 3.7: both pass at step 4, where the third runs a plain step()
+    "SequentialLR-milestones-3.5-3.7": (lambda o: L.SequentialLR(
+        o, [L.ExponentialLR(o, 0.8), L.LinearLR(o, 0.5, total_iters=3),
+            L.ConstantLR(o, 0.3, 2)], milestones=[3.5, 3.7]), 20),
+    # fractional counts: the recursions run to the last integer step below the count
+    # (LinearLR, PolynomialLR), then keep that rate; ConstantLR never meets 2.5 again;
+    # CosineAnnealingLR's ratios telescope to its closed form with the real T_max
+    **{f"{k}-{t}": (lambda o, make=make, t=t: make(o, t), 30)
+       for t in (0.5, 1.5, 2.5, 7.25)
+       for k, make in {
+           "LinearLR": lambda o, t: L.LinearLR(o, 0.25, 0.9, total_iters=t),
+           "ConstantLR": lambda o, t: L.ConstantLR(o, 0.5, total_iters=t),
+           "PolynomialLR": lambda o, t: L.PolynomialLR(o, total_iters=t, power=1.7),
+           "CosineAnnealingLR": lambda o, t: L.CosineAnnealingLR(o, T_max=t, eta_min=0.001),
+           "SequentialLR-LinearLR": lambda o, t: L.SequentialLR(
+               o, [L.ExponentialLR(o, 0.9), L.LinearLR(o, 0.25, 0.9, total_iters=t)], [3]),
+           "SequentialLR-PolynomialLR": lambda o, t: L.SequentialLR(
+               o, [L.ExponentialLR(o, 0.9), L.PolynomialLR(o, total_iters=t, power=2.0)],
+               [3.5]),
+           "SequentialLR-CosineAnnealingLR": lambda o, t: L.SequentialLR(
+               o, [L.ExponentialLR(o, 0.9), L.CosineAnnealingLR(o, T_max=t)], [3]),
+           "ChainedScheduler": lambda o, t: L.ChainedScheduler(
+               [L.PolynomialLR(o, total_iters=t, power=2.0),
+                L.LinearLR(o, 0.5, total_iters=t), L.ConstantLR(o, 0.5, total_iters=t)]),
+       }.items()},
+    # 3.5 then 4: the second never runs; 4 restarts the third by _update_lr(0)
+    "SequentialLR-milestones-3.5-4": (lambda o: L.SequentialLR(
+        o, [L.ExponentialLR(o, 0.8), L.LinearLR(o, 0.5, total_iters=3),
+            L.ConstantLR(o, 0.3, 2)], milestones=[3.5, 4]), 20),
 }
 
 
@@ -240,6 +295,22 @@ def test_fractional_step_size_far_steps(size, every):
         assert sum(1 for j in range(1, k + 1) if j % size == 0) == k // every
     assert_close(lrcore.evaluate(lrcore.from_torch(s), ks),
                  [BASE * 0.999 ** (k // every) for k in ks], FLOAT64, steps=ks)
+
+
+def test_fractional_milestone_in_a_nested_sequential_lr_is_refused():
+    """Inside a nested SequentialLR, torch steps the inner schedulers out of turn at a
+    fractional milestone."""
+    def make(o):
+        inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), L.LinearLR(o, 0.5, total_iters=3)],
+                               milestones=[2.5])
+        return L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.8)], milestones=[7])
+    with warnings.catch_warnings():  # torch warns that the inner one steps before optimizer
+        warnings.simplefilter("ignore", UserWarning)
+        s = make(optimizer())
+    with raises("scheduler.schedulers[0].milestones[0]: must be a whole number of steps in "
+                "a nested SequentialLR (torch steps its schedulers out of turn there), "
+                "got 2.5"):
+        lrcore.from_torch(s)
 
 
 def test_linear_lr_without_iters_restarted_at_a_milestone_is_refused():
@@ -732,14 +803,11 @@ def test_only_the_imported_group_must_hold_its_rate():
     (lambda o: L.ConstantLR(o, factor=0.5, total_iters="4"), r"^scheduler\.total_iters: "
                                                              r"must be a real number"),
     (lambda o: L.MultiStepLR(o, milestones=["3"]), r"^scheduler\.milestones: must be a real"),
-    (lambda o: L.SequentialLR(o, [L.ConstantLR(o, 0.5, 3), L.ExponentialLR(o, 0.9)],
-                              milestones=[2.5]),
-     r"^scheduler\.milestones\[0\]: must be a whole number"),
     (lambda o: L.SequentialLR(o, [L.ConstantLR(o, 0.5, 3), L.ExponentialLR(o, "0.9")],
                               milestones=[3]),
      r"^scheduler\.schedulers\[1\]\.gamma: must be a real number"),
 ], ids=["gamma-str", "step_size-str", "gamma-bool", "T_max-str", "eta_min-str", "power-str",
-        "total_iters-str", "milestone-str", "seq-milestone-fraction",
+        "total_iters-str", "milestone-str",
         "seq-child-gamma-str"])
 def test_scheduler_attributes_must_be_numbers(make, match):
     with pytest.raises(SpecError, match=match):

@@ -31,26 +31,43 @@ def sequential_lr(s, group, path, base_rate, lead=0):
     from .dispatch import curve
 
     children = list(s._schedulers)
-    milestones = [steps(m, f"{path}.milestones[{i}]") for i, m in enumerate(s._milestones)]
+    milestones = [milestone(m, f"{path}.milestones[{i}]") for i, m in enumerate(s._milestones)]
     for i, m in enumerate(milestones):
         if m < 0 or (i and m < milestones[i - 1]):
             raise SpecError(f"{path}.milestones[{i}]", "must be >= 0 and non-decreasing", m)
+    # step() switches to scheduler i + 1 at the first integer step past milestones[i]:
+    # by _update_lr(0) (a restart) when the milestone equals that step, else by a plain
+    # step() (a fractional milestone, 2.5: at step 3, from the rate the group holds)
+    switch = [math.ceil(m) for m in milestones]
+    if lead and switch != milestones:
+        fraction = next(i for i, m in enumerate(milestones) if m != math.ceil(m))
+        raise SpecError(f"{path}.milestones[{fraction}]", "must be a whole number of steps "
+                        "in a nested SequentialLR (torch steps its schedulers out of turn "
+                        "there)", milestones[fraction])
     # SequentialLR.__init__ resets the rate to the group's initial_lr and restarts the
     # scheduler it starts from it (a OneCycleLR built later has rewritten initial_lr)
     first = real(s.optimizer.param_groups[group]["initial_lr"],
                  f"optimizer.param_groups[{group}].initial_lr")
     start = bisect_right(milestones, lead)  # the scheduler that runs at the outer step 0
-    parts, prev = [], 0
+    parts = []
     for i in range(start, len(children)):
         child, p = children[i], f"{path}.schedulers[{i}]"
         composite = name(child) in ("SequentialLR", "ChainedScheduler")
         # restarted at a milestone by _update_lr(0): its get_lr at step 0 from the rate
         # the group holds (the previous scheduler's last, or the reset rate at step 0)
-        restarted = i > start or (lead > 0 and i > 0 and milestones[i - 1] == lead)
+        restarted = (i > start and switch[i - 1] == milestones[i - 1]) \
+            or (lead > 0 and i > 0 and milestones[i - 1] == lead)
+        m = switch[i - 1] - lead if i > start else 0
+        if i > start and not restarted:  # a plain step() at the step past a fractional one
+            if name(child) == "SequentialLR":
+                raise refuse(child, p, "torch steps it at its fractional milestone, which "
+                             "moves a nested SequentialLR's counter but not its schedulers'")
+            node = stepped_phase(child, group, p, rate_before(parts, m), 1)
+            parts.append(phase(node, i, switch, lead, m))
+            continue
         if restarted and composite:
             raise refuse(child, p, "torch restarts it at its milestone by calling its "
                          "get_lr, which a composite does not have")
-        m = milestones[i - 1] - lead if i > start else 0
         if restarted and name(child) in ("MultiplicativeLR", "SWALR") and is_torch_own(child):
             # both run on from the rate the group holds (MultiplicativeLR multiplies it at
             # once)
@@ -59,7 +76,7 @@ def sequential_lr(s, group, path, base_rate, lead=0):
                 rate *= literal_factor(child.lr_lambdas[group]) or 1.0  # else refused
             node = curve(child, group, p, base=rate)
         elif restarted and name(child) in ("ConstantLR", "LinearLR") \
-                and is_torch_own(child) and steps(child.total_iters, f"{p}.total_iters") < 1:
+                and is_torch_own(child) and real(child.total_iters, f"{p}.total_iters") < 1:
             node = restarted_without_iters(child, group, p)
         elif restarted:
             node = curve(child, group, p)
@@ -69,12 +86,22 @@ def sequential_lr(s, group, path, base_rate, lead=0):
             node = first_phase(child, group, p, first)
         else:
             node = stepped_phase(child, group, p, first, lead)
-        if i < len(milestones):
-            parts.append((node, milestones[i] - lead - prev))
-            prev = milestones[i] - lead
-        else:
-            parts.append((node, None))
+        parts.append(phase(node, i, switch, lead, m))
     return chain(parts)
+
+
+def milestone(m: Any, path: str) -> int | float:
+    """A SequentialLR milestone: a whole number of steps, or a real one that step()
+    compares with its integer counter."""
+    value = real(m, path)
+    return steps(m, path) if value == math.floor(value) else value
+
+
+def phase(node: Node, i: int, switch: list[int], lead: int, start: int) -> tuple:
+    """Scheduler ``i``'s phase: from ``start`` (outer steps) to its switch step."""
+    if i < len(switch):
+        return (node, max(switch[i] - lead, 0) - start)
+    return (node, None)
 
 
 def rate_before(parts: list, milestone: int) -> float:
@@ -169,8 +196,8 @@ def restart_factor(s: Any, group: int, path: str) -> float:
     if is_torch_own(s) and kind == "MultiplicativeLR":
         return literal_factor(s.lr_lambdas[group]) or 1.0  # else refused
     if is_torch_own(s) and kind == "PolynomialLR":
-        t = steps(s.total_iters, f"{path}.total_iters")
-        return (t / (t + 1)) ** real(s.power, f"{path}.power")
+        t, power = real(s.total_iters, f"{path}.total_iters"), real(s.power, f"{path}.power")
+        return ((1.0 - 0 / t) / (1.0 - -1 / t)) ** power if t else 0.0 ** power
     return 1.0
 
 

@@ -82,10 +82,13 @@ def cosine_annealing_lr(s, group, path, base, first=None):
     """torch's closed form eta_min + (base - eta_min)(1 + cos(pi t / T_max)) / 2 for all
     t. ``first``: the rate its recursion starts from when that is not its base rate (the
     first scheduler of a SequentialLR after a OneCycleLR rewrote ``initial_lr``)."""
-    eta, d = real(s.eta_min, f"{path}.eta_min"), steps(s.T_max, f"{path}.T_max")
-    wave = Cosine(start=base, end=eta, duration=d, periodic=True)
+    eta = real(s.eta_min, f"{path}.eta_min")
     if first is None or first == base:
-        return wave
+        # a fractional T_max (2.5) too: the ratios telescope to the closed form, and the
+        # extra step torch takes where a ratio would divide by 0 lands on it as well
+        return Cosine(start=base, end=eta, duration=count(s.T_max, f"{path}.T_max"),
+                      periodic=True)
+    d = steps(s.T_max, f"{path}.T_max")
     # torch multiplies the distance to eta_min by a ratio of cosines: from `first`, that
     # telescopes to eta + (first - eta)(1 + cos(pi t / T)) / 2 down to eta_min at t = T.
     # At t = T + 1 (mod 2 T) the ratio would divide by 0, and torch adds a step of the
@@ -95,18 +98,37 @@ def cosine_annealing_lr(s, group, path, base, first=None):
                   (Cosine(start=eta, end=base, duration=d, periodic=True), None)])
 
 
+def count(x: Any, path: str) -> int | Fraction:
+    """A count of steps torch's recursion compares with its integer counter: a whole
+    number, or the exact value of a fractional float (2.5)."""
+    value = real(x, path)
+    return steps(x, path) if value == math.floor(value) else Fraction(value)
+
+
+def held(node: Node, total: Fraction, last: float) -> Node:
+    """A recursion that runs ``node`` up to ``total`` steps and then keeps its rate: for
+    a fractional ``total`` (2.5) it keeps ``last``, the rate at the step below it (2), not
+    the end of the span."""
+    if total.denominator == 1:
+        return node
+    return chain([(node, math.floor(total) + 1), (Constant(value=last), None)])
+
+
 def linear_lr(s, group, path, base):
-    total = steps(s.total_iters, f"{path}.total_iters")
+    total = count(s.total_iters, f"{path}.total_iters")
+    a = real(s.start_factor, f"{path}.start_factor")
     if total < 1:  # step() applies start_factor at step 0, then keeps the rate for good
-        return Constant(value=base * real(s.start_factor, f"{path}.start_factor"))
-    return Linear(start=base * real(s.start_factor, f"{path}.start_factor"),
-                  end=base * real(s.end_factor, f"{path}.end_factor"), duration=total)
+        return Constant(value=base * a)
+    b = real(s.end_factor, f"{path}.end_factor")
+    last = base * (a + (b - a) * float(math.floor(total) / Fraction(total)))
+    return held(Linear(start=base * a, end=base * b, duration=total), Fraction(total), last)
 
 
 def constant_lr(s, group, path, base):
-    total = steps(s.total_iters, f"{path}.total_iters")
+    total = count(s.total_iters, f"{path}.total_iters")
     factor = real(s.factor, f"{path}.factor")
-    if total < 1:  # step() applies the factor at step 0 and never meets total_iters again
+    if total < 1 or Fraction(total).denominator != 1:
+        # step() applies the factor at step 0 and never meets total_iters again
         return Constant(value=base * factor)
     if factor == 1.0:
         return Constant(value=base)
@@ -118,7 +140,7 @@ def restarted_without_iters(s, group, path) -> Node:
     milestone: ``_update_lr(0)`` sets torch's closed form at step 0, which for these
     already counts the span as over, and step() keeps that rate from then on. LinearLR's
     closed form divides by ``total_iters``: with 0, torch itself fails there."""
-    rate, total = base(s, group, path), steps(s.total_iters, f"{path}.total_iters")
+    rate, total = base(s, group, path), count(s.total_iters, f"{path}.total_iters")
     if name(s) == "ConstantLR":
         factor = real(s.factor, f"{path}.factor")
         return Constant(value=rate * (factor + (0 >= total) * (1 - factor)))
@@ -128,12 +150,20 @@ def restarted_without_iters(s, group, path) -> Node:
                         "it runs there, divides by it: ZeroDivisionError)", total)
     a, b = real(s.start_factor, f"{path}.start_factor"), real(s.end_factor,
                                                               f"{path}.end_factor")
-    return Constant(value=rate * (a + (b - a) * min(total, 0) / total))
+    return Constant(value=rate * (a + (b - a) * float(min(total, 0) / Fraction(total))))
 
 
 def polynomial_lr(s, group, path, base):
-    return Polynomial(start=base, end=0.0, power=real(s.power, f"{path}.power"),
-                      duration=steps(s.total_iters, f"{path}.total_iters"))
+    power = real(s.power, f"{path}.power")
+    total = count(s.total_iters, f"{path}.total_iters")
+    if Fraction(total).denominator == 1 or total < 0:
+        return Polynomial(start=base, end=0.0, power=power,
+                          duration=steps(s.total_iters, f"{path}.total_iters"))
+    if total < 1:  # every step after 0 is past total_iters: the rate stays
+        return Constant(value=base)
+    last = base * float(1 - math.floor(total) / Fraction(total)) ** power
+    return held(Polynomial(start=base, end=0.0, power=power, duration=total),
+                Fraction(total), last)
 
 
 def literal_factor(fn: Any) -> float | None:
