@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from fractions import Fraction
 
 from ..errors import SpecError
 from ..fields import MAX_LIST, MAX_STEP, POSITIVE, RATE, Float, Steps, exact, param
@@ -27,7 +28,9 @@ class CosineRestarts(Node):
       :math:`e - (e - s)\mu^i` towards :math:`e`, and ``peak_mult`` must be
       :math:`\le 1` (above 1 the rates fall below 0);
     * ``period`` :math:`P` (``first_decay_steps``, a real number of steps too),
-      ``period_mult`` :math:`m \ge 1` (``t_mul``), ``peak_mult`` :math:`\mu > 0`
+      ``period_mult`` :math:`m > 0` (``t_mul``; below 1 the cycles shrink, and must
+      not all end inside the step domain: :math:`P / (1 - m) > 2^{31} - 1`),
+      ``peak_mult`` :math:`\mu > 0`
       (``m_mul``: it scales the height above ``end``, as in Keras; above 1 the peaks
       grow, and must stay inside float32 up to step 2**31 - 1).
 
@@ -41,7 +44,7 @@ class CosineRestarts(Node):
     start: float = param(RATE, doc="rate at the start of the first cycle")
     end: float = param(RATE, 0.0, doc="rate at the end of every cycle")
     period: int | float | str = param(Steps(real=True), doc="length of the first cycle")
-    period_mult: float = param(Float(ge=1.0, what="a number >= 1"), 1.0,
+    period_mult: float = param(Float(gt=0.0, what="a number > 0"), 1.0,
                                doc="each cycle is this many times longer than the last")
     peak_mult: float = param(POSITIVE, 1.0,
                              doc="each cycle's height is this many times the last's")
@@ -54,7 +57,15 @@ class CosineRestarts(Node):
         if isinstance(self.period, str) and self.period[-1] in "p%":
             return  # resolves later; checked again then
         p = exact(self.period)
-        if p <= MAX_STEP and self.period_mult > 1:
+        if self.period_mult < 1:
+            total = p / (1 - Fraction(self.period_mult))  # every cycle together
+            if total <= MAX_STEP:
+                raise SpecError(f"{path}.period_mult", "must be >= 1 unless the cycles' total "
+                                f"length period / (1 - period_mult) = {float(total):.10g} is "
+                                "past 2**31 - 1 (Keras's schedule is NaN from step "
+                                f"{math.ceil(total)} on); use a period_mult >= 1 or a longer "
+                                "period", self.period_mult)
+        if p <= MAX_STEP and self.period_mult != 1:
             _cycle_table(p, self.period_mult, path)
         if not self.real_ok("period", p):
             raise SpecError(f"{path}.period", "must be a ratio p/q with p * max(q, 2) <= "
@@ -190,6 +201,13 @@ def _real_period(ops, e, p, height, mu, log_mu, scaled, start=0.0, rising=False)
     return sgdr_real
 
 
+def _keras_cycle(t: int, p: float, m: float) -> int:
+    """The cycle Keras's ``CosineDecayRestarts`` finds for step ``t`` (float64, its
+    order of operations): ``floor(log(1 - t / P (1 - m)) / log(m))``."""
+    x = 1.0 - t / p * (1.0 - m)
+    return math.floor(math.log(x) / math.log(m)) if x > 0 else MAX_LIST + 2**40
+
+
 def _cycle_table(p, m: float, path: str):
     """First integer step of each cycle, the real start of the next, and pi / (2 L_i).
 
@@ -205,7 +223,13 @@ def _cycle_table(p, m: float, path: str):
         b_next = min(b_next, float(2**62))
         if abs(b_next - round(b_next)) <= 8 * math.ulp(b_next):  # float64 rounding only
             b_next = float(round(b_next))
-        starts.append(math.ceil(b))
+        start = math.ceil(b)
+        if m < 1 and i > 0:  # shrinking cycles: the cycle Keras's log formula finds
+            while _keras_cycle(start, float(p), m) < i:
+                start += 1
+            while start > starts[-1] and _keras_cycle(start - 1, float(p), m) >= i:
+                start -= 1
+        starts.append(start)
         next_start.append(b_next)
         hs.append(math.pi / (2.0 * float(p) * m**i))
         if len(starts) > MAX_LIST:

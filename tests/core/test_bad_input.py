@@ -132,7 +132,12 @@ AT_LOAD = [
      r"^schedule\.pct_start: must be < 1, got 1\.0$"),
     ("period_mult below 1", doc({"type": "cosine_restarts", "start": 0.1, "period": 3,
                                  "period_mult": 0.5}),
-     r"^schedule\.period_mult: must be >= 1, got 0\.5$"),
+     r"^schedule\.period_mult: must be >= 1 unless the cycles' total length period / "
+     r"\(1 - period_mult\) = 6 is past 2\*\*31 - 1 \(Keras's schedule is NaN from step 6 "
+     r"on\); use a period_mult >= 1 or a longer period, got 0\.5$"),
+    ("period_mult 0", doc({"type": "cosine_restarts", "start": 0.1, "period": 3,
+                           "period_mult": 0.0}),
+     r"^schedule\.period_mult: must be > 0, got 0\.0$"),
     ("peak_mult 0", doc({"type": "cosine_restarts", "start": 0.1, "period": 3,
                          "peak_mult": 0.0}),
      r"^schedule\.peak_mult: must be > 0, got 0\.0$"),

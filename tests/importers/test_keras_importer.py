@@ -453,10 +453,36 @@ def test_cosine_restarts_with_alpha_far_above_1_match_keras_at_every_step(kwargs
     assert_close(lrcore.evaluate(spec, t), native, FLOAT64, steps=t, what="alpha 1e4")
 
 
+@pytest.mark.parametrize("config", [
+    {"first_decay_steps": 1.5e9, "t_mul": 0.5, "m_mul": 1.0},
+    {"first_decay_steps": 5e8, "t_mul": 0.8, "m_mul": 0.9},
+    {"first_decay_steps": 2.2e7 + 0.5, "t_mul": 0.99, "m_mul": 0.95},
+    {"first_decay_steps": 2e8 + 0.25, "t_mul": 0.95, "m_mul": 1.0},
+])
+def test_cosine_restarts_with_shrinking_cycles_past_the_domain_match_keras(config):
+    """t_mul < 1 with first_decay_steps / (1 - t_mul) past 2**31 - 1: Keras's float64
+    schedule stays finite on the whole domain; lrcore finds each cycle as Keras's log
+    formula does, checked at 4000 spread steps and around every cycle start."""
+    config = {"initial_learning_rate": 0.3, "alpha": 0.05, **config}
+    spec = lrcore.from_keras(S.CosineDecayRestarts(**config))
+    p, m = config["first_decay_steps"], config["t_mul"]
+    starts = [p * (1 - m**i) / (1 - m) for i in range(1, 2000)]
+    near = [math.floor(b) + d for b in starts if b < 2**31 - 3 for d in (-1, 0, 1, 2)]
+    spread = np.linspace(0, 2**31 - 1, 4000).astype(np.int64)
+    t = np.unique(np.concatenate([np.arange(50), spread,
+                                  np.asarray(near, dtype=np.int64), FAR]))
+    native = float64_call(S.CosineDecayRestarts(**float64_config(config)), t)
+    assert np.all(np.isfinite(native))
+    assert_close(lrcore.evaluate(spec, t), native, FLOAT64, steps=t, what=f"t_mul {m}")
+
+
 @pytest.mark.parametrize("kwargs,first_bad,match", [
     # t_mul < 1: the cycles shrink and their lengths sum to P / (1 - t_mul) = 200; Keras's
     # log(1 - f (1 - t_mul)) is the log of a number <= 0 from there on.
-    ({"t_mul": 0.5}, 200, r"^cosine_restarts\.period_mult: must be >= 1, got 0\.5$"),
+    ({"t_mul": 0.5}, 200,
+     r"^cosine_restarts\.period_mult: must be >= 1 unless the cycles' total length "
+     r"period / \(1 - period_mult\) = 200 is past 2\*\*31 - 1 \(Keras's schedule is NaN "
+     r"from step 200 on\); use a period_mult >= 1 or a longer period, got 0\.5$"),
     # m_mul 1.5 every 100 steps: the peak 1.5**i leaves float32 in cycle 219.
     ({"t_mul": 1.0, "m_mul": 1.5}, 21900,
      r"^cosine_restarts\.peak_mult: grows past the float32 range before step 2\*\*31 - 1; "
