@@ -36,8 +36,8 @@ a bool, and not a string even when it reads as one, ``"100"``), or ``SpecError``
 it. Numbers of steps may be real (``decay_steps=2.5``); a staircase, or
 ``PolynomialDecay``'s ``cycle``, over a real ``decay_steps`` needs it >= 1 and a ratio
 ``p/q`` with ``p * q <= 2**31 - 1``;
-``CosineDecayRestarts`` needs ``t_mul >= 1``, ``m_mul > 0`` (above 1 within float32) and
-``alpha <= 1``. An ``LrcoreSchedule`` built
+``CosineDecayRestarts`` needs ``t_mul >= 1``, ``m_mul > 0`` (above 1 within float32, and
+at most 1 with ``alpha > 1``, whose rates Keras takes below 0). An ``LrcoreSchedule`` built
 with ``gradient_accumulation_steps`` returns its spec, which counts optimizer updates
 (Keras's raw counter divided by the accumulation steps), as ``to_keras`` took it.
 """

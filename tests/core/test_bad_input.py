@@ -132,7 +132,12 @@ AT_LOAD = [
      r"^schedule\.pct_start: must be < 1, got 1\.0$"),
     ("period_mult below 1", doc({"type": "cosine_restarts", "start": 0.1, "period": 3,
                                  "period_mult": 0.5}),
-     r"^schedule\.period_mult: must be >= 1, got 0\.5$"),
+     r"^schedule\.period_mult: must be >= 1 unless the cycles' total length period / "
+     r"\(1 - period_mult\) = 6 is past 2\*\*31 - 1 \(Keras's schedule is NaN from step 6 "
+     r"on\); use a period_mult >= 1 or a longer period, got 0\.5$"),
+    ("period_mult 0", doc({"type": "cosine_restarts", "start": 0.1, "period": 3,
+                           "period_mult": 0.0}),
+     r"^schedule\.period_mult: must be > 0, got 0\.0$"),
     ("peak_mult 0", doc({"type": "cosine_restarts", "start": 0.1, "period": 3,
                          "peak_mult": 0.0}),
      r"^schedule\.peak_mult: must be > 0, got 0\.0$"),
@@ -263,9 +268,12 @@ AT_LOAD = [
      r"^schedule\.max: must be >= min \(0\.5\), got 0\.1$"),
     ("cyclic high below low", doc({"type": "cyclic", "low": 0.5, "high": 0.1, "up": 3}),
      r"^schedule\.high: must be >= low \(0\.5\), got 0\.1$"),
-    ("restarts end above start", doc({"type": "cosine_restarts", "start": 0.1, "end": 0.5,
-                                      "period": 3}),
-     r"^schedule\.end: must be <= start \(0\.1\), got 0\.5$"),
+    ("rising restarts with growing peaks", doc({"type": "cosine_restarts", "start": 0.1,
+                                                "end": 0.5, "period": 3,
+                                                "peak_mult": 1.5}),
+     r"^schedule\.peak_mult: must be <= 1 when end > start \(the cycles' lowest rates "
+     r"e - \(e - s\) peak_mult\*\*i fall below 0\); use a peak_mult <= 1 or an end <= "
+     r"start, got 1\.5$"),
     ("too many restarts", doc({"type": "cosine_restarts", "start": 0.1, "period": 1,
                                "period_mult": 1.0001}),
      r"^schedule\.period_mult: gives more than 10000 restarts.*got 1\.0001$"),

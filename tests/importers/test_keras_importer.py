@@ -81,6 +81,19 @@ CASES = {
     "CosineDecayRestarts-growing": ("CosineDecayRestarts", lambda h: dict(
         initial_learning_rate=0.3, first_decay_steps=h // 6 + 0.5, t_mul=1.5, m_mul=1.05,
         alpha=0.2)),
+    # alpha > 1: every cycle rises from initial * (alpha - (alpha - 1) m_mul**i) to alpha
+    "CosineDecayRestarts-rising": ("CosineDecayRestarts", lambda h: dict(
+        initial_learning_rate=0.1, first_decay_steps=h // 6 + 1, t_mul=2.0, m_mul=0.8,
+        alpha=3.0)),
+    "CosineDecayRestarts-rising-even": ("CosineDecayRestarts", lambda h: dict(
+        initial_learning_rate=0.05, first_decay_steps=h // 4 + 1, t_mul=1.0, m_mul=0.85,
+        alpha=4.0)),
+    "CosineDecayRestarts-rising-real": ("CosineDecayRestarts", lambda h: dict(
+        initial_learning_rate=0.08, first_decay_steps=h // 4 + 0.25, t_mul=1.0, m_mul=0.9,
+        alpha=2.5)),
+    "CosineDecayRestarts-rising-uneven": ("CosineDecayRestarts", lambda h: dict(
+        initial_learning_rate=0.1, first_decay_steps=h // 6 + 0.5, t_mul=1.5, m_mul=0.95,
+        alpha=1.5)),
     "ExponentialDecay-real": ("ExponentialDecay", lambda h: dict(
         initial_learning_rate=0.3, decay_steps=h // 4 + 0.75, decay_rate=0.5)),
     "ExponentialDecay-real-staircase": ("ExponentialDecay", lambda h: dict(
@@ -422,20 +435,74 @@ def test_numpy_scalars_and_0d_arrays_are_numbers():
     assert got.schedule == lrcore.from_keras(COSINE, class_name="CosineDecay").schedule
 
 
+@pytest.mark.parametrize("kwargs", [
+    {"first_decay_steps": 100, "t_mul": 1.0, "m_mul": 1.0},
+    {"first_decay_steps": 100, "t_mul": 1.0, "m_mul": 0.7},
+    {"first_decay_steps": 62.5, "t_mul": 1.0, "m_mul": 0.9},
+    {"first_decay_steps": 37, "t_mul": 1.5, "m_mul": 0.9},
+    {"first_decay_steps": 12.25, "t_mul": 2.0, "m_mul": 1.0},
+])
+def test_cosine_restarts_with_alpha_far_above_1_match_keras_at_every_step(kwargs):
+    """alpha 1e4: each cycle rises from initial towards 1e4 x initial; Keras's float64
+    schedule at every step of the first 3000, and at far steps where the cycles have
+    flattened (with m_mul 1 Keras's own t / P - floor(t / P) is off by ~1e-8 there)."""
+    config = {"initial_learning_rate": 1e-5, "alpha": 1e4, **kwargs}
+    spec = lrcore.from_keras(S.CosineDecayRestarts(**config))
+    t = np.concatenate([np.arange(3001), FAR if kwargs["m_mul"] < 1 else ()]).astype(np.int64)
+    native = float64_call(S.CosineDecayRestarts(**float64_config(config)), t)
+    assert_close(lrcore.evaluate(spec, t), native, FLOAT64, steps=t, what="alpha 1e4")
+
+
+@pytest.mark.parametrize("config", [
+    {"first_decay_steps": 1.5e9, "t_mul": 0.5, "m_mul": 1.0},
+    {"first_decay_steps": 5e8, "t_mul": 0.8, "m_mul": 0.9},
+    {"first_decay_steps": 2.2e7 + 0.5, "t_mul": 0.99, "m_mul": 0.95},
+    {"first_decay_steps": 2e8 + 0.25, "t_mul": 0.95, "m_mul": 1.0},
+])
+def test_cosine_restarts_with_shrinking_cycles_past_the_domain_match_keras(config):
+    """t_mul < 1 with first_decay_steps / (1 - t_mul) past 2**31 - 1: Keras's float64
+    schedule stays finite on the whole domain; lrcore finds each cycle as Keras's log
+    formula does, checked at 4000 spread steps and around every cycle start."""
+    config = {"initial_learning_rate": 0.3, "alpha": 0.05, **config}
+    spec = lrcore.from_keras(S.CosineDecayRestarts(**config))
+    p, m = config["first_decay_steps"], config["t_mul"]
+    starts = [p * (1 - m**i) / (1 - m) for i in range(1, 2000)]
+    near = [math.floor(b) + d for b in starts if b < 2**31 - 3 for d in (-1, 0, 1, 2)]
+    spread = np.linspace(0, 2**31 - 1, 4000).astype(np.int64)
+    t = np.unique(np.concatenate([np.arange(50), spread,
+                                  np.asarray(near, dtype=np.int64), FAR]))
+    native = float64_call(S.CosineDecayRestarts(**float64_config(config)), t)
+    assert np.all(np.isfinite(native))
+    assert_close(lrcore.evaluate(spec, t), native, FLOAT64, steps=t, what=f"t_mul {m}")
+
+
 @pytest.mark.parametrize("kwargs,first_bad,match", [
     # t_mul < 1: the cycles shrink and their lengths sum to P / (1 - t_mul) = 200; Keras's
     # log(1 - f (1 - t_mul)) is the log of a number <= 0 from there on.
-    ({"t_mul": 0.5}, 200, r"^cosine_restarts\.period_mult: must be >= 1, got 0\.5$"),
+    ({"t_mul": 0.5}, 200,
+     r"^cosine_restarts\.period_mult: must be >= 1 unless the cycles' total length "
+     r"period / \(1 - period_mult\) = 200 is past 2\*\*31 - 1 \(Keras's schedule is NaN "
+     r"from step 200 on\); use a period_mult >= 1 or a longer period, got 0\.5$"),
     # m_mul 1.5 every 100 steps: the peak 1.5**i leaves float32 in cycle 219.
     ({"t_mul": 1.0, "m_mul": 1.5}, 21900,
      r"^cosine_restarts\.peak_mult: grows past the float32 range before step 2\*\*31 - 1; "
      r"use a factor <= 1 or set a bound, got 1\.5$"),
+
+    # alpha 2 with m_mul 1.5: cycle 2 starts at 2 - 1.5**2 = -0.25 (Keras: below 0, not NaN)
+    ({"t_mul": 1.0, "m_mul": 1.5, "alpha": 2.0}, 200,
+     r"^cosine_restarts\.peak_mult: must be <= 1 when end > start \(the cycles' lowest "
+     r"rates e - \(e - s\) peak_mult\*\*i fall below 0\); use a peak_mult <= 1 or an end "
+     r"<= start, got 1\.5$"),
 ])
 def test_cosine_restarts_refusals_are_where_keras_itself_has_no_rate(kwargs, first_bad, match):
     """The CosineDecayRestarts forms lrcore refuses are the ones whose Keras curve (as
-    users run it, float32) is NaN or inf from a step inside [0, 2**31 - 1] on."""
+    users run it, float32) is NaN or inf, or below 0, from a step inside [0, 2**31 - 1]
+    on."""
     native = S.CosineDecayRestarts(1.0, 100, **kwargs)
     values = call(native, np.arange(first_bad + 1))
-    assert np.all(np.isfinite(values[:first_bad])) and not np.isfinite(values[first_bad])
+    if kwargs.get("alpha", 0.0) > 1.0:  # a rate below 0 instead of NaN or inf
+        assert np.all(values[:first_bad] >= 0) and values[first_bad] < 0
+    else:
+        assert np.all(np.isfinite(values[:first_bad])) and not np.isfinite(values[first_bad])
     with pytest.raises(lrcore.SpecError, match=match):
         lrcore.from_keras(native)
