@@ -182,6 +182,18 @@ STEPPED = {
                                                 gamma=0.5), 20),
     "MultiStepLR-only-fractions": (lambda o: L.MultiStepLR(o, milestones=[1.5, 6.25],
                                                            gamma=0.5), 20),
+    # step() looks k >= 0 up in its Counter: -3 is never met; restarted by a SequentialLR,
+    # torch's closed form at step 0 counts it (bisect_right(milestones, 0))
+    "MultiStepLR-negative": (lambda o: L.MultiStepLR(o, milestones=[-3, -1.5, 4, 9],
+                                                     gamma=0.5), 20),
+    "MultiStepLR-only-negative": (lambda o: L.MultiStepLR(o, milestones=[-2], gamma=0.5),
+                                  10),
+    "SequentialLR-MultiStepLR-negative": (lambda o: L.SequentialLR(
+        o, [L.ExponentialLR(o, 0.9), L.MultiStepLR(o, milestones=[-3, -1.5, 0, 3, 3],
+                                                   gamma=0.5)], milestones=[5]), 20),
+    "SequentialLR-MultiStepLR-negative-first": (lambda o: L.SequentialLR(
+        o, [L.MultiStepLR(o, milestones=[-2, 2], gamma=0.5), L.ExponentialLR(o, 0.9)],
+        milestones=[6]), 20),
     # rising cosines restarting after 4, 8, 16, ... steps
     "CosineAnnealingWarmRestarts-eta-above-mult": (lambda o: L.CosineAnnealingWarmRestarts(
         o, 4, T_mult=2, eta_min=0.5), 130),
