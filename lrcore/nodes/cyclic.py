@@ -9,6 +9,7 @@ from fractions import Fraction
 from ..errors import SpecError
 from ..fields import MAX_STEP, RATE, Bool, Choice, Float, Steps, exact, param
 from ..formulas import exp_times, floor_ratio
+from .exponential import _known
 from ..node import Node
 from ..ops import horizon
 
@@ -56,6 +57,8 @@ class Cyclic(Node):
     def check(self, path):
         if self.high < self.low:
             raise SpecError(f"{path}.high", f"must be >= low ({self.low:g})", self.high)
+        if not all(_known(v) for v in (self.up, self.down)):
+            return  # checked again once "Nep" / "N%" are resolved
         u, d, q = self.scaled()
         for name in ("up", "down"):
             value = getattr(self, name)
