@@ -9,9 +9,9 @@ from fractions import Fraction
 from ..errors import SpecError
 from ..fields import MAX_STEP, RATE, Bool, Choice, Float, Steps, exact, param
 from ..formulas import exp_times, floor_ratio
-from .exponential import _known
 from ..node import Node
 from ..ops import horizon
+from .exponential import _known
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
