@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from fractions import Fraction
 
 from ..errors import SpecError
-from ..fields import RATE, Bool, Choice, Float, Steps, param
-from ..formulas import exp_times
+from ..fields import MAX_STEP, RATE, Bool, Choice, Float, Steps, exact, param
+from ..formulas import exp_times, floor_ratio
 from ..node import Node
 from ..ops import horizon
+from .exponential import _known
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -17,7 +19,8 @@ class Cyclic(Node):
     r"""Cyclical learning rates (Smith 2017; torch ``CyclicLR``, exactly).
 
     With :math:`T = U + D`, cycle :math:`k = \lfloor t / T \rfloor` and position
-    :math:`q = t \bmod T` (integers):
+    :math:`q = t \bmod T` (exact: for real :math:`U = u / Q`, :math:`D = d / Q` the
+    integers :math:`k` and :math:`Q q = t Q \bmod (u + d)`):
 
     .. math:: \phi = q / U \ (q \le U), \qquad \phi = (T - q) / D \ (q > U), \qquad
               \eta(t) = l + (h - l)\,\phi\,\sigma
@@ -28,7 +31,8 @@ class Cyclic(Node):
     (``cycle_momentum``: ``base_momentum`` :math:`l`, ``max_momentum`` :math:`h`).
 
     * ``low`` :math:`l` (torch ``base_lr``), ``high`` :math:`h` (``max_lr``);
-    * ``up`` :math:`U` (``step_size_up``), ``down`` :math:`D` (default :math:`U`);
+    * ``up`` :math:`U` (``step_size_up``), ``down`` :math:`D` (default :math:`U`): real
+      numbers of steps (``2.5``, ``"7/3"``);
     * ``mode``, ``gamma`` :math:`\gamma \in (0, 1]`.
 
     >>> import lrcore
@@ -40,8 +44,9 @@ class Cyclic(Node):
     type = "cyclic"
     low: float = param(RATE, doc="rate at the bottom of each cycle")
     high: float = param(RATE, doc="rate at the top of the first cycle")
-    up: int | str = param(Steps(), doc="steps from low to high")
-    down: int | str | None = param(Steps(), None, doc="steps from high back to low (default up)")
+    up: int | float | str = param(Steps(real=True), doc="steps from low to high")
+    down: int | float | str | None = param(Steps(real=True), None,
+                                           doc="steps from high back to low (default up)")
     mode: str = param(Choice(("triangular", "triangular2", "exp_range")), "triangular",
                       doc="amplitude scaling per cycle")
     gamma: float = param(Float(gt=0.0, le=1.0, what="a number in (0, 1]"), 1.0,
@@ -52,11 +57,41 @@ class Cyclic(Node):
     def check(self, path):
         if self.high < self.low:
             raise SpecError(f"{path}.high", f"must be >= low ({self.low:g})", self.high)
+        if not all(_known(v) for v in (self.up, self.down)):
+            return  # checked again once "Nep" / "N%" are resolved
+        u, d, q = self.scaled()
+        for name in ("up", "down"):
+            value = getattr(self, name)
+            if isinstance(value, int) and value > MAX_STEP:
+                raise SpecError(f"{path}.{name}", f"must be <= 2**31 - 1 = {MAX_STEP}", value)
+        if q > 1 and (u + d) * q > MAX_STEP:
+            raise SpecError(f"{path}.up", "up and down over their common denominator q "
+                            "must have (up + down) * q**2 <= 2**31 - 1 (the position in "
+                            "the cycle is found by integer arithmetic); use simpler "
+                            "fractions", self.up)
+        if q > 1 and self.mode == "triangular2" and u + d < q:
+            raise SpecError(f"{path}.up", "up + down must be >= 1 step with triangular2 "
+                            "(the count of cycles must stay within 2**31 - 1)", self.up)
+
+    def scaled(self) -> tuple[int, int, int]:
+        """``(u, d, Q)``: the integers with ``up = u / Q`` and ``down = d / Q``, ``Q``
+        the common denominator (1 for whole numbers of steps)."""
+        up = Fraction(exact(self.up))
+        down = Fraction(exact(self.down)) if self.down is not None else up
+        q = math.lcm(up.denominator, down.denominator)
+        return int(up * q), int(down * q), q
 
     def build(self, ops):
-        up = self.up
-        down = self.down if self.down is not None else up
+        # in units of 1/Q step: the position Q (t mod T) = t Q mod (u + d), an integer;
+        # t = a P + b (P = u + d) keeps t Q mod P = b Q mod P within int32 (P Q <= 2**31 - 1)
+        up, down, scale = self.scaled()
         period = up + down
+        if scale == 1:
+            position = lambda t: ops.mod(t, period)  # noqa: E731
+            cycles = lambda t: ops.floordiv(t, period)  # noqa: E731
+        else:
+            position = lambda t: ops.mod(ops.mod(t, period) * scale, period)  # noqa: E731
+            cycles = lambda t: floor_ratio(ops, t, Fraction(period, scale))  # noqa: E731
         low, amp = ops.const(self.low), ops.const(self.high - self.low)
         fup, fdown = ops.const(float(up)), ops.const(float(down))
         phase = ops.select([up + 1], [lambda q: ops.to_float(q) / fup,
@@ -66,32 +101,31 @@ class Cyclic(Node):
             log_sigma = None
         elif self.mode == "triangular2":
             k = ops.const(math.log(0.5))
-            log_sigma = lambda t: ops.to_float(ops.floordiv(t, period)) * k  # noqa: E731
+            log_sigma = lambda t: ops.to_float(cycles(t)) * k  # noqa: E731
         else:
             g = ops.const(math.log(self.gamma))
             log_sigma = lambda t: ops.to_float(t) * g  # noqa: E731
         if not self.invert:
             if log_sigma is None:
-                return lambda t: low + amp * phase(ops.mod(t, period))
-            sigma = exp_times(ops, math.log(0.5), horizon() // period) \
+                return lambda t: low + amp * phase(position(t))
+            sigma = exp_times(ops, math.log(0.5), horizon() * scale // period) \
                 if self.mode == "triangular2" else exp_times(ops, math.log(self.gamma), horizon())
-            count = (lambda t: ops.floordiv(t, period)) if self.mode == "triangular2" \
-                else (lambda t: t)
-            return lambda t: low + amp * phase(ops.mod(t, period)) * sigma(count(t))
+            count = cycles if self.mode == "triangular2" else (lambda t: t)
+            return lambda t: low + amp * phase(position(t)) * sigma(count(t))
         # the dip, high - amp * phi * sigma, as low + amp * (1 - phi * sigma) with
         # 1 - phi sigma = (1 - phi) + phi (1 - sigma): two non-negative terms, the first
         # from an exact integer distance, the second from expm1 (no cancellation near low)
         rest = ops.select([up + 1], [lambda q: ops.to_float(up - q) / fup,
                                      lambda q: ops.to_float(q - up) / fdown])
         if log_sigma is None:
-            return lambda t: low + amp * rest(ops.mod(t, period))
+            return lambda t: low + amp * rest(position(t))
 
         def dip(t):
-            q = ops.mod(t, period)
+            q = position(t)
             return low + amp * (rest(q) - phase(q) * ops.expm1(log_sigma(t)))
 
         return dip
 
     def breakpoints(self):
-        down = self.down if self.down is not None else self.up
-        return [self.up, self.up + down]
+        up, down, scale = self.scaled()
+        return [math.ceil(Fraction(up, scale)), math.ceil(Fraction(up + down, scale))]

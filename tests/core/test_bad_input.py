@@ -228,7 +228,7 @@ AT_LOAD = [
     ("zero step every", doc({"type": "step", "start": 0.1, "factor": 0.5, "every": 0}),
      rf"^schedule\.every: {DURATION_RULE}, got 0$"),
     ("zero cyclic up", doc({"type": "cyclic", "low": 0.1, "high": 0.2, "up": 0}),
-     rf"^schedule\.up: {DURATION_RULE}, got 0$"),
+     rf"^schedule\.up: {REAL_RULE}, got 0$"),
     ("zero milestone", doc({"type": "multistep", "start": 0.1, "factor": 0.5,
                             "milestones": [0, 3]}),
      rf"^schedule\.milestones\[0\]: {REAL_RULE}, got 0$"),

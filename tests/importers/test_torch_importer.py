@@ -185,6 +185,34 @@ STEPPED = {
                                                 gamma=0.5), 20),
     "MultiStepLR-only-fractions": (lambda o: L.MultiStepLR(o, milestones=[1.5, 6.25],
                                                            gamma=0.5), 20),
+    # step() looks k >= 0 up in its Counter: -3 is never met; restarted by a SequentialLR,
+    # torch's closed form at step 0 counts it (bisect_right(milestones, 0))
+    "MultiStepLR-negative": (lambda o: L.MultiStepLR(o, milestones=[-3, -1.5, 4, 9],
+                                                     gamma=0.5), 20),
+    "MultiStepLR-only-negative": (lambda o: L.MultiStepLR(o, milestones=[-2], gamma=0.5),
+                                  10),
+    "SequentialLR-MultiStepLR-negative": (lambda o: L.SequentialLR(
+        o, [L.ExponentialLR(o, 0.9), L.MultiStepLR(o, milestones=[-3, -1.5, 0, 3, 3],
+                                                   gamma=0.5)], milestones=[5]), 20),
+    "SequentialLR-MultiStepLR-negative-first": (lambda o: L.SequentialLR(
+        o, [L.MultiStepLR(o, milestones=[-2, 2], gamma=0.5), L.ExponentialLR(o, 0.9)],
+        milestones=[6]), 20),
+    # cycles of up + down steps that are not whole: torch's float position
+    # 1 + t / total - floor(1 + t / total), drawn exactly (both groups' max_lr differ)
+    "CyclicLR-2.5": (lambda o: L.CyclicLR(o, 0.01, [0.2, 0.5], step_size_up=2.5,
+                                          cycle_momentum=False), 40),
+    "CyclicLR-triangular2-real": (lambda o: L.CyclicLR(
+        o, 0.01, [0.2, 0.5], step_size_up=3.4, step_size_down=5.25, mode="triangular2",
+        cycle_momentum=False), 60),
+    "CyclicLR-exp_range-real": (lambda o: L.CyclicLR(
+        o, 0.01, [0.2, 0.5], step_size_up=1.5, step_size_down=4.1, mode="exp_range",
+        gamma=0.97, cycle_momentum=False), 60),
+    "CyclicLR-under-a-step": (lambda o: L.CyclicLR(o, 0.01, [0.2, 0.5], step_size_up=0.3,
+                                                   step_size_down=0.45,
+                                                   cycle_momentum=False), 40),
+    "CyclicLR-momentum-real": (lambda o: L.CyclicLR(o, 0.01, [0.2, 0.5],
+                                                    step_size_up=2.75, step_size_down=7),
+                               40),
     # rising cosines restarting after 4, 8, 16, ... steps
     "CosineAnnealingWarmRestarts-eta-above-mult": (lambda o: L.CosineAnnealingWarmRestarts(
         o, 4, T_mult=2, eta_min=0.5), 130),
@@ -283,6 +311,57 @@ def test_formerly_refused_match_torch_step_by_step(name):
         spec = lrcore.from_torch(s, group=g)
         assert_close(lrcore.evaluate(spec, t), stepped[g], FLOAT64, steps=t,
                      what=f"{name} group {g}")
+
+
+def test_cyclic_real_steps_momentum_matches_torch():
+    """CyclicLR's momentum cycle over step sizes that are not whole: each group's
+    momentum as torch's step() sets it."""
+    def make(o):
+        return L.CyclicLR(o, 0.01, [0.2, 0.5], step_size_up=2.75, step_size_down=7,
+                          mode="triangular2", base_momentum=[0.8, 0.85],
+                          max_momentum=[0.9, 0.95])
+
+    n, lrs = 40, (BASE, 0.03)
+    s = make(optimizer(lrs))
+    stepped = np.empty((2, n))
+    for k in range(n):
+        stepped[:, k] = [g["momentum"] for g in s.optimizer.param_groups]
+        s.optimizer.step()
+        s.step()
+    s = make(optimizer(lrs))
+    t = np.arange(n)
+    for g in range(2):
+        got = lrcore.evaluate(lrcore.from_torch(s, group=g), t, hyperparam="momentum")
+        assert_close(got, stepped[g], FLOAT64, steps=t, what=f"momentum group {g}")
+
+
+def test_cyclic_real_steps_far_against_exact_position():
+    """Far away, for up = 2.5 and down = 3.25 (in quarter steps 10 and 13): the position
+    in the cycle ``4 t mod 23`` in integers."""
+    s = L.CyclicLR(optimizer(), 0.01, 0.2, step_size_up=2.5, step_size_down=3.25,
+                   cycle_momentum=False)
+    ks = [10**6 + 3, 10**4 + 7, 2**31 - 1, 2**31 - 8, 117]
+
+    def exact(k):
+        q = 4 * k % 23
+        phi = q / 10 if q <= 10 else (23 - q) / 13
+        return 0.01 + (0.2 - 0.01) * phi
+
+    assert_close(lrcore.evaluate(lrcore.from_torch(s), ks), [exact(k) for k in ks], FLOAT64,
+                 steps=ks, what="cyclic real far")
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"step_size_up": 1e-6, "step_size_down": 1}, "up and down over their common "
+     "denominator q must have (up + down) * q**2 <= 2**31 - 1 (the position in the cycle "
+     "is found by integer arithmetic); use simpler fractions, got 1e-06"),
+    ({"step_size_up": 0.25, "mode": "triangular2"}, "up + down must be >= 1 step with "
+     "triangular2 (the count of cycles must stay within 2**31 - 1), got 0.25"),
+])
+def test_cyclic_real_steps_beyond_int32_arithmetic_are_refused(kwargs, message):
+    with raises("scheduler (CyclicLR): cannot be expressed: cyclic.up: " + message):
+        lrcore.from_torch(L.CyclicLR(optimizer(), 0.01, 0.1, cycle_momentum=False,
+                                     **kwargs))
 
 
 @pytest.mark.parametrize("size,every", [(2.5, 5), (0.75, 3), (1.0, 1)])
@@ -608,9 +687,9 @@ def _refused(reason: str) -> str:
     (lambda o: L.CyclicLR(o, 0.01, 0.1, step_size_up=4, scale_fn=lambda x: 1.0),
      "scheduler.scale_fn: a custom scale_fn is Python code lrcore cannot read; use "
      "mode='triangular', 'triangular2' or 'exp_range', got \"<lambda>\""),
-    (lambda o: L.CyclicLR(o, 0.01, 0.1, step_size_up=2.5),
-     "scheduler.step_size_up: step_size_up and step_size_down must be whole numbers of "
-     'steps >= 1, got {"total_size": 5.0, "ratio": 0.5}'),
+    (lambda o: L.CyclicLR(o, 0.01, 0.1, step_size_up=2.5, step_size_down=0),
+     "scheduler.step_size_up: step_size_up and step_size_down must be numbers of steps "
+     '> 0, got {"total_size": 2.5, "ratio": 1.0}'),
     (lambda o: L.ChainedScheduler([L.ConstantLR(o, 0.5, 3), L.CosineAnnealingLR(o, 10)]),
      _refused("scheduler.schedulers[1]: CosineAnnealingLR is not supported: in a "
               "ChainedScheduler only schedulers that multiply the current rate by a ratio "

@@ -27,7 +27,7 @@ def sequential_lr(s, group, path, base_rate, lead=0):
     milestones fall ``lead`` steps early, and at the outer step 0 it runs the scheduler
     its counter selects by a plain ``step()`` (or, when ``lead`` is a milestone,
     ``_update_lr(0)``), which torch's construction stepped before only to undo."""
-    from .decays import literal_factor, restarted_without_iters
+    from .decays import literal_factor, multistep_lr, restarted_without_iters
     from .dispatch import curve
 
     children = list(s._schedulers)
@@ -78,6 +78,10 @@ def sequential_lr(s, group, path, base_rate, lead=0):
         elif restarted and name(child) in ("ConstantLR", "LinearLR") \
                 and is_torch_own(child) and real(child.total_iters, f"{p}.total_iters") < 1:
             node = restarted_without_iters(child, group, p)
+        elif restarted and name(child) == "MultiStepLR" and is_torch_own(child):
+            with named(child, p):  # torch's closed form at its step 0
+                node = multistep_lr(child, group, p, base(child, group, p),
+                                    restarted=True)
         elif restarted:
             node = curve(child, group, p)
         elif name(child) == "SequentialLR" and is_torch_own(child):  # else refused below

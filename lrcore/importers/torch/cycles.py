@@ -26,13 +26,20 @@ def cyclic_lr(s, group, path, base):
         raise SpecError(f"{path}.scale_fn", "a custom scale_fn is Python code lrcore cannot "
                         "read; use mode='triangular', 'triangular2' or 'exp_range'",
                         getattr(s._scale_fn_custom, "__name__", "callable"))
+    # torch keeps only total_size = up + down and step_ratio = up / total_size (floats):
+    # recover the shortest decimals up and down that reproduce both bit for bit, then
+    # draw its cycle exactly (lrcore's cyclic takes real up and down)
     total, ratio = float(s.total_size), float(s.step_ratio)
-    up = round(ratio * total)
-    down = total - up
-    if up < 1 or down < 1 or down != int(down) or up / total != ratio:
+
+    def fits(u: float, d: float) -> bool:
+        return u + d == total and u / total == ratio
+
+    up = shortest(ratio * total, lambda u: fits(u, total - u))
+    down = shortest(total - up, lambda d: fits(up, d))
+    if not (up > 0 and down > 0 and fits(up, down)):
         raise SpecError(f"{path}.step_size_up", "step_size_up and step_size_down must be "
-                        "whole numbers of steps >= 1", {"total_size": total, "ratio": ratio})
-    down = int(down)
+                        "numbers of steps > 0", {"total_size": total, "ratio": ratio})
+    up, down = (int(x) if x == int(x) else x for x in (up, down))
     kwargs = {"gamma": real(s.gamma, f"{path}.gamma")} if s.mode == "exp_range" else {}
     return Cyclic(low=base, high=real(s.max_lrs[group], f"{path}.max_lr"), up=up,
                   down=None if down == up else down, mode=s.mode, **kwargs)

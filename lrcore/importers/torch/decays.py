@@ -46,15 +46,21 @@ def step_lr(s, group, path, base):
     return geometric(base, gamma, every) if every <= MAX_STEP else Constant(value=base)
 
 
-def multistep_lr(s, group, path, base):
+def multistep_lr(s, group, path, base, restarted=False):
+    """torch's step() looks the step ``k >= 0`` up in its Counter of milestones: a
+    fractional or negative milestone is never met. ``restarted``: a SequentialLR set
+    the rate at its milestone by ``_update_lr(0)``, torch's closed form
+    ``base * gamma ** bisect_right(milestones, 0)``, which counts the negative ones at
+    step 0 (the recursion runs on from there)."""
     counts: dict[int, int] = {}  # torch keeps a Counter: a repeated milestone counts twice
     for m, c in s.milestones.items():
-        if real(m, f"{path}.milestones") != math.floor(m):
+        if real(m, f"{path}.milestones") < 0:
+            if restarted:
+                counts[0] = counts.get(0, 0) + c
+            continue
+        if m != math.floor(m):
             continue  # torch looks the integer step up in its Counter: 2.5 is never hit
         step = steps(m, f"{path}.milestones")
-        if step < 0:
-            raise SpecError(f"{path}.milestones", "must be >= 0 (torch's recursive and "
-                            "closed forms disagree on negative milestones)", m)
         counts[step] = counts.get(step, 0) + c
     gamma = real(s.gamma, f"{path}.gamma")
     if not counts:
