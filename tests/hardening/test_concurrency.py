@@ -219,7 +219,7 @@ def test_spawn_pool_evaluates_specs_and_returns_spec_errors() -> None:
     with multiprocessing.get_context("spawn").Pool(2) as pool:
         got = pool.starmap(mp_workers.evaluate_job, list(zip(specs, steps)))
         with pytest.raises(lrcore.SpecError, match=r"^schedule\.phases\[1\]\.duration: "
-                           r"must be a positive integer") as info:
+                           r"must be a number of steps > 0") as info:
             pool.apply(mp_workers.load_job, ({"lrcore": 1, "schedule": {
                 "type": "sequence", "phases": [
                     {"type": "constant", "value": 1.0, "duration": 2},
