@@ -20,6 +20,7 @@ import importlib.util
 import os
 import pkgutil
 import sys
+import threading
 from collections.abc import Mapping, Sequence
 from importlib.metadata import entry_points
 from types import ModuleType
@@ -165,8 +166,19 @@ def _modules() -> list[str]:
     return mods
 
 
-@functools.cache
+_REGISTRY_LOCK = threading.Lock()
+
+
 def _registry() -> tuple[tuple[Backend, ...], Mapping[str, str]]:
+    # one thread reads the declarations, the others wait for its result: CPython 3.11's
+    # ast.parse is not safe in concurrent threads (SystemError "AST constructor recursion
+    # depth mismatch", seen with eight threads calling to_optax at once)
+    with _REGISTRY_LOCK:
+        return _read_registry()
+
+
+@functools.cache
+def _read_registry() -> tuple[tuple[Backend, ...], Mapping[str, str]]:
     found: dict[str, Backend] = {}
     exported: dict[str, str] = {}
     for module in _modules():

@@ -111,7 +111,7 @@ class CosineRestarts(Node):
                 amp = ops.const(height)
                 if rising:
                     return _rising(ops, self.start, -height, log_mu, mu, lambda t: (
-                        ops.floordiv(t, p), h * ops.to_float(ops.mod(t, p))))
+                        ops.floordiv(t, p), angle(ops.mod(t, p))))
 
                 def sgdr(t):
                     i = ops.floordiv(t, p)
@@ -138,7 +138,7 @@ class CosineRestarts(Node):
             def cycle(t):
                 i = ops.searchsorted(t_start, t)
                 d = ops.to_float(t - ops.take(t_start, i)) + ops.take(t_from, i)
-                return i, ops.take(t_h, i) * d
+                return i, (ops.take(t_h, i) * d, None)
 
             return _rising(ops, self.start, -height, log_mu, mu, cycle)
 
@@ -178,16 +178,17 @@ def _rising(ops, start, rise, log_mu, mu, cycle):
     """A rising restart (``end > start``, ``peak_mult <= 1``): ``e - |h| mu^i w`` as
     ``s + |h| ((1 - mu^i) + mu^i (1 - w))``, every term non-negative, so float32 does not
     cancel for a large ``end / start``; ``1 - mu^i = -expm1(i log mu)`` and ``1 - w`` is
-    the squared sine of the angle from the cycle's start (``cycle(t) -> (i, angle)``)."""
+    the squared sine of the angle from the cycle's start (``cycle(t) -> (i, (angle,
+    low part or None))``, :func:`lrcore.formulas.half_cosine`)."""
     s, amp = ops.const(start), ops.const(rise)
 
     def sgdr_rising(t):
-        i, angle = cycle(t)
-        sin = ops.sin(angle)
+        i, (angle, lo) = cycle(t)
+        sin2 = half_cosine(ops, angle, lo)
         if mu == 1.0:
-            return s + amp * (sin * sin)
+            return s + amp * sin2
         k = ops.to_float(i) * log_mu
-        return s + amp * (-ops.expm1(k) + ops.exp(k) * (sin * sin))
+        return s + amp * (-ops.expm1(k) + ops.exp(k) * sin2)
 
     return sgdr_rising
 

@@ -47,14 +47,14 @@ def _declare(tmp_path: Path, monkeypatch, text: str) -> None:
     (tmp_path / "lrcore_decl_test.py").write_text(textwrap.dedent(text))
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.setattr(backends, "_modules", lambda: ["lrcore.parity", "lrcore_decl_test"])
-    backends._registry.cache_clear()
+    backends._read_registry.cache_clear()
 
 
 @pytest.fixture(autouse=True)
 def _fresh_registry():
-    backends._registry.cache_clear()
+    backends._read_registry.cache_clear()
     yield
-    backends._registry.cache_clear()
+    backends._read_registry.cache_clear()
 
 
 @pytest.mark.parametrize("text,match", [
