@@ -7,10 +7,24 @@ top-level ``conftest.py``.
 
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 import lrcore
 from lrcore.parity import DEFAULT_TOL
+
+#: a spec file whose rate goes negative deep in the tree (the CLI, docs and pre-commit
+#: tests check that it fails with its field path)
+BAD_RATE = textwrap.dedent("""\
+    lrcore: 1
+    schedule:
+      type: sequence
+      phases:
+        - {type: linear, start: 0.0, end: -0.001, duration: 200}
+        - {type: constant, value: 0.001}
+    """)
+
 
 F64 = dict(zip(("rtol", "atol"), DEFAULT_TOL["float64"], strict=True))
 F32 = dict(zip(("rtol", "atol"), DEFAULT_TOL["float32"], strict=True))

@@ -9,6 +9,8 @@ import sys
 import textwrap
 from pathlib import Path
 
+from rates import BAD_RATE  # noqa: F401 - the CLI tests take it from here
+
 #: warmup 0 -> 1e-3 over 200 steps, hold 1e-3 for 300, cosine 1e-3 -> 5e-5 over the
 #: remaining 2500 of total_steps 3000 (the formulas are written out in test_cli.py).
 WARMUP_COSINE = textwrap.dedent("""\
@@ -27,15 +29,6 @@ WARMUP_COSINE = textwrap.dedent("""\
 STEP_JSON = '{"lrcore": 1, "schedule": {"type": "step", "start": 0.0008, "factor": 0.5, ' \
             '"every": 700}}\n'
 
-#: a negative rate deep in the tree
-BAD_RATE = textwrap.dedent("""\
-    lrcore: 1
-    schedule:
-      type: sequence
-      phases:
-        - {type: linear, start: 0.0, end: -0.001, duration: 200}
-        - {type: constant, value: 0.001}
-    """)
 
 
 def run_cli(*args: str, stdin: str | None = None, cwd: Path | None = None,

@@ -29,12 +29,12 @@ import re
 import shutil
 import subprocess
 import sys
-import textwrap
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 import yaml
+from rates import BAD_RATE
 
 ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
@@ -43,14 +43,6 @@ RUN = {"console", "python", "bash"}
 KNOWN = RUN | {"yaml", "json", "text", "ini", "toml", "pycon"}
 _NOT_RUN = re.compile(r"^<!-- not run: (.+) -->$")
 
-BAD_RATE = textwrap.dedent("""\
-    lrcore: 1
-    schedule:
-      type: sequence
-      phases:
-        - {type: linear, start: 0.0, end: -0.001, duration: 200}
-        - {type: constant, value: 0.001}
-    """)
 
 
 @dataclass

@@ -33,3 +33,13 @@ def assert_close(got, ref, tol=FLOAT64, *, steps=None, peak=None, what="") -> No
             f"worst at step {at}: got {got[worst]!r}, expected {ref[worst]!r} "
             f"(error {err[worst]:.3g}, {err[worst] / bound[worst]:.3g} x tolerance)")
 
+
+def drive(scheduler, n, group=0):
+    """Rates of ``group`` after 0, 1, ..., n - 1 calls of ``scheduler.step()``."""
+    out = np.empty(n)
+    opt = scheduler.optimizer
+    for k in range(n):
+        out[k] = opt.param_groups[group]["lr"]
+        opt.step()
+        scheduler.step()
+    return out

@@ -24,7 +24,7 @@ torch = pytest.importorskip("torch")
 L = torch.optim.lr_scheduler
 SWALR = torch.optim.swa_utils.SWALR
 
-from importer_helpers import FLOAT64, assert_close  # noqa: E402
+from importer_helpers import FLOAT64, assert_close, drive  # noqa: E402
 
 from lrcore.importers.torch import SUPPORTED  # noqa: E402
 from lrcore.importers.torch.checks import rounding_tolerance  # noqa: E402
@@ -41,15 +41,6 @@ def torch_test_optimizer():
     return torch.optim.SGD([{"params": [a]}, {"params": [b], "lr": 0.5}], lr=0.05)
 
 
-def drive(scheduler, n, group=0):
-    """Rates of ``group`` after 0, 1, ..., n - 1 calls of ``scheduler.step()``."""
-    out = np.empty(n)
-    opt = scheduler.optimizer
-    for k in range(n):
-        out[k] = opt.param_groups[group]["lr"]
-        opt.step()
-        scheduler.step()
-    return out
 
 
 def assert_reads(make, n, groups=(0, 1)):

@@ -25,7 +25,7 @@ from lrcore import SpecError
 torch = pytest.importorskip("torch")
 L = torch.optim.lr_scheduler
 
-from importer_helpers import FLOAT32, FLOAT64, assert_close  # noqa: E402
+from importer_helpers import FLOAT32, FLOAT64, assert_close, drive  # noqa: E402
 
 from lrcore.importers.torch import SUPPORTED  # noqa: E402
 
@@ -47,15 +47,6 @@ def optimizer(lrs=(BASE,), momentum=0.9):
                            lr=lrs[0], momentum=momentum)
 
 
-def drive(scheduler, n, group=0):
-    """Rates of ``group`` after 0, 1, ..., n - 1 calls of ``scheduler.step()``."""
-    out = np.empty(n)
-    opt = scheduler.optimizer
-    for k in range(n):
-        out[k] = opt.param_groups[group]["lr"]
-        opt.step()
-        scheduler.step()
-    return out
 
 
 def closed_form(scheduler, steps, group=0):

@@ -7,20 +7,11 @@ from __future__ import annotations
 import os
 import shutil
 import sys
-import textwrap
 from pathlib import Path
 
 import pytest
 from packaging_helpers import ROOT, run
-
-BAD_RATE = textwrap.dedent("""\
-    lrcore: 1
-    schedule:
-      type: sequence
-      phases:
-        - {type: linear, start: 0.0, end: -0.001, duration: 200}
-        - {type: constant, value: 0.001}
-    """)
+from rates import BAD_RATE
 
 
 @pytest.fixture(scope="module")
