@@ -193,8 +193,8 @@ class Schedule:
             if total.endswith("%"):
                 raise SpecError("total_steps", 'must be steps or epochs ("Nep"), not a share',
                                 total)
-            total = Context(spe).steps(total, "total_steps")
-        return Context(steps_per_epoch=spe, total_steps=total)
+            total = int(Context(spe).steps(total, "total_steps"))  # whole: not a real field
+        return Context(steps_per_epoch=spe, total_steps=None if total is None else int(total))
 
     def bind(self, steps_per_epoch: int | None = None,
              total_steps: int | str | None = None) -> Schedule:
