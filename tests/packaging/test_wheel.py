@@ -16,11 +16,11 @@ from packaging_helpers import ROOT, run
 import lrcore
 
 VERSION = lrcore.__version__
-MODULES = {"lrcore/__init__.py", "lrcore/__main__.py", "lrcore/py.typed", "lrcore/cli.py",
-           "lrcore/parity.py", "lrcore/nodes/cosine.py", "lrcore/importers/torch.py",
-           "lrcore/presets/optax.py", "lrcore/integrations/lightning.py",
-           "lrcore/adapters/__init__.py", "lrcore/adapters/torch.py",
-           "lrcore/adapters/keras.py", "lrcore/adapters/optax.py", "lrcore/adapters/mlx.py"}
+#: every module of the checkout (lrcore/ and adapters/, which installs as lrcore.adapters),
+#: so a subpackage missing from pyproject's package list fails here
+MODULES = {"lrcore/py.typed",
+           *(p.relative_to(ROOT).as_posix() for p in (ROOT / "lrcore").rglob("*.py")),
+           *(f"lrcore/adapters/{p.name}" for p in (ROOT / "adapters").glob("*.py"))}
 
 
 def test_the_wheel_holds_the_package_the_adapters_and_the_license(dist):
