@@ -106,17 +106,24 @@ def floor_ratio(ops: Any, t: Any, n: int | Fraction) -> Any:
     return ops.floordiv(t, p) * q + ops.floordiv(ops.mod(t, p) * q, p)
 
 
-def staircase_rule(n: int | Fraction) -> str | None:
-    """Why ``floor(t / N)`` cannot be found by :func:`floor_ratio` (None when it can)."""
+def ratio_rule(n: int | Fraction, flag: str, quotient: str, found: str) -> str | None:
+    """Why integer arithmetic in int32 cannot find ``quotient`` (``floor`` or ``ceil`` of
+    ``t`` over a real ``n``) for a node with ``flag`` set; None when it can (a whole
+    ``n``, or one past the step domain, where the quotient is 0)."""
     if isinstance(n, int) or n > _MAX_STEP:
-        return None  # a divisor past the domain: the quotient is 0
+        return None
     if n < 1:
-        return ("must be >= 1 with staircase when it is not a whole number of steps "
-                "(floor(t / every) must stay within 2**31 - 1)")
+        return (f"must be >= 1 with {flag} when it is not a whole number of steps "
+                f"({quotient} must stay within 2**31 - 1)")
     if n.numerator * n.denominator > _MAX_STEP:
-        return ("must be a ratio p/q with p * q <= 2**31 - 1 with staircase (its stairs "
+        return (f"must be a ratio p/q with p * q <= 2**31 - 1 with {flag} (its {found} "
                 "are found by integer arithmetic); use a simpler fraction")
     return None
+
+
+def staircase_rule(n: int | Fraction, name: str = "every") -> str | None:
+    """Why ``floor(t / N)`` cannot be found by :func:`floor_ratio` (None when it can)."""
+    return ratio_rule(n, "staircase", f"floor(t / {name})", "stairs")
 
 
 def times(ops: Any, k: float, d: int) -> Callable[[Any], Any]:

@@ -173,25 +173,15 @@ def _real_steps(value: Any, path: str) -> int | float:
     return int(x) if x == int(x) else x
 
 
-def _stair_steps(decay_steps: Any, staircase: Any) -> int | float | str:
-    """``decay_steps`` of a schedule with ``staircase``: real, but a staircase over a real
-    length must be one whose stairs integer arithmetic finds."""
+def _ratio_steps(decay_steps: Any, flag: Any, flag_name: str, rule: Any) -> int | float:
+    """``decay_steps`` of a schedule with a ``staircase`` or ``cycle`` flag: real, but with
+    the flag set a real length must be one whose stairs or restarts integer arithmetic
+    finds (``rule``: :func:`staircase_rule` or :func:`cycle_rule`)."""
     x = _real(decay_steps, "decay_steps")
-    if _bool(staircase, "staircase") and x > 0 and x != int(x):
-        rule = staircase_rule(Fraction(repr(x)))
-        if rule is not None:
-            raise SpecError("decay_steps", rule.replace("every", "decay_steps"), x)
-    return _real_steps(x, "decay_steps")
-
-
-def _cycle_steps(decay_steps: Any, cycle: Any) -> int | float:
-    """``decay_steps`` of a ``PolynomialDecay``: real, but with ``cycle`` a real one must
-    be a ratio whose restarts integer arithmetic finds."""
-    x = _real(decay_steps, "decay_steps")
-    if _bool(cycle, "cycle") and x > 0 and x != int(x):
-        rule = cycle_rule(Fraction(repr(x)))
-        if rule is not None:
-            raise SpecError("decay_steps", rule.replace("duration", "decay_steps"), x)
+    if _bool(flag, flag_name) and x > 0 and x != int(x):
+        why = rule(Fraction(repr(x)), "decay_steps")
+        if why is not None:
+            raise SpecError("decay_steps", why, x)
     return _real_steps(x, "decay_steps")
 
 
@@ -206,14 +196,14 @@ def _bool(value: Any, path: str) -> bool:
 def _exponential_decay(initial_learning_rate, decay_steps, decay_rate, staircase) -> Node:
     return Exponential(start=_real(initial_learning_rate, "initial_learning_rate"),
                        rate=_real(decay_rate, "decay_rate"),
-                       every=_stair_steps(decay_steps, staircase),
+                       every=_ratio_steps(decay_steps, staircase, "staircase", staircase_rule),
                        staircase=staircase)
 
 
 def _inverse_time_decay(initial_learning_rate, decay_steps, decay_rate, staircase) -> Node:
     start, rate = _real(initial_learning_rate, "initial_learning_rate"), \
         _real(decay_rate, "decay_rate")
-    every = _stair_steps(decay_steps, staircase)
+    every = _ratio_steps(decay_steps, staircase, "staircase", staircase_rule)
     if rate == 0.0:  # s / (1 + 0) at every step
         return Constant(value=start)
     return InverseTime(start=start, rate=rate, every=every, staircase=staircase)
@@ -253,7 +243,7 @@ def _polynomial_decay(initial_learning_rate, decay_steps, end_learning_rate, pow
     return Polynomial(start=_real(initial_learning_rate, "initial_learning_rate"),
                       end=_real(end_learning_rate, "end_learning_rate"),
                       power=_real(power, "power"), cycle=_bool(cycle, "cycle"),
-                      duration=_cycle_steps(decay_steps, cycle))
+                      duration=_ratio_steps(decay_steps, cycle, "cycle", cycle_rule))
 
 
 def _cosine_decay(initial_learning_rate, decay_steps, alpha, warmup_target,

@@ -8,7 +8,7 @@ import math
 from .. import twofloat
 from ..errors import SpecError
 from ..fields import _DURATION, EXPONENT, MAX_STEP, RATE, Bool, exact, param
-from ..formulas import exponent_bound, power_mix, power_of_log, times
+from ..formulas import exponent_bound, power_mix, power_of_log, ratio_rule, times
 from ..node import Node
 
 
@@ -145,18 +145,10 @@ class Polynomial(Node):
         return ops.select([1], [ops.constant(self.start), cyclic])
 
 
-def cycle_rule(d) -> str | None:
+def cycle_rule(d, name: str = "duration") -> str | None:
     """Why a cycling polynomial cannot take the duration ``d`` (None when it can): a real
     one must be a ratio whose restarts :func:`cycle_split` finds within int32."""
-    if isinstance(d, int):
-        return None
-    if d < 1:
-        return ("must be >= 1 with cycle when it is not a whole number of steps "
-                "(ceil(t / duration) must stay within 2**31 - 1)")
-    if d.numerator * d.denominator > MAX_STEP:
-        return ("must be a ratio p/q with p * q <= 2**31 - 1 with cycle (its restarts "
-                "are found by integer arithmetic); use a simpler fraction")
-    return None
+    return ratio_rule(d, "cycle", f"ceil(t / {name})", "restarts")
 
 
 def cycle_split(ops, t, a: int, b: int):
