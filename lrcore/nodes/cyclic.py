@@ -10,7 +10,7 @@ from ..errors import SpecError
 from ..fields import MAX_STEP, RATE, Bool, Choice, Float, Steps, exact, param
 from ..formulas import exp_times, floor_ratio
 from ..node import Node
-from ..ops import horizon
+from ..ops import horizon, within
 from .exponential import _known
 
 
@@ -94,9 +94,14 @@ class Cyclic(Node):
             cycles = lambda t: floor_ratio(ops, t, Fraction(period, scale))  # noqa: E731
         low, amp = ops.const(self.low), ops.const(self.high - self.low)
         fup, fdown = ops.const(float(up)), ops.const(float(down))
-        phase = ops.select([up + 1], [lambda q: ops.to_float(q) / fup,
-                                      # period - q, kept in int32 (period may not be)
-                                      lambda q: ops.to_float(down - (q - up)) / fdown])
+        # the selects below take the position q in [0, period - 1], not the step: in units
+        # of 1/Q step it passes the last step a finite phase sees, so their horizon is q's
+        with within(period - 1):
+            phase = ops.select([up + 1], [lambda q: ops.to_float(q) / fup,
+                                          # period - q, kept in int32 (period may not be)
+                                          lambda q: ops.to_float(down - (q - up)) / fdown])
+            rest = ops.select([up + 1], [lambda q: ops.to_float(up - q) / fup,
+                                         lambda q: ops.to_float(q - up) / fdown])
         if self.mode == "triangular":
             log_sigma = None
         elif self.mode == "triangular2":
@@ -115,8 +120,6 @@ class Cyclic(Node):
         # the dip, high - amp * phi * sigma, as low + amp * (1 - phi * sigma) with
         # 1 - phi sigma = (1 - phi) + phi (1 - sigma): two non-negative terms, the first
         # from an exact integer distance, the second from expm1 (no cancellation near low)
-        rest = ops.select([up + 1], [lambda q: ops.to_float(up - q) / fup,
-                                     lambda q: ops.to_float(q - up) / fdown])
         if log_sigma is None:
             return lambda t: low + amp * rest(position(t))
 

@@ -288,3 +288,26 @@ def test_cycling_polynomial_over_a_real_duration(duration, power):
                              duration=duration)
     got = lrcore.evaluate(spec, t)
     np.testing.assert_allclose(got, [oracle(k) for k in t], rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("up,down", [(2.5, None), (2.5, 1.5), ("7/3", 4), (1.25, 0.5)])
+@pytest.mark.parametrize("mode", ["triangular", "triangular2", "exp_range"])
+def test_cyclic_with_real_step_sizes_as_a_finite_phase(up, down, mode):
+    """A cyclic phase of a sequence over real step sizes: its position in the cycle
+    (in 1/Q steps) runs past the phase's last local step, so its branches may not be cut
+    at the phase's end. The wave written out in Fractions (torch CyclicLR's formula)."""
+    u = F(up) if isinstance(up, str) else F(repr(up))
+    d = u if down is None else F(repr(down))
+    gamma = 0.999
+
+    def wave(t):
+        k, x = divmod(F(t), u + d)
+        phi = x / u if x <= u else (u + d - x) / d
+        sigma = {"triangular": 1.0, "triangular2": 0.5 ** int(k),
+                 "exp_range": gamma ** t}[mode]
+        return 0.01 + (0.2 - 0.01) * float(phi) * sigma
+
+    cyc = lrcore.cyclic(low=0.01, high=0.2, up=up, down=down, mode=mode, gamma=gamma,
+                        duration=6)
+    spec = lrcore.sequence(phases=[cyc, lrcore.constant(value=0.1)])
+    check_curve(spec, lambda t: wave(t) if t < 6 else 0.1, range(12))
