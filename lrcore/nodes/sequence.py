@@ -9,7 +9,7 @@ from fractions import Fraction
 from ..errors import SpecError
 from ..fields import _DURATION, MAX_STEP, NodeList, Steps, exact, param, real_form
 from ..node import Node
-from ..ops import horizon, within
+from ..ops import Shifted, horizon, within
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -127,4 +127,4 @@ def _check_start(phase, start, path):
 
 
 def _local(f, s):
-    return f if s == 0 else (lambda t: f(t - s))
+    return f if s == 0 else Shifted(f, s)
