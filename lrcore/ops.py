@@ -30,7 +30,8 @@ import numpy as np
 
 from .fields import MAX_STEP
 
-__all__ = ["CONTRACT", "InPlace", "NumpyOps", "OPERATORS", "Ops", "PythonOps", "Shifted", "fill"]
+__all__ = ["CONTRACT", "InPlace", "NumpyOps", "OPERATORS", "Ops", "PythonOps", "Shifted", "fill",
+           "local_time"]
 
 #: Everything a formula may use on an :class:`Ops`: what a backend binds (the abstract
 #: members below) and what the base class derives from those. Nothing else.
@@ -235,9 +236,20 @@ class InPlace:
         return self.f(t)
 
 
+def local_time(ops: Ops, f: Branch, s: int) -> Branch:
+    """``t -> f(t - s)``: a phase on its own local time (a sequence's). The numpy
+    reference gets a :class:`Shifted`, which passes the shift down to its blocks
+    (:func:`fill`) instead of making an array of local steps; other backends a plain
+    closure (the torch adapter calls it once per step)."""
+    if s == 0:
+        return f
+    if isinstance(ops, NumpyOps):
+        return Shifted(f, s)
+    return lambda t: f(t - s)
+
+
 class Shifted:
-    """``t -> f(t - s)``: a phase on its own local time. The numpy reference passes the
-    shift down (:func:`fill`) instead of making an array of local steps."""
+    """``t -> f(t - s)`` on the numpy reference (:func:`local_time`)."""
 
     __slots__ = ("f", "s")
 
