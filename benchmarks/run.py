@@ -635,7 +635,12 @@ def bench_evaluator(cfg: Config) -> list[Row]:
 def _evaluator_floor_rows(cfg: Config) -> list[Row]:
     """``evaluate`` on a warmup-cosine against its floor: one ``np.sin`` over as many
     float64 values (the cosine's angles), the goal; and the same on one core (evaluate
-    runs blocks on every core the process may use, np.sin on one), as information."""
+    runs blocks on every core the process may use, np.sin on one), as information.
+    Each row's data also holds the minor page faults of one call of each (fresh
+    block-sized temporaries fault: what the in-place block path removed) and, on one
+    core, the ratio of process CPU times (less moved by other jobs than wall time)."""
+    import resource
+
     import numpy as np
 
     import lrcore
@@ -644,22 +649,41 @@ def _evaluator_floor_rows(cfg: Config) -> list[Row]:
     spec = specs.warmup_cosine(n)
     t = np.arange(n, dtype=np.int64)
     x = np.arange(n, dtype=np.float64) * (np.pi / (2 * n))  # angles in [0, pi/2)
+
+    def ours():
+        return lrcore.evaluate(spec, t)
+
+    def floor():
+        return np.sin(x)
+
+    def faults(f) -> int:
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        f()
+        return resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before
+
+    def cpu(f) -> int:
+        t0 = time.process_time_ns()
+        f()
+        return time.process_time_ns() - t0
+
     rows = []
     section = "reference evaluator (numpy float64 vs its floor, one np.sin)"
-    t_all = interleaved(lambda: lrcore.evaluate(spec, t), lambda: np.sin(x), cfg.eval_reps,
-                        warmup=2, collect_every=1)
+    t_all = interleaved(ours, floor, cfg.eval_reps, warmup=2, collect_every=1)
     rows.append(timing_row(section, f"evaluate {n:.0e} steps warmup-cosine vs np.sin on "
-                           f"{n:.0e} float64", t_all, 1.3, unit="ms"))
+                           f"{n:.0e} float64", t_all, 1.3, unit="ms",
+                           extra={"minor_faults": [faults(ours), faults(floor)]}))
     cores = os.sched_getaffinity(0) if hasattr(os, "sched_getaffinity") else None
     if cores and len(cores) > 1:
         os.sched_setaffinity(0, {min(cores)})
         try:
-            t_one = interleaved(lambda: lrcore.evaluate(spec, t), lambda: np.sin(x),
-                                cfg.eval_reps, warmup=2, collect_every=1)
+            t_one = interleaved(ours, floor, cfg.eval_reps, warmup=2, collect_every=1)
+            cpu_ratios = [cpu(ours) / cpu(floor) for _ in range(cfg.eval_reps)]
         finally:
             os.sched_setaffinity(0, cores)
         rows.append(timing_row(section, f"the same on one core (of {len(cores)})", t_one,
-                               1.3, unit="ms"))
+                               1.3, unit="ms",
+                               extra={"cpu_time_ratio": statistics.median(cpu_ratios),
+                                      "cpu_time_ratios": [round(r, 5) for r in cpu_ratios]}))
         rows[-1].goal, rows[-1].met = "(info)", None
     return rows
 

@@ -12,7 +12,7 @@ import numpy as np
 from .document import Schedule, as_schedule
 from .errors import SpecError
 from .fields import MAX_STEP
-from .ops import NumpyOps, Ops
+from .ops import NumpyOps, Ops, fill
 
 __all__ = ["compile_spec", "evaluate", "grid"]
 
@@ -35,7 +35,9 @@ def _compiled(spec: Schedule, ops: Ops, spe: int | None, total: int | str | None
     return doc.curve(hyperparam).schedule.build(ops)
 
 
-def _steps(steps: Any, path: str = "steps") -> np.ndarray:
+def _steps(steps: Any, path: str = "steps", check_range: bool = True) -> np.ndarray:
+    """``steps`` as int64, checked (the range too, unless ``check_range`` is False and
+    they are int64 already: then the caller checks it, see :func:`_chunked`)."""
     try:
         t = np.asarray(steps)
     except (TypeError, ValueError) as err:  # ragged lists and the like
@@ -49,10 +51,14 @@ def _steps(steps: Any, path: str = "steps") -> np.ndarray:
     if np.issubdtype(t.dtype, np.floating):  # float32 would round 2**31 - 1 up to 2**31
         t = t.astype(np.float64)
     # range first, in the input's own dtype: a cast would wrap 2**63 (uint64) to < 0
-    if t.size and (t.min() < 0 or t.max() > MAX_STEP):
-        bad = t.min() if t.min() < 0 else t.max()
-        raise SpecError(path, "must be in [0, 2**31 - 1]", int(bad))
+    if t.size and (check_range or t.dtype != np.int64):
+        _check_range(t.min(), t.max(), path)
     return t.astype(np.int64, copy=False)
+
+
+def _check_range(low: Any, high: Any, path: str = "steps") -> None:
+    if low < 0 or high > MAX_STEP:
+        raise SpecError(path, "must be in [0, 2**31 - 1]", int(low if low < 0 else high))
 
 
 def evaluate(spec: Any, steps: Any, *, steps_per_epoch: int | None = None,
@@ -73,7 +79,7 @@ def evaluate(spec: Any, steps: Any, *, steps_per_epoch: int | None = None,
     """
     f = compile_spec(spec, REFERENCE, steps_per_epoch=steps_per_epoch, total_steps=total_steps,
                      hyperparam=hyperparam)
-    t = _steps(steps)
+    t = _steps(steps, check_range=False)
     out = _chunked(f, t)
     if reports is not None and hyperparam is not None:
         raise SpecError("reports", "scale the learning rate only; evaluate a hyperparameter "
@@ -86,34 +92,43 @@ def evaluate(spec: Any, steps: Any, *, steps_per_epoch: int | None = None,
     return out
 
 
-#: Steps per block: bounds temporaries (each formula makes a few block-sized arrays, not
-#: full-size ones) and lets blocks run on several cores (numpy releases the GIL). 2**15
-#: float64 values (256 KiB) keep a formula's temporaries in the core's cache; 2**17 made
-#: evaluate about 1.5x slower per step against np.sin (benchmarks/, the evaluator row).
+#: Steps per block: blocks run on several cores (numpy releases the GIL), and each is
+#: written in place into the output by the formulas that have an in-place form (the
+#: common curves, :meth:`lrcore.ops.Ops.in_place`): no block-sized temporaries, which
+#: cost a page fault per 4 KiB each time the allocator returns them to the system.
+#: 2**15 steps (256 KiB) keep a block in the core's cache and the per-block Python calls
+#: small against the block's work (benchmarks/, the evaluator rows).
 CHUNK = 1 << 15
 
 
 def _chunked(f: Callable, t: np.ndarray) -> np.ndarray:
+    """``f`` on the int64 steps ``t``, block by block, checking their range block by
+    block (in cache, instead of two passes over the whole array first)."""
     flat = t.reshape(-1)
     n = flat.size
-    if n <= CHUNK:
-        out = np.broadcast_to(np.asarray(f(flat), dtype=np.float64), flat.shape)
-        return (out if out.flags.writeable else out.copy()).reshape(t.shape)
     out = np.empty(n, dtype=np.float64)
+    bad: list[tuple[int, int]] = []  # (min, max) of the blocks outside the domain
 
     def block(lo: int) -> None:
-        out[lo:lo + CHUNK] = f(flat[lo:lo + CHUNK])
+        steps = flat[lo:lo + CHUNK]
+        low, high = int(steps.min()), int(steps.max())
+        if low < 0 or high > MAX_STEP:
+            bad.append((low, high))  # list.append is atomic: safe across the threads
+            return
+        fill(f, steps, out[lo:lo + CHUNK], 0, (low, high))
 
     workers = min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                   else (os.cpu_count() or 1), 8)
-    if workers > 1:
+    if workers > 1 and n > CHUNK:
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=workers) as pool:
             list(pool.map(block, range(0, n, CHUNK)))
-    else:
+    elif n:
         for lo in range(0, n, CHUNK):
             block(lo)
+    if bad:  # the same step as a check of the whole array would name
+        _check_range(min(b[0] for b in bad), max(b[1] for b in bad))
     return out.reshape(t.shape)
 
 

@@ -35,12 +35,50 @@ _MAX_TABLE = 2048
 
 def linear_curve(ops: Any, d: int, a: float, b: float) -> Callable[[Any], Any]:
     """``t -> a + (b - a) t / D`` on integer ``0 <= t <= D``."""
-    fd = ops.const(float(d))
-    if a >= b:  # falling: the weight is the exact distance to the end
-        low, height = ops.const(b), ops.const(a - b)
-        return lambda t: low + height * (ops.to_float(d - t) / fd)
-    low, height = ops.const(a), ops.const(b - a)
-    return lambda t: low + height * (ops.to_float(t) / fd)
+    return _ramp(ops, d, a, b, float(d), sine=False)
+
+
+def _ramp(ops: Any, d: int, a: float, b: float, k: float, sine: bool) -> Callable[[Any], Any]:
+    """From ``a`` to ``b`` on integer ``0 <= t <= D``: ``low + height * w`` of the exact
+    distance ``n``, to the end (``D - t``) falling, from the start (``t``) rising, with
+    ``w = n / k`` (a line, ``k = D``) or ``sin(k n) ** 2`` (the half cosine in float64,
+    ``k = pi / (2 D)``; see :func:`half_cosine`).
+
+    The numpy reference runs the same operations in the same order in place on its
+    block (``into``: one array, no temporaries), so its values are the expression's to
+    the bit: ``n`` is an integer below 2**53 in either form, ``x * c == c * x``."""
+    falling = a >= b
+    low, height, c = ops.const(min(a, b)), ops.const(abs(a - b)), ops.const(k)
+    if falling:
+        def distance(t):
+            return ops.to_float(d - t)
+    else:
+        def distance(t):
+            return ops.to_float(t)
+    if sine:
+        def rate(t):
+            s = ops.sin(c * distance(t))
+            return low + height * (s * s)
+    else:
+        def rate(t):
+            return low + height * (distance(t) / c)
+
+    def into(t: np.ndarray, out: np.ndarray, shift: int = 0) -> None:
+        out[...] = t  # exact, as the distance: integers below 2**53
+        if falling:  # D - (t - shift)
+            np.subtract(float(d + shift), out, out=out)
+        elif shift:
+            np.subtract(out, float(shift), out=out)
+        if sine:
+            np.multiply(out, c, out=out)
+            np.sin(out, out=out)
+            np.multiply(out, out, out=out)
+        else:
+            np.divide(out, c, out=out)
+        np.multiply(out, height, out=out)
+        np.add(out, low, out=out)
+
+    return ops.in_place(rate, into)
 
 
 def exp_times(ops: Any, c: float, last: int) -> Callable[[Any], Any]:
@@ -332,6 +370,8 @@ def cosine_curve(ops: Any, d: int | Fraction, a: float, b: float,
         angle = times(ops, math.pi / (2.0 * float(d)), d_int)
         rest = ops.const(math.pi * float((d - d_int) / d) / 2.0)
         return _powered(ops, lambda t: angle(d_int - t) + rest, angle, a, b, p)
+    if p == 1.0 and not twofloat.wanted(ops):
+        return _ramp(ops, d, a, b, math.pi / (2.0 * d), sine=True)
     if p == 1.0:
         angle = angle_pair(ops, math.pi / (2.0 * d), d)
         if a >= b:

@@ -30,14 +30,15 @@ import numpy as np
 
 from .fields import MAX_STEP
 
-__all__ = ["CONTRACT", "NumpyOps", "OPERATORS", "Ops", "PythonOps"]
+__all__ = ["CONTRACT", "InPlace", "NumpyOps", "OPERATORS", "Ops", "PythonOps", "Shifted", "fill",
+           "local_time"]
 
 #: Everything a formula may use on an :class:`Ops`: what a backend binds (the abstract
 #: members below) and what the base class derives from those. Nothing else.
 CONTRACT = ("dtype", "name", "const", "full", "to_float", "where", "minimum", "maximum",
             "sin", "cos", "exp", "expm1", "log", "log1p", "sqrt", "power", "table",
             "searchsorted", "take", "clip_int", "floordiv", "mod", "add_sat", "constant",
-            "select")
+            "select", "in_place")
 #: The operators a formula may apply to the values an Ops returns (steps and rates):
 #: arithmetic, comparisons and boolean combination; ``//`` and ``%`` on integer steps
 #: only, and no ``**`` (``power``), no ``float()``/``bool()`` on a value (it may be traced).
@@ -164,6 +165,13 @@ class Ops(abc.ABC):
         """A branch that is one rate everywhere (select can use it as a plain value)."""
         return Constant(self, x)
 
+    def in_place(self, f: Branch, into: Callable[..., None]) -> Branch:
+        """Build time: the formula ``f`` together with ``into(t, out, shift)``, the same
+        operations in the same order writing ``f(t - shift)`` into a float64 block
+        ``out`` without temporaries. Only the numpy reference runs ``into`` (see
+        :func:`fill`); every other backend gets ``f``."""
+        return f
+
     def select(self, bounds: Sequence[int], branches: Sequence[Branch]) -> Branch:
         """Build time: a function of ``t`` giving ``branches[k](t)`` where
         ``bounds[k-1] <= t < bounds[k]`` (integer bounds, ascending; one more branch
@@ -216,6 +224,60 @@ class Constant:
         return self.ops.full(t, self.value)
 
 
+class InPlace:
+    """A formula with its in-place numpy form (:meth:`Ops.in_place`)."""
+
+    __slots__ = ("f", "into")
+
+    def __init__(self, f: Branch, into: Callable[..., None]) -> None:
+        self.f, self.into = f, into
+
+    def __call__(self, t: Any) -> Any:
+        return self.f(t)
+
+
+def local_time(ops: Ops, f: Branch, s: int) -> Branch:
+    """``t -> f(t - s)``: a phase on its own local time (a sequence's). The numpy
+    reference gets a :class:`Shifted`, which passes the shift down to its blocks
+    (:func:`fill`) instead of making an array of local steps; other backends a plain
+    closure (the torch adapter calls it once per step)."""
+    if s == 0:
+        return f
+    if isinstance(ops, NumpyOps):
+        return Shifted(f, s)
+    return lambda t: f(t - s)
+
+
+class Shifted:
+    """``t -> f(t - s)`` on the numpy reference (:func:`local_time`)."""
+
+    __slots__ = ("f", "s")
+
+    def __init__(self, f: Branch, s: int) -> None:
+        self.f, self.s = f, s
+
+    def __call__(self, t: Any) -> Any:
+        return self.f(t - self.s)
+
+
+def fill(f: Branch, t: np.ndarray, out: np.ndarray, shift: int = 0,
+         span: tuple[int, int] | None = None) -> None:
+    """The numpy reference's block evaluation: write ``f(t - shift)`` into ``out``
+    (float64, shaped like the int64 steps ``t``, ``span``: their min and max if known).
+    A shift or a select passes the block down; a formula with an in-place form writes
+    it; any other formula makes its own arrays, copied in."""
+    if isinstance(f, Shifted):
+        fill(f.f, t, out, shift + f.s, span)
+    elif isinstance(f, _Selected):
+        f.into(t, out, shift, span)
+    elif isinstance(f, InPlace):
+        f.into(t, out, shift)
+    elif isinstance(f, Constant):
+        out.fill(f.value)
+    else:
+        out[...] = f(t - shift if shift else t)
+
+
 def _prune(bounds: Sequence[int], branches: Sequence[Branch]) -> tuple[list, list]:
     """Drop branches whose range is empty (bounds that do not increase) or lies past the
     horizon of the formula being built."""
@@ -263,29 +325,10 @@ class NumpyOps(Ops):
         bounds, branches = _prune(bounds, branches)
         if not bounds:
             return branches[0]
-        bound_array = np.asarray(bounds, dtype=np.int64)
+        return _Selected(bounds, branches)
 
-        def selected(t: Any) -> Any:
-            t = np.asarray(t)
-            out = np.empty(t.shape, dtype=np.float64)
-            flat_t, flat_out = t.reshape(-1), out.reshape(-1)
-            if flat_t.size > 1 and bool(np.all(flat_t[1:] >= flat_t[:-1])):
-                # sorted steps (the usual arange): each branch gets a contiguous view
-                cuts = np.searchsorted(flat_t, bound_array, side="left")
-                edges = [0, *cuts.tolist(), flat_t.size]
-                for k, branch in enumerate(branches):
-                    lo, hi = edges[k], edges[k + 1]
-                    if hi > lo:
-                        flat_out[lo:hi] = branch(flat_t[lo:hi])
-            else:
-                which = np.searchsorted(bound_array, flat_t, side="right")
-                for k, branch in enumerate(branches):
-                    mask = which == k
-                    if mask.any():
-                        flat_out[mask] = branch(flat_t[mask])
-            return out
-
-        return selected
+    def in_place(self, f: Branch, into: Callable[..., None]) -> Branch:
+        return InPlace(f, into) if self.dtype == np.float64 else f
 
     def table(self, values: Sequence[float] | Sequence[int], integer: bool = False) -> Any:
         return np.asarray(values, dtype=np.int64 if integer else np.float64)
@@ -295,6 +338,50 @@ class NumpyOps(Ops):
 
     def take(self, table: Any, i: Any) -> Any:
         return table[i]
+
+
+class _Selected:
+    """The numpy select: each branch on its own slice of the steps, written into one
+    output (:func:`fill`), so no untaken branch is computed. A block whose steps all lie
+    in one branch's range (most of them) goes to that branch whole."""
+
+    __slots__ = ("bounds", "branches")
+
+    def __init__(self, bounds: list[int], branches: list[Branch]) -> None:
+        self.bounds, self.branches = bounds, branches
+
+    def __call__(self, t: Any) -> Any:
+        t = np.asarray(t)
+        out = np.empty(t.shape, dtype=np.float64)
+        self.into(t.reshape(-1), out.reshape(-1))
+        return out
+
+    def into(self, t: np.ndarray, out: np.ndarray, shift: int = 0,
+             span: tuple[int, int] | None = None) -> None:
+        if t.size == 0:
+            return
+        low, high = span if span is not None else (int(t.min()), int(t.max()))
+        # branch k takes the (local) steps bounds[k-1] <= t - shift < bounds[k]
+        first = bisect.bisect_right(self.bounds, low - shift)
+        if first == bisect.bisect_right(self.bounds, high - shift):
+            fill(self.branches[first], t, out, shift, (low, high))
+            return
+        edges = np.asarray(self.bounds, dtype=np.int64) + shift
+        if t.size > 1 and bool(np.all(t[1:] >= t[:-1])):
+            # sorted steps (the usual arange): each branch gets a contiguous view
+            cuts = [0, *np.searchsorted(t, edges, side="left").tolist(), t.size]
+            for k, branch in enumerate(self.branches):
+                lo, hi = cuts[k], cuts[k + 1]
+                if hi > lo:
+                    fill(branch, t[lo:hi], out[lo:hi], shift, (int(t[lo]), int(t[hi - 1])))
+        else:
+            which = np.searchsorted(edges, t, side="right")
+            for k, branch in enumerate(self.branches):
+                mask = which == k
+                if mask.any():
+                    part = np.empty(int(np.count_nonzero(mask)), dtype=np.float64)
+                    fill(branch, t[mask], part, shift)
+                    out[mask] = part
 
 
 class PythonOps(Ops):

@@ -9,7 +9,7 @@ from fractions import Fraction
 from ..errors import SpecError
 from ..fields import _DURATION, MAX_STEP, NodeList, Steps, exact, param, real_form
 from ..node import Node
-from ..ops import horizon, within
+from ..ops import horizon, local_time, within
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -105,7 +105,8 @@ class Sequence(Node):
             end = last - first if k == len(firsts) - 1 else min(last - first,
                                                                 firsts[k + 1] - first - 1)
             with within(end):
-                branches.append(_local(phase.build_at(ops, first - reals[k]), first))
+                branches.append(local_time(ops, phase.build_at(ops, first - reals[k]),
+                                           first))
         return ops.select(firsts[1:], branches)
 
     def breakpoints(self):
@@ -124,7 +125,3 @@ def _check_start(phase, start, path):
         raise SpecError(path, "starts between two steps, which only constant, linear, "
                         "cosine (exponent 1, not periodic) and sequence phases can; "
                         "make the durations before it whole", real_form(Fraction(start)))
-
-
-def _local(f, s):
-    return f if s == 0 else (lambda t: f(t - s))
