@@ -95,3 +95,44 @@ def test_swalr_built_after_another_scheduler_written_out():
     for origin in ("start", "now"):
         spec = lrcore.from_torch(swa, origin=origin)
         assert_close(lrcore.evaluate(spec, np.arange(6)), hand, FLOAT64, what=origin)
+
+
+# ---- a fractional T_max from a rate other than its base -------------------------------------
+
+@pytest.mark.parametrize("t_max", [0.5, 1.5, 2.5, 3.75, 7.25])
+@pytest.mark.parametrize("where", ["after-onecycle", "after-fractional-milestone",
+                                   "first-after-fractional-milestone"])
+def test_fractional_t_max_from_another_rate(where, t_max):
+    """Its recursion multiplies the distance to eta_min by a ratio of cosines; a
+    non-integer T_max never makes that ratio divide by 0 at an integer step, so from the
+    rate r it finds at step e0 the ratios telescope to a cosine of period 2 T_max through
+    r at e0."""
+    def make():
+        o = two_groups()
+        if where == "after-onecycle":  # OneCycleLR rewrites initial_lr: first != base
+            cosine = L.CosineAnnealingLR(o, T_max=t_max, eta_min=0.001)
+            L.OneCycleLR(o, max_lr=[1.0, 2.0], total_steps=20, cycle_momentum=False)
+            return L.SequentialLR(o, [cosine, L.ExponentialLR(o, 0.9)], [9])
+        if where == "after-fractional-milestone":
+            return L.SequentialLR(o, [L.ExponentialLR(o, 0.8),
+                                      L.CosineAnnealingLR(o, T_max=t_max, eta_min=0.001)],
+                                  [2.5])
+        return L.SequentialLR(o, [L.ExponentialLR(o, 0.8),
+                                  L.CosineAnnealingLR(o, T_max=t_max, eta_min=0.001)],
+                              [0.5])
+    assert_reads(make, 30, what=f"{where}, T_max {t_max}")
+
+
+def test_fractional_t_max_from_another_rate_written_out():
+    """After ExponentialLR(0.8) to milestone 2.5, at step 3 a plain step() from 0.05 x
+    0.8**2 multiplies its distance to eta_min by (1 + cos 0) / (1 + cos(-pi / 2.5)),
+    then by the ratio of each step: eta + (r - eta)(1 + cos(pi j / 2.5)) / (1 + cos(pi /
+    2.5)) at step 3 + j."""
+    o = two_groups()
+    s = L.SequentialLR(o, [L.ExponentialLR(o, 0.8),
+                           L.CosineAnnealingLR(o, T_max=2.5, eta_min=0.001)], [2.5])
+    r, eta = 0.05 * 0.8**2, 0.001
+    hand = [0.05, 0.05 * 0.8, r] + [eta + (r - eta) * (1 + math.cos(math.pi * j / 2.5))
+                                    / (1 + math.cos(math.pi / 2.5)) for j in range(12)]
+    assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(15)), hand, FLOAT64)
+    assert_close(run(s, 15)[0], hand, FLOAT64)

@@ -159,7 +159,7 @@ def stepped_phase(s: Any, group: int, path: str, first: float, lead: int) -> Nod
     a SWALR, which anneals by its count of calls, has been called ``lead`` times more
     than its ``last_epoch`` says."""
     from .cycles import swalr_parameters, swalr_share
-    from .decays import cosine_annealing_lr
+    from .decays import cosine_annealing_lr, count
     from .dispatch import curve
 
     kind = name(s)
@@ -177,7 +177,7 @@ def stepped_phase(s: Any, group: int, path: str, first: float, lead: int) -> Nod
         return Shift(schedule=curve(s, group, path, base=start), offset=lead)
     if kind == "CosineAnnealingLR":
         with named(s, path):
-            eta, t = real(s.eta_min, f"{path}.eta_min"), steps(s.T_max, f"{path}.T_max")
+            eta, t = real(s.eta_min, f"{path}.eta_min"), count(s.T_max, f"{path}.T_max")
             rate = base(s, group, path)
             if (-1 - t) % (2 * t) == 0:  # t == 1: torch adds a step of the base rate's wave
                 r0 = first + (rate - eta) * (1 - math.cos(math.pi / t)) / 2
