@@ -136,3 +136,63 @@ def test_fractional_t_max_from_another_rate_written_out():
                                     / (1 + math.cos(math.pi / 2.5)) for j in range(12)]
     assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(15)), hand, FLOAT64)
     assert_close(run(s, 15)[0], hand, FLOAT64)
+
+
+# ---- a momentum cycle inside a SequentialLR -------------------------------------------------
+
+CYCLERS = {
+    "OneCycleLR": lambda o: L.OneCycleLR(o, max_lr=[1.0, 2.0], total_steps=30,
+                                         base_momentum=0.8, max_momentum=0.95),
+    "OneCycleLR-linear-3": lambda o: L.OneCycleLR(o, max_lr=0.4, total_steps=28,
+                                                  anneal_strategy="linear",
+                                                  three_phase=True),
+    "CyclicLR": lambda o: L.CyclicLR(o, 0.01, [0.2, 0.3], step_size_up=3, step_size_down=2,
+                                     base_momentum=[0.7, 0.75], max_momentum=0.9),
+    "CyclicLR-exp_range": lambda o: L.CyclicLR(o, 0.01, 0.2, step_size_up=3,
+                                               mode="exp_range", gamma=0.97),
+}
+
+FORMS = {
+    "first": lambda o, c: L.SequentialLR(o, [c(o), L.ExponentialLR(o, 0.9)], [9]),
+    "after-a-milestone": lambda o, c: L.SequentialLR(
+        o, [L.LinearLR(o, 0.2, total_iters=4), c(o), L.ConstantLR(o, 0.5, 3)], [4, 12]),
+    "after-a-fractional-milestone": lambda o, c: L.SequentialLR(
+        o, [L.ExponentialLR(o, 0.9), c(o)], [3.5]),
+    "two": lambda o, c: L.SequentialLR(
+        o, [c(o), L.ExponentialLR(o, 0.9), c(o)], [6, 10]),
+    "nested": lambda o, c: L.SequentialLR(
+        o, [L.SequentialLR(o, [L.ExponentialLR(o, 0.9), c(o)], [3]),
+            L.ConstantLR(o, 0.5, 2)], [11]),
+}
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("form", sorted(FORMS))
+@pytest.mark.parametrize("cycler", sorted(CYCLERS))
+def test_momentum_cycle_in_a_sequential_lr(cycler, form, optimizer):
+    """The spec's hyperparams.momentum is the momentum (SGD) or betas[0] (Adam) torch
+    sets at every step, for both groups, read at the start and after 5 steps (from then
+    on): each cycler's cycle while it runs, held at its last value after it, and before
+    it the momentum its constructor set (its value at its step 0). The rates too."""
+    key = "beta1" if optimizer == "adam" else "momentum"
+
+    def make():
+        o = two_groups(momentum=True, adam=optimizer == "adam")
+        return FORMS[form](o, CYCLERS[cycler])
+
+    for before, origin in ((0, "start"), (5, "start"), (5, "now")):
+        for group in (0, 1):
+            s = quietly(make)
+            run(s, before)
+            spec = lrcore.from_torch(s, group=group, origin=origin)
+            twin = quietly(make)
+            n = 24
+            want = run(twin, n)
+            lo = before if origin == "now" else 0
+            t = np.arange(n - lo)
+            what = f"{origin} after {before}, group {group}"
+            assert_close(lrcore.evaluate(spec, t, hyperparam="momentum"),
+                         run(quietly(make), n, key)[group, lo:], FLOAT64,
+                         what="momentum " + what)
+            assert_close(lrcore.evaluate(spec, t), want[group, lo:], FLOAT64,
+                         what="rate " + what)

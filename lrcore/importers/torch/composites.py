@@ -20,7 +20,13 @@ from .common import unsupported as refuse
 
 
 def sequential_lr(s, group, path, base_rate, lead=0):
-    """``lead``: how many steps its counter runs ahead of the outermost SequentialLR's
+    return chain(phases(s, group, path, lead)[0])
+
+
+def phases(s: Any, group: int, path: str, lead: int = 0) -> tuple[list, list]:
+    """A SequentialLR's phases ``(node, length)``, and the flat list of the momentum
+    phases ``(node or None, length)`` of the cyclers with ``cycle_momentum=True`` in it
+    (``None``: a phase that leaves the momentum alone). ``lead``: how many steps its counter runs ahead of the outermost SequentialLR's
     (0 for that one). SequentialLR.__init__ steps the scheduler it starts once
     (``_initial_step``); a nested SequentialLR is that scheduler, and the step moves its
     counter, not its own schedulers', so at the outer step 0 it stands at ``lead``. Its
@@ -49,7 +55,8 @@ def sequential_lr(s, group, path, base_rate, lead=0):
     first = real(s.optimizer.param_groups[group]["initial_lr"],
                  f"optimizer.param_groups[{group}].initial_lr")
     start = bisect_right(milestones, lead)  # the scheduler that runs at the outer step 0
-    parts = []
+    parts: list = []
+    moms: list = []
     for i in range(start, len(children)):
         child, p = children[i], f"{path}.schedulers[{i}]"
         composite = name(child) in ("SequentialLR", "ChainedScheduler")
@@ -64,6 +71,7 @@ def sequential_lr(s, group, path, base_rate, lead=0):
                              "moves a nested SequentialLR's counter but not its schedulers'")
             node = stepped_phase(child, group, p, rate_before(parts, m), 1)
             parts.append(phase(node, i, switch, lead, m))
+            moms.append((cycled_momentum(child, group, node), parts[-1][1]))
             continue
         if restarted and composite:
             raise refuse(child, p, "torch restarts it at its milestone by calling its "
@@ -85,13 +93,83 @@ def sequential_lr(s, group, path, base_rate, lead=0):
         elif restarted:
             node = curve(child, group, p)
         elif name(child) == "SequentialLR" and is_torch_own(child):  # else refused below
-            node = sequential_lr(child, group, p, None, lead + 1)
+            inner, inner_moms = phases(child, group, p, lead + 1)
+            parts.append(phase(chain(inner), i, switch, lead, m))
+            moms.extend(cut(inner_moms, parts[-1][1]))
+            continue
         elif lead == 0:
             node = first_phase(child, group, p, first)
         else:
             node = stepped_phase(child, group, p, first, lead)
         parts.append(phase(node, i, switch, lead, m))
-    return chain(parts)
+        moms.append((cycled_momentum(child, group, node), parts[-1][1]))
+    return parts, moms
+
+
+def cycled_momentum(s: Any, group: int, node: Node) -> Node | None:
+    """The momentum curve of a OneCycleLR or CyclicLR with ``cycle_momentum=True`` whose
+    rate is ``node`` (both in its own steps: its get_lr sets both), else ``None``."""
+    from .cycles import momentum
+
+    if name(s) not in ("OneCycleLR", "CyclicLR") or not is_torch_own(s):
+        return None
+    return momentum(s, group, node).get("momentum")
+
+
+def cut(moms: list, length: int | None) -> list:
+    """The momentum phases ``moms`` up to ``length`` steps (``None``: all of them)."""
+    out, at = [], 0
+    for node, n in moms:
+        if length is not None and (n is None or at + n >= length):
+            return [*out, (node, length - at)]
+        out.append((node, n))
+        at += n
+    return out
+
+
+def sequential_momentum(s: Any, group: int) -> dict[str, Node]:
+    """The ``momentum`` curve of a SequentialLR holding cyclers with
+    ``cycle_momentum=True``: each one's cycle while it runs; elsewhere the momentum the
+    group holds, which the last cycler set (before the first one runs: the momentum at
+    the step 0 of the last one built, which its constructor sets; lrcore takes the list's
+    order for the order they were built in and checks the rate held now)."""
+    _, moms = phases(s, group, "scheduler")
+    moms = [(node, n) for node, n in moms if n != 0]
+    cycles = [node for node, _ in moms if node is not None]
+    if not cycles:
+        return {}
+    held = float(evaluate(Schedule(schedule=cycles[-1]), [0])[0])
+    built: list = []
+    at = 0
+    for node, n in moms:
+        if node is None:
+            node = Constant(value=held if at == 0 else rate_before(built, at))
+        built.append((node, n))
+        at += n if n is not None else 0
+    tree = chain(built)
+    check_momentum(s, group, tree)
+    return {"momentum": tree}
+
+
+def check_momentum(s: Any, group: int, tree: Node) -> None:
+    """The momentum curve must give, at the scheduler's current step, the momentum (or
+    ``betas[0]``) the group holds, up to :func:`rounding_tolerance`."""
+    from .checks import position, rounding_tolerance
+
+    pg = s.optimizer.param_groups[group]
+    key = "momentum" if "momentum" in pg else "betas"
+    held = real(pg["momentum"] if key == "momentum" else pg["betas"][0],
+                f"optimizer.param_groups[{group}].{key}")
+    k = position(s)
+    expected = float(evaluate(Schedule(schedule=tree), [k])[0])
+    if abs(held - expected) <= rounding_tolerance(s, group, k, [abs(held), abs(expected)],
+                                                  None):
+        return
+    where = "momentum" if key == "momentum" else "betas[0]"
+    raise SpecError(f"optimizer.param_groups[{group}].{where}", f"is not the momentum the "
+                    f"cyclers of the SequentialLR give at step {k} ({expected!r}): it was "
+                    "set by hand or by a cycler built out of the list's order; set it to "
+                    "that value, or build the cyclers in the order of the list", held)
 
 
 def milestone(m: Any, path: str) -> int | float:

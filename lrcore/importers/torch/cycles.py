@@ -201,6 +201,10 @@ def momentum(s: Any, group: int, node: Node) -> dict[str, Node]:
     whichever the optimizer has: lrcore's ``momentum`` means the same), as the spec's
     ``hyperparams``; ``node`` is the rate's node, whose phases it shares."""
     kind = name(s)
+    if kind == "SequentialLR":  # the cycles of the cyclers in it, held in between
+        from .composites import sequential_momentum
+
+        return sequential_momentum(s, group)
     if kind not in ("OneCycleLR", "CyclicLR") or not getattr(s, "cycle_momentum", False):
         return {}
     path = "scheduler"
