@@ -196,3 +196,91 @@ def test_momentum_cycle_in_a_sequential_lr(cycler, form, optimizer):
                          what="momentum " + what)
             assert_close(lrcore.evaluate(spec, t), want[group, lo:], FLOAT64,
                          what="rate " + what)
+
+
+# ---- fractional milestones and nested SequentialLRs -----------------------------------------
+
+KINDS = {
+    "ExponentialLR": lambda o: L.ExponentialLR(o, 0.9),
+    "MultiplicativeLR": lambda o: L.MultiplicativeLR(o, lambda epoch: 0.8),
+    "StepLR": lambda o: L.StepLR(o, 1, 0.5),
+    "StepLR-2": lambda o: L.StepLR(o, 2, 0.5),
+    "MultiStepLR": lambda o: L.MultiStepLR(o, [-2, -1, 2, 3], 0.5),
+    "ConstantLR": lambda o: L.ConstantLR(o, 0.5, 3),
+    "ConstantLR-negative": lambda o: L.ConstantLR(o, 0.5, -1),
+    "LinearLR": lambda o: L.LinearLR(o, 0.2, total_iters=4),
+    "PolynomialLR": lambda o: L.PolynomialLR(o, total_iters=5, power=2.0),
+    "CosineAnnealingLR-1": lambda o: L.CosineAnnealingLR(o, T_max=1, eta_min=0.001),
+    "CosineAnnealingLR-2": lambda o: L.CosineAnnealingLR(o, T_max=2, eta_min=0.001),
+    "CosineAnnealingLR-2.5": lambda o: L.CosineAnnealingLR(o, T_max=2.5, eta_min=0.001),
+    "SWALR": lambda o: SWALR(o, swa_lr=[0.02, 0.9], anneal_epochs=4),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_fractional_milestone_in_a_nested_sequential_lr(kind):
+    """A nested SequentialLR's counter runs ``lead`` steps ahead; at its fractional
+    milestone m torch runs a plain step() of the next scheduler, whose last_epoch every
+    SequentialLR above it has undone once: it first runs at last_epoch -min(ceil(m), lead)
+    (the construction's steps move it before step 0 when ceil(m) <= lead). Both groups,
+    one and two levels deep, the milestone crossed before and after step 0."""
+    for m, depth, outer in [(0.5, 1, 7), (1.5, 1, 7), (2.5, 1, 9), (6.25, 1, 4),
+                            (0.5, 2, 8), (1.5, 2, 8), (2.5, 2, 8), (4.5, 2, 3)]:
+        def make():
+            o = two_groups()
+            inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.95), KINDS[kind](o)], [m])
+            if depth == 2:
+                inner = L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.7)], [10])
+            return L.SequentialLR(o, [inner, L.ConstantLR(o, 0.5, 2)], [outer])
+        assert_reads(make, 16, what=f"{kind}, milestone {m}, depth {depth}, outer {outer}")
+
+
+def test_fractional_milestone_in_a_nested_sequential_lr_written_out():
+    """ExponentialLR(0.9) counted a step ahead: 0.05 x 0.9 at step 0, x 0.9**2 at 1; the
+    inner counter passes 2.5 at outer step 2, where StepLR(step_size=1, gamma=0.5) runs a
+    plain step at last_epoch -1 (-1 % 1 == 0: it halves), then at 0 (it keeps), then
+    halves at every step; the outer milestone 6 hands over to ExponentialLR(0.7) from
+    0.05 (restarted by its closed form)."""
+    def make():
+        o = two_groups()
+        inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), L.StepLR(o, 1, 0.5)], [2.5])
+        return L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.7)], [6])
+    r = 0.05 * 0.81
+    hand = [0.05 * 0.9, r, r / 2, r / 2, r / 4, r / 8, 0.05, 0.05 * 0.7]
+    assert_close(lrcore.evaluate(lrcore.from_torch(quietly(make)), np.arange(8)), hand, FLOAT64)
+    assert_close(run(quietly(make), 8)[0], hand, FLOAT64)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_sequential_lr_after_a_fractional_milestone(kind):
+    """At the step past a fractional milestone torch runs a plain step() of the nested
+    SequentialLR: its counter goes to 1, as a nested one's at construction, and its
+    scheduler runs a plain step from the rate the group holds (at last_epoch 0, after
+    the two SequentialLRs' undos and its own initial step). Inner milestones 0, 1
+    (its second scheduler at once) and 3; both groups; read at the start and after 6
+    steps."""
+    for inner_m, m in [(0, 2.5), (1, 2.5), (3, 2.5), (3, 0.5), (2, 4.75)]:
+        def make():
+            o = two_groups()
+            inner = L.SequentialLR(o, [KINDS[kind](o), L.ExponentialLR(o, 0.8)], [inner_m])
+            return L.SequentialLR(o, [L.LinearLR(o, 0.3, total_iters=4), inner,
+                                      L.ExponentialLR(o, 0.7)], [m, 11])
+        what = f"{kind}, inner {inner_m}, milestone {m}"
+        assert_reads(make, 16, what=what)
+        assert_reads(make, 10, what=what + " after 6", before=6)
+        assert_reads(make, 10, what=what + " from now", origin="now", before=6)
+
+
+def test_a_sequential_lr_after_a_fractional_milestone_written_out():
+    """LinearLR from 0.3 x 0.05 by 0.7 x 0.05 / 4 a step; at step 3 (milestone 2.5) the
+    nested SequentialLR's ExponentialLR(0.9) multiplies the rate LinearLR left (0.0325),
+    and its milestone 2 (counter 2 at outer step 4) restarts ConstantLR(0.5, 2) from
+    0.05 for two steps."""
+    def make():
+        o = two_groups()
+        inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), L.ConstantLR(o, 0.5, 2)], [2])
+        return L.SequentialLR(o, [L.LinearLR(o, 0.3, total_iters=4), inner], [2.5])
+    lin = [0.05 * (0.3 + 0.7 * k / 4) for k in range(3)]
+    hand = lin + [lin[2] * 0.9, 0.025, 0.025, 0.05, 0.05]
+    assert_close(lrcore.evaluate(lrcore.from_torch(quietly(make)), np.arange(8)), hand, FLOAT64)
+    assert_close(run(quietly(make), 8)[0], hand, FLOAT64)

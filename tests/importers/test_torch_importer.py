@@ -367,19 +367,23 @@ def test_fractional_step_size_far_steps(size, every):
                  [BASE * 0.999 ** (k // every) for k in ks], FLOAT64, steps=ks)
 
 
-def test_fractional_milestone_in_a_nested_sequential_lr_is_refused():
-    """Inside a nested SequentialLR, torch steps the inner schedulers out of turn at a
-    fractional milestone."""
+def test_a_closed_form_first_stepped_before_its_start_is_refused():
+    """At a fractional milestone of a nested SequentialLR torch first steps the next
+    scheduler at last_epoch -1 (tests/importers/test_torch_composites.py): a recursive
+    one is read, a closed form there is not."""
     def make(o):
-        inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), L.LinearLR(o, 0.5, total_iters=3)],
+        inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9),
+                                   L.CyclicLR(o, 0.01, 0.1, cycle_momentum=False)],
                                milestones=[2.5])
         return L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.8)], milestones=[7])
     with warnings.catch_warnings():  # torch warns that the inner one steps before optimizer
         warnings.simplefilter("ignore", UserWarning)
         s = make(optimizer())
-    with raises("scheduler.schedulers[0].milestones[0]: must be a whole number of steps in "
-                "a nested SequentialLR (torch steps its schedulers out of turn there), "
-                "got 2.5"):
+    with raises("scheduler.schedulers[0].schedulers[1]: CyclicLR is not supported: torch "
+                "first steps it at last_epoch -1, before the start of its closed form, "
+                "which lrcore does not draw; give the nested SequentialLR whole milestones; "
+                "from_torch reads " + ", ".join(SUPPORTED) + ", got \"CyclicLR(mode="
+                "'triangular', gamma=1.0, scale_mode='cycle')\""):
         lrcore.from_torch(s)
 
 

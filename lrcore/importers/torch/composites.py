@@ -15,7 +15,8 @@ from ...nodes.constant import Constant
 from ...nodes.scale import Scale
 from ...nodes.shift import Shift
 from ...presets.optax import chain
-from .common import CHAINABLE, base, is_torch_own, name, named, real, steps, torch_classes
+from .common import CHAINABLE, base, describe, is_torch_own, name, named, real, steps, \
+    torch_classes
 from .common import unsupported as refuse
 
 
@@ -23,16 +24,20 @@ def sequential_lr(s, group, path, base_rate, lead=0):
     return chain(phases(s, group, path, lead)[0])
 
 
-def phases(s: Any, group: int, path: str, lead: int = 0) -> tuple[list, list]:
+def phases(s: Any, group: int, path: str, lead: int = 0,
+           found: float | None = None) -> tuple[list, list]:
     """A SequentialLR's phases ``(node, length)``, and the flat list of the momentum
     phases ``(node or None, length)`` of the cyclers with ``cycle_momentum=True`` in it
-    (``None``: a phase that leaves the momentum alone). ``lead``: how many steps its counter runs ahead of the outermost SequentialLR's
-    (0 for that one). SequentialLR.__init__ steps the scheduler it starts once
-    (``_initial_step``); a nested SequentialLR is that scheduler, and the step moves its
-    counter, not its own schedulers', so at the outer step 0 it stands at ``lead``. Its
-    milestones fall ``lead`` steps early, and at the outer step 0 it runs the scheduler
-    its counter selects by a plain ``step()`` (or, when ``lead`` is a milestone,
-    ``_update_lr(0)``), which torch's construction stepped before only to undo."""
+    (``None``: a phase that leaves the momentum alone). ``lead``: how many steps its
+    counter runs ahead of the outermost SequentialLR's (0 for that one).
+    SequentialLR.__init__ steps the scheduler it starts once (``_initial_step``); a
+    nested SequentialLR is that scheduler, and the step moves its counter, not its own
+    schedulers', so at the outer step 0 it stands at ``lead``. Its milestones fall
+    ``lead`` steps early, and at the outer step 0 it runs the scheduler its counter
+    selects by a plain ``step()`` (or, when ``lead`` is a milestone, ``_update_lr(0)``),
+    which torch's construction stepped before only to undo. ``found``: the rate it
+    starts from when a plain ``step()`` at a fractional milestone starts it (else the
+    reset ``initial_lr``)."""
     from .decays import literal_factor, multistep_lr, restarted_without_iters
     from .dispatch import curve
 
@@ -45,15 +50,10 @@ def phases(s: Any, group: int, path: str, lead: int = 0) -> tuple[list, list]:
     # by _update_lr(0) (a restart) when the milestone equals that step, else by a plain
     # step() (a fractional milestone, 2.5: at step 3, from the rate the group holds)
     switch = [math.ceil(m) for m in milestones]
-    if lead and switch != milestones:
-        fraction = next(i for i, m in enumerate(milestones) if m != math.ceil(m))
-        raise SpecError(f"{path}.milestones[{fraction}]", "must be a whole number of steps "
-                        "in a nested SequentialLR (torch steps its schedulers out of turn "
-                        "there)", milestones[fraction])
     # SequentialLR.__init__ resets the rate to the group's initial_lr and restarts the
     # scheduler it starts from it (a OneCycleLR built later has rewritten initial_lr)
     first = real(s.optimizer.param_groups[group]["initial_lr"],
-                 f"optimizer.param_groups[{group}].initial_lr")
+                 f"optimizer.param_groups[{group}].initial_lr") if found is None else found
     start = bisect_right(milestones, lead)  # the scheduler that runs at the outer step 0
     parts: list = []
     moms: list = []
@@ -65,11 +65,24 @@ def phases(s: Any, group: int, path: str, lead: int = 0) -> tuple[list, list]:
         restarted = (i > start and switch[i - 1] == milestones[i - 1]) \
             or (lead > 0 and i > 0 and milestones[i - 1] == lead)
         m = switch[i - 1] - lead if i > start else 0
-        if i > start and not restarted:  # a plain step() at the step past a fractional one
+        if i > 0 and switch[i - 1] != milestones[i - 1] and (i > start or lead):
+            # a plain step() at the step past a fractional milestone: every SequentialLR
+            # above it has undone its counter once, the construction's steps (at the
+            # counter's steps <= lead, each after an undo and a reset) moved it on, so it
+            # first runs at last_epoch -min(c, lead), c = that step
+            c = switch[i - 1]
+            rate = first if c <= lead else rate_before(parts, m)
+            if name(child) == "SequentialLR" and is_torch_own(child) and not lead:
+                # its counter goes to 1 there, as a nested one's at construction
+                inner, inner_moms = phases(child, group, p, 1, rate)
+                parts.append(phase(chain(inner), i, switch, lead, m))
+                moms.extend(cut(inner_moms, parts[-1][1]))
+                continue
             if name(child) == "SequentialLR":
-                raise refuse(child, p, "torch steps it at its fractional milestone, which "
-                             "moves a nested SequentialLR's counter but not its schedulers'")
-            node = stepped_phase(child, group, p, rate_before(parts, m), 1)
+                raise refuse(child, p, "at a fractional milestone of a nested SequentialLR, "
+                             "torch steps a SequentialLR whose schedulers stand further "
+                             "behind than its counter")
+            node = stepped_from(child, group, p, rate, -min(c, lead), max(1, lead - c + 1))
             parts.append(phase(node, i, switch, lead, m))
             moms.append((cycled_momentum(child, group, node), parts[-1][1]))
             continue
@@ -123,6 +136,8 @@ def cut(moms: list, length: int | None) -> list:
         if length is not None and (n is None or at + n >= length):
             return [*out, (node, length - at)]
         out.append((node, n))
+        if n is None:
+            return out
         at += n
     return out
 
@@ -265,6 +280,68 @@ def stepped_phase(s: Any, group: int, path: str, first: float, lead: int) -> Nod
             return cosine_annealing_lr(s, group, path, rate, r0)
     # LambdaLR, CyclicLR, OneCycleLR, CosineAnnealingWarmRestarts: closed forms
     return curve(s, group, path)
+
+
+def stepped_from(s: Any, group: int, path: str, rate: float, e0: int, calls: int) -> Node:
+    """A scheduler that a plain ``step()`` first runs at ``last_epoch`` ``e0 <= 0`` from
+    ``rate``: the recursive forms apply torch's step at each ``e0 <= e < 0`` (written
+    out below), then :func:`stepped_phase`; a SWALR anneals by its ``calls``."""
+    if e0 == 0 or (name(s) == "SWALR" and is_torch_own(s)):
+        return stepped_phase(s, group, path, rate, calls)
+    if name(s) not in RECURSIVE or not is_torch_own(s):
+        raise refuse(s, path, f"torch first steps it at last_epoch {e0}, before the "
+                     "start of its closed form, which lrcore does not draw; give the nested "
+                     "SequentialLR whole milestones")
+    values = []
+    for e in range(e0, 0):
+        rate = plain_step(s, group, path, e, rate)
+        values.append((Constant(value=rate), 1))
+    return chain([*values, (stepped_phase(s, group, path, rate, 1), None)])
+
+
+#: the schedulers whose plain step() multiplies (or moves) the rate the group holds
+RECURSIVE = (*CHAINABLE, "CosineAnnealingLR")
+
+
+def plain_step(s: Any, group: int, path: str, e: int, r: float) -> float:
+    """The rate torch's get_lr sets at ``last_epoch`` ``e < 0`` from the rate ``r``,
+    outside the initial mode (torch's code, written out)."""
+    from .decays import literal_factor
+
+    kind = name(s)
+    try:
+        if kind == "ExponentialLR":
+            return r * real(s.gamma, f"{path}.gamma")
+        if kind == "MultiplicativeLR":
+            return r * (literal_factor(s.lr_lambdas[group]) or 1.0)  # else refused later
+        if kind == "StepLR":
+            size = real(s.step_size, f"{path}.step_size")
+            return r if e % size != 0 else r * real(s.gamma, f"{path}.gamma")
+        if kind == "MultiStepLR":
+            n = s.milestones.get(e, 0)
+            return r * real(s.gamma, f"{path}.gamma") ** n if n else r
+        if kind == "ConstantLR":
+            total = real(s.total_iters, f"{path}.total_iters")
+            return r if e != total else r * (1.0 / real(s.factor, f"{path}.factor"))
+        if kind == "LinearLR":
+            t = real(s.total_iters, f"{path}.total_iters")
+            a, b = real(s.start_factor, f"{path}.start_factor"), real(s.end_factor,
+                                                                      f"{path}.end_factor")
+            return r if e > t else r * (1.0 + (b - a) / (t * a + (e - 1) * (b - a)))
+        if kind == "PolynomialLR":
+            t, power = real(s.total_iters, f"{path}.total_iters"), real(s.power,
+                                                                         f"{path}.power")
+            return r if e > t else r * ((1.0 - e / t) / (1.0 - (e - 1) / t)) ** power
+        # CosineAnnealingLR
+        eta, t = real(s.eta_min, f"{path}.eta_min"), real(s.T_max, f"{path}.T_max")
+        if (e - 1 - t) % (2 * t) == 0:
+            return r + (base(s, group, path) - eta) * (1 - math.cos(math.pi / t)) / 2
+        return (1 + math.cos(math.pi * e / t)) / (1 + math.cos(math.pi * (e - 1) / t)) \
+            * (r - eta) + eta
+    except ZeroDivisionError:
+        raise SpecError(path, f"makes torch divide by zero at last_epoch {e}, where a "
+                        "nested SequentialLR first steps it; give it whole milestones",
+                        describe(s)) from None
 
 
 def restart_factor(s: Any, group: int, path: str) -> float:
