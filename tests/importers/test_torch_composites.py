@@ -10,6 +10,7 @@ with different rates), compared at float64 rtol 1e-12, and curves written out by
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
 import numpy as np
@@ -214,6 +215,19 @@ KINDS = {
     "CosineAnnealingLR-2": lambda o: L.CosineAnnealingLR(o, T_max=2, eta_min=0.001),
     "CosineAnnealingLR-2.5": lambda o: L.CosineAnnealingLR(o, T_max=2.5, eta_min=0.001),
     "SWALR": lambda o: SWALR(o, swa_lr=[0.02, 0.9], anneal_epochs=4),
+    "CyclicLR-triangular2": lambda o: L.CyclicLR(o, 0.01, [0.2, 0.3], step_size_up=2,
+                                                 step_size_down=1, mode="triangular2",
+                                                 cycle_momentum=False),
+    "CyclicLR-exp_range": lambda o: L.CyclicLR(o, 0.01, 0.2, step_size_up=3,
+                                               mode="exp_range", gamma=0.9,
+                                               cycle_momentum=False),
+    "OneCycleLR": lambda o: L.OneCycleLR(o, [1.0, 2.0], total_steps=40, cycle_momentum=False),
+    "OneCycleLR-linear": lambda o: L.OneCycleLR(o, 1.0, total_steps=100, pct_start=0.5,
+                                                anneal_strategy="linear",
+                                                cycle_momentum=False),
+    "CosineAnnealingWarmRestarts": lambda o: L.CosineAnnealingWarmRestarts(o, 3, 2, 0.001),
+    "ChainedScheduler": lambda o: L.ChainedScheduler([L.StepLR(o, 1, 0.5),
+                                                      L.PolynomialLR(o, total_iters=6)]),
 }
 
 
@@ -284,3 +298,85 @@ def test_a_sequential_lr_after_a_fractional_milestone_written_out():
     hand = lin + [lin[2] * 0.9, 0.025, 0.025, 0.05, 0.05]
     assert_close(lrcore.evaluate(lrcore.from_torch(quietly(make)), np.arange(8)), hand, FLOAT64)
     assert_close(run(quietly(make), 8)[0], hand, FLOAT64)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_sequential_lr_after_a_fractional_milestone_of_a_nested_one(kind):
+    """Stepped at a fractional milestone c of a nested SequentialLR (lead 1 or 2), a
+    SequentialLR's counter stands at the count of its steps (several when c <= lead: the
+    construction's) and its schedulers another min(c, lead) steps behind."""
+    for m, depth in [(0.5, 1), (2.5, 1), (0.5, 2), (1.5, 2), (3.5, 2)]:
+        for inner_m in (0, 1, 2.5, 4):
+            def make():
+                o = two_groups()
+                deepest = L.SequentialLR(o, [KINDS[kind](o), L.ExponentialLR(o, 0.8)],
+                                         [inner_m])
+                inner = L.SequentialLR(o, [L.LinearLR(o, 0.3, total_iters=4), deepest], [m])
+                if depth == 2:
+                    inner = L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.7)], [12])
+                return L.SequentialLR(o, [inner, L.ConstantLR(o, 0.5, 2)], [9])
+            assert_reads(make, 14, what=f"{kind}, milestone {m}, inner {inner_m}, "
+                                        f"depth {depth}")
+
+
+@pytest.mark.parametrize("cycler", sorted(set(CYCLERS) - {"OneCycleLR-linear-3"}))
+def test_momentum_of_a_cycler_first_stepped_before_its_start(cycler):
+    """At a fractional milestone of a nested SequentialLR a cycler first runs at
+    last_epoch -1 or -2: torch's closed form there sets its rate and momentum too."""
+    for m, depth in [(2.5, 1), (0.5, 2), (3.5, 2)]:
+        def make():
+            o = two_groups(momentum=True)
+            inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), CYCLERS[cycler](o)], [m])
+            if depth == 2:
+                inner = L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.7)], [12])
+            return L.SequentialLR(o, [inner, L.ConstantLR(o, 0.5, 2)], [14])
+        for group in (0, 1):
+            spec = lrcore.from_torch(quietly(make), group=group)
+            t = np.arange(18)
+            assert_close(lrcore.evaluate(spec, t), run(quietly(make), 18)[group], FLOAT64,
+                         what=f"rate, {m}, depth {depth}, group {group}")
+            assert_close(lrcore.evaluate(spec, t, hyperparam="momentum"),
+                         run(quietly(make), 18, "momentum")[group], FLOAT64,
+                         what=f"momentum, {m}, depth {depth}, group {group}")
+
+
+def test_a_negative_rate_before_a_cyclers_start_is_refused():
+    """A linear OneCycleLR first stepped at last_epoch -1 extends its warmup line below
+    its start: torch sets 0.4 / 25 + (0.4 - 0.4 / 25) x (-1 / 7.4) < 0 there, a rate no
+    spec has."""
+    o = two_groups(momentum=True)
+    inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), CYCLERS["OneCycleLR-linear-3"](o)],
+                           [2.5])
+    s = quietly(lambda: L.SequentialLR(o, [inner, L.ConstantLR(o, 0.5, 2)], [14]))
+    rate = (0.4 - 0.4 / 25) * (-1 / (float(0.3 * 28) - 1)) + 0.4 / 25  # pct < 0
+    with pytest.raises(lrcore.SpecError, match="^" + re.escape(
+            f"scheduler.schedulers[0].schedulers[1]: sets a negative rate ({rate!r}) at "
+            "last_epoch -1, where a nested SequentialLR first steps it, and a spec's rates "
+            "are >= 0; give the nested SequentialLR whole milestones, got "
+            '"OneCycleLR(total_steps=28)"') + "$"):
+        lrcore.from_torch(s)
+
+
+def test_a_transformers_lambda_first_stepped_before_its_start():
+    """transformers' get_scheduler lambdas first stepped at last_epoch -1 or -2: torch
+    sets base x lambda(e) there (its own function, which lrcore reads as a preset). Their
+    warmup branch (e < num_warmup_steps, 0 included) gives e / max(1, warmup) < 0 there:
+    refused, as for a OneCycleLR above; "constant" is read."""
+    transformers = pytest.importorskip("transformers")
+    for m, depth in [(2.5, 1), (0.5, 2), (3.5, 2)]:
+        def make(kind="constant"):
+            o = two_groups()
+            hf = transformers.get_scheduler(kind, o, num_warmup_steps=0,
+                                            num_training_steps=20)
+            inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), hf], [m])
+            if depth == 2:
+                inner = L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.7)], [12])
+            return L.SequentialLR(o, [inner, L.ConstantLR(o, 0.5, 2)], [14])
+        assert_reads(make, 18, what=f"{m}, depth {depth}")
+    with pytest.raises(lrcore.SpecError, match="^" + re.escape(
+            "scheduler.schedulers[0].schedulers[1]: sets a negative rate "
+            "(-0.05) at last_epoch -1, where a nested SequentialLR first steps it, and a "
+            "spec's rates are >= 0; give the nested SequentialLR whole milestones, got "
+            '"LambdaLR()"') + "$"):
+        m, depth = 2.5, 1  # first stepped at last_epoch -1: 0.05 x -1 / max(1, 0)
+        lrcore.from_torch(quietly(lambda: make("linear")))

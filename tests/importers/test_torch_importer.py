@@ -367,23 +367,27 @@ def test_fractional_step_size_far_steps(size, every):
                  [BASE * 0.999 ** (k // every) for k in ks], FLOAT64, steps=ks)
 
 
-def test_a_closed_form_first_stepped_before_its_start_is_refused():
+def test_lrcores_scheduler_first_stepped_before_its_start_is_refused():
     """At a fractional milestone of a nested SequentialLR torch first steps the next
-    scheduler at last_epoch -1 (tests/importers/test_torch_composites.py): a recursive
-    one is read, a closed form there is not."""
+    scheduler at last_epoch -1 (tests/importers/test_torch_composites.py): lrcore's own
+    scheduler raises there in torch itself."""
     def make(o):
-        inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9),
-                                   L.CyclicLR(o, 0.01, 0.1, cycle_momentum=False)],
-                               milestones=[2.5])
+        own = lrcore.to_torch(lrcore.Schedule(schedule=lrcore.constant(value=0.1)), o)
+        inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), own], milestones=[2.5])
         return L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.8)], milestones=[7])
     with warnings.catch_warnings():  # torch warns that the inner one steps before optimizer
         warnings.simplefilter("ignore", UserWarning)
         s = make(optimizer())
-    with raises("scheduler.schedulers[0].schedulers[1]: CyclicLR is not supported: torch "
-                "first steps it at last_epoch -1, before the start of its closed form, "
-                "which lrcore does not draw; give the nested SequentialLR whole milestones; "
-                "from_torch reads " + ", ".join(SUPPORTED) + ", got \"CyclicLR(mode="
-                "'triangular', gamma=1.0, scale_mode='cycle')\""):
+        s.optimizer.step()
+        s.step()
+        with raises("step: must be in [0, 2**31 - 1], got -1"):
+            s.optimizer.step()
+            s.step()
+        s = make(optimizer())
+    with raises("scheduler.schedulers[0].schedulers[1]: LrcoreScheduler is not supported: "
+                "torch steps it at last_epoch -1 there, where it raises (its steps start at "
+                "0); give the nested SequentialLR whole milestones; from_torch reads "
+                + ", ".join(SUPPORTED) + ', got "LrcoreScheduler()"'):
         lrcore.from_torch(s)
 
 

@@ -15,8 +15,17 @@ from ...nodes.constant import Constant
 from ...nodes.scale import Scale
 from ...nodes.shift import Shift
 from ...presets.optax import chain
-from .common import CHAINABLE, base, describe, is_torch_own, name, named, real, steps, \
-    torch_classes
+from .common import (
+    CHAINABLE,
+    base,
+    describe,
+    is_torch_own,
+    name,
+    named,
+    real,
+    steps,
+    torch_classes,
+)
 from .common import unsupported as refuse
 
 
@@ -24,8 +33,8 @@ def sequential_lr(s, group, path, base_rate, lead=0):
     return chain(phases(s, group, path, lead)[0])
 
 
-def phases(s: Any, group: int, path: str, lead: int = 0,
-           found: float | None = None) -> tuple[list, list]:
+def phases(s: Any, group: int, path: str, lead: int = 0, found: float | None = None,
+           behind: int = 0) -> tuple[list, list]:
     """A SequentialLR's phases ``(node, length)``, and the flat list of the momentum
     phases ``(node or None, length)`` of the cyclers with ``cycle_momentum=True`` in it
     (``None``: a phase that leaves the momentum alone). ``lead``: how many steps its
@@ -37,7 +46,8 @@ def phases(s: Any, group: int, path: str, lead: int = 0,
     selects by a plain ``step()`` (or, when ``lead`` is a milestone, ``_update_lr(0)``),
     which torch's construction stepped before only to undo. ``found``: the rate it
     starts from when a plain ``step()`` at a fractional milestone starts it (else the
-    reset ``initial_lr``)."""
+    reset ``initial_lr``); ``behind``: how many more undos than steps the SequentialLRs
+    above have given its schedulers (0 but there)."""
     from .decays import literal_factor, multistep_lr, restarted_without_iters
     from .dispatch import curve
 
@@ -69,22 +79,21 @@ def phases(s: Any, group: int, path: str, lead: int = 0,
             # a plain step() at the step past a fractional milestone: every SequentialLR
             # above it has undone its counter once, the construction's steps (at the
             # counter's steps <= lead, each after an undo and a reset) moved it on, so it
-            # first runs at last_epoch -min(c, lead), c = that step
+            # first runs at last_epoch -min(c, lead) - behind, c = that step
             c = switch[i - 1]
             rate = first if c <= lead else rate_before(parts, m)
-            if name(child) == "SequentialLR" and is_torch_own(child) and not lead:
-                # its counter goes to 1 there, as a nested one's at construction
-                inner, inner_moms = phases(child, group, p, 1, rate)
+            if name(child) == "SequentialLR" and is_torch_own(child):
+                # its counter stands at the count of those steps, as a nested one's at
+                # construction; its schedulers stand min(c, lead) further behind
+                inner, inner_moms = phases(child, group, p, max(1, lead - c + 1), rate,
+                                           behind + min(c, lead))
                 parts.append(phase(chain(inner), i, switch, lead, m))
                 moms.extend(cut(inner_moms, parts[-1][1]))
                 continue
-            if name(child) == "SequentialLR":
-                raise refuse(child, p, "at a fractional milestone of a nested SequentialLR, "
-                             "torch steps a SequentialLR whose schedulers stand further "
-                             "behind than its counter")
-            node = stepped_from(child, group, p, rate, -min(c, lead), max(1, lead - c + 1))
+            e0 = -min(c, lead) - behind
+            node = stepped_from(child, group, p, rate, e0, max(1, lead - c + 1))
             parts.append(phase(node, i, switch, lead, m))
-            moms.append((cycled_momentum(child, group, node), parts[-1][1]))
+            moms.append((cycled_momentum(child, group, node, p, e0), parts[-1][1]))
             continue
         if restarted and composite:
             raise refuse(child, p, "torch restarts it at its milestone by calling its "
@@ -106,27 +115,37 @@ def phases(s: Any, group: int, path: str, lead: int = 0,
         elif restarted:
             node = curve(child, group, p)
         elif name(child) == "SequentialLR" and is_torch_own(child):  # else refused below
-            inner, inner_moms = phases(child, group, p, lead + 1)
+            inner, inner_moms = phases(child, group, p, lead + 1, found, behind)
             parts.append(phase(chain(inner), i, switch, lead, m))
             moms.extend(cut(inner_moms, parts[-1][1]))
             continue
         elif lead == 0:
             node = first_phase(child, group, p, first)
-        else:
-            node = stepped_phase(child, group, p, first, lead)
+        else:  # restarted at a milestone below lead it stands at 0, else `behind` back
+            again = 0 < start and 0 < milestones[start - 1] == switch[start - 1] < lead
+            node = stepped_from(child, group, p, first, 0 if again else -behind, lead)
         parts.append(phase(node, i, switch, lead, m))
         moms.append((cycled_momentum(child, group, node), parts[-1][1]))
     return parts, moms
 
 
-def cycled_momentum(s: Any, group: int, node: Node) -> Node | None:
+def cycled_momentum(s: Any, group: int, node: Node | None, path: str = "", e0: int = 0
+                    ) -> Node | None:
     """The momentum curve of a OneCycleLR or CyclicLR with ``cycle_momentum=True`` whose
-    rate is ``node`` (both in its own steps: its get_lr sets both), else ``None``."""
+    rate is ``node`` (both in its own steps: its get_lr sets both; first run at
+    ``last_epoch`` ``e0``), else ``None``."""
     from .cycles import momentum
+    from .dispatch import curve
 
-    if name(s) not in ("OneCycleLR", "CyclicLR") or not is_torch_own(s):
+    if name(s) not in ("OneCycleLR", "CyclicLR") or not is_torch_own(s) \
+            or not getattr(s, "cycle_momentum", False):
         return None
-    return momentum(s, group, node).get("momentum")
+    if node is None:  # only whether it cycles one
+        return Constant(value=0.0)
+    if e0 == 0:
+        return momentum(s, group, node).get("momentum")
+    prefix = [(Constant(value=closed_form(s, group, path, e)[1]), 1) for e in range(e0, 0)]
+    return chain([*prefix, (momentum(s, group, curve(s, group, path))["momentum"], None)])
 
 
 def cut(moms: list, length: int | None) -> list:
@@ -148,12 +167,16 @@ def sequential_momentum(s: Any, group: int) -> dict[str, Node]:
     group holds, which the last cycler set (before the first one runs: the momentum at
     the step 0 of the last one built, which its constructor sets; lrcore takes the list's
     order for the order they were built in and checks the rate held now)."""
+    from .checks import members
+    from .dispatch import curve
+
     _, moms = phases(s, group, "scheduler")
     moms = [(node, n) for node, n in moms if n != 0]
-    cycles = [node for node, _ in moms if node is not None]
-    if not cycles:
+    if all(node is None for node, _ in moms):
         return {}
-    held = float(evaluate(Schedule(schedule=cycles[-1]), [0])[0])
+    last = [c for c in members(s) if cycled_momentum(c, group, None) is not None][-1]
+    held = float(evaluate(Schedule(schedule=cycled_momentum(
+        last, group, curve(last, group, "scheduler"))), [0])[0])
     built: list = []
     at = 0
     for node, n in moms:
@@ -286,17 +309,69 @@ def stepped_from(s: Any, group: int, path: str, rate: float, e0: int, calls: int
     """A scheduler that a plain ``step()`` first runs at ``last_epoch`` ``e0 <= 0`` from
     ``rate``: the recursive forms apply torch's step at each ``e0 <= e < 0`` (written
     out below), then :func:`stepped_phase`; a SWALR anneals by its ``calls``."""
-    if e0 == 0 or (name(s) == "SWALR" and is_torch_own(s)):
+    from .dispatch import curve
+
+    kind = name(s)
+    own = is_torch_own(s)
+    # SWALR anneals by its calls; CosineAnnealingWarmRestarts's step() starts at epoch 0
+    # from any last_epoch < 0
+    if e0 == 0 or (own and kind in ("SWALR", "CosineAnnealingWarmRestarts")):
         return stepped_phase(s, group, path, rate, calls)
-    if name(s) not in RECURSIVE or not is_torch_own(s):
-        raise refuse(s, path, f"torch first steps it at last_epoch {e0}, before the "
-                     "start of its closed form, which lrcore does not draw; give the nested "
-                     "SequentialLR whole milestones")
+    if own and kind in ("CyclicLR", "OneCycleLR"):  # closed forms, defined there too
+        prefix = [before_start(s, path, e, closed_form(s, group, path, e)[0])
+                  for e in range(e0, 0)]
+        return chain([*prefix, (curve(s, group, path), None)])
+    if own and kind == "LambdaLR":  # transformers' (else refused): base x its lambda
+        node = curve(s, group, path)
+        fn, rate = s.lr_lambdas[group], base(s, group, path)
+        return chain([*(before_start(s, path, e, rate * fn(e)) for e in range(e0, 0)),
+                      (node, None)])
+    if isinstance(s, torch_classes()[1]):
+        raise refuse(s, path, f"torch steps it at last_epoch {e0} there, where it raises "
+                     "(its steps start at 0); give the nested SequentialLR whole milestones")
+    if not own or kind not in (*RECURSIVE, "ChainedScheduler"):
+        return curve(s, group, path)  # refused there
     values = []
     for e in range(e0, 0):
         rate = plain_step(s, group, path, e, rate)
         values.append((Constant(value=rate), 1))
     return chain([*values, (stepped_phase(s, group, path, rate, 1), None)])
+
+
+def before_start(s: Any, path: str, e: int, value: float) -> tuple[Node, int]:
+    """The one-step phase of the rate a closed form gives at ``last_epoch`` ``e < 0``
+    (a warmup line extended below its start may be negative there)."""
+    if value < 0:
+        raise SpecError(path, f"sets a negative rate ({value!r}) at last_epoch {e}, where "
+                        "a nested SequentialLR first steps it, and a spec's rates are >= 0; "
+                        "give the nested SequentialLR whole milestones", describe(s))
+    return (Constant(value=value), 1)
+
+
+def closed_form(s: Any, group: int, path: str, e: int) -> tuple[float, float | None]:
+    """The rate and momentum torch's CyclicLR or OneCycleLR get_lr gives at ``last_epoch``
+    ``e < 0`` (torch's code, written out; its own anneal and scale functions)."""
+    from .cycles import one_cycle_anneal
+
+    momentum = None
+    if name(s) == "CyclicLR":
+        cycle = math.floor(1 + e / s.total_size)
+        x = 1.0 + e / s.total_size - cycle
+        factor = x / s.step_ratio if x <= s.step_ratio else (x - 1) / (s.step_ratio - 1)
+        scale = s.scale_fn(cycle if s.scale_mode == "cycle" else e)
+        low, high = base(s, group, path), real(s.max_lrs[group], f"{path}.max_lr")
+        if getattr(s, "cycle_momentum", False):
+            momentum = s.max_momentums[group] - (s.max_momentums[group]
+                                                 - s.base_momentums[group]) * factor * scale
+        return low + (high - low) * factor * scale, momentum
+    pg = s.optimizer.param_groups[group]
+    anneal = {"cos": type(s)._annealing_cos,
+              "linear": type(s)._annealing_linear}[one_cycle_anneal(s, path)]
+    p = s._schedule_phases[0]  # e < 0 <= its end: the first phase
+    pct = e / p["end_step"]
+    if getattr(s, "cycle_momentum", False):
+        momentum = anneal(pg[p["start_momentum"]], pg[p["end_momentum"]], pct)
+    return anneal(pg[p["start_lr"]], pg[p["end_lr"]], pct), momentum
 
 
 #: the schedulers whose plain step() multiplies (or moves) the rate the group holds
@@ -309,6 +384,10 @@ def plain_step(s: Any, group: int, path: str, e: int, r: float) -> float:
     from .decays import literal_factor
 
     kind = name(s)
+    if kind == "ChainedScheduler":  # each of its schedulers steps in turn
+        for i, child in enumerate(s._schedulers):
+            r = plain_step(child, group, f"{path}.schedulers[{i}]", e, r)
+        return r
     try:
         if kind == "ExponentialLR":
             return r * real(s.gamma, f"{path}.gamma")
@@ -332,7 +411,8 @@ def plain_step(s: Any, group: int, path: str, e: int, r: float) -> float:
             t, power = real(s.total_iters, f"{path}.total_iters"), real(s.power,
                                                                          f"{path}.power")
             return r if e > t else r * ((1.0 - e / t) / (1.0 - (e - 1) / t)) ** power
-        # CosineAnnealingLR
+        if kind != "CosineAnnealingLR":
+            return r  # refused when its phase is read
         eta, t = real(s.eta_min, f"{path}.eta_min"), real(s.T_max, f"{path}.T_max")
         if (e - 1 - t) % (2 * t) == 0:
             return r + (base(s, group, path) - eta) * (1 - math.cos(math.pi / t)) / 2
