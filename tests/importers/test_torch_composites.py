@@ -380,3 +380,30 @@ def test_a_transformers_lambda_first_stepped_before_its_start():
             '"LambdaLR()"') + "$"):
         m, depth = 2.5, 1  # first stepped at last_epoch -1: 0.05 x -1 / max(1, 0)
         lrcore.from_torch(quietly(lambda: make("linear")))
+
+
+def test_a_multiplicative_factor_of_zero():
+    """MultiplicativeLR(lambda epoch: 0.0) multiplies the rate by 0 (a factor of 0 is
+    not a missing one): restarted at a milestone, first stepped at a fractional milestone
+    of a nested SequentialLR, and stepped in a restarted chain."""
+    def zero(o):
+        return L.MultiplicativeLR(o, lambda epoch: 0.0)
+
+    def restarted():
+        o = two_groups()
+        return L.SequentialLR(o, [L.ExponentialLR(o, 0.9), zero(o)], [3])
+
+    def nested():
+        o = two_groups()
+        inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), zero(o)], [2.5])
+        return L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.7)], [6])
+
+    def chained():
+        o = two_groups()
+        chain = L.ChainedScheduler([L.ExponentialLR(o, 0.9), zero(o)])
+        return L.SequentialLR(o, [chain, L.ConstantLR(o, 0.5, 2)], [4])
+
+    for make in (restarted, nested, chained):
+        assert_reads(make, 10, what=make.__name__)
+    assert_close(run(quietly(nested), 8)[0], [0.045, 0.0405, 0, 0, 0, 0, 0.05, 0.035],
+                 FLOAT64)

@@ -103,7 +103,8 @@ def phases(s: Any, group: int, path: str, lead: int = 0, found: float | None = N
             # once)
             rate = first if m == 0 else rate_before(parts, m)
             if name(child) == "MultiplicativeLR":
-                rate *= literal_factor(child.lr_lambdas[group]) or 1.0  # else refused
+                factor = literal_factor(child.lr_lambdas[group])
+                rate *= 1.0 if factor is None else factor  # None: refused
             node = curve(child, group, p, base=rate)
         elif restarted and name(child) in ("ConstantLR", "LinearLR") \
                 and is_torch_own(child) and real(child.total_iters, f"{p}.total_iters") < 1:
@@ -318,9 +319,10 @@ def stepped_from(s: Any, group: int, path: str, rate: float, e0: int, calls: int
     if e0 == 0 or (own and kind in ("SWALR", "CosineAnnealingWarmRestarts")):
         return stepped_phase(s, group, path, rate, calls)
     if own and kind in ("CyclicLR", "OneCycleLR"):  # closed forms, defined there too
+        node = curve(s, group, path)  # refuses a custom scale_fn first
         prefix = [before_start(s, path, e, closed_form(s, group, path, e)[0])
                   for e in range(e0, 0)]
-        return chain([*prefix, (curve(s, group, path), None)])
+        return chain([*prefix, (node, None)])
     if own and kind == "LambdaLR":  # transformers' (else refused): base x its lambda
         node = curve(s, group, path)
         fn, rate = s.lr_lambdas[group], base(s, group, path)
@@ -392,7 +394,8 @@ def plain_step(s: Any, group: int, path: str, e: int, r: float) -> float:
         if kind == "ExponentialLR":
             return r * real(s.gamma, f"{path}.gamma")
         if kind == "MultiplicativeLR":
-            return r * (literal_factor(s.lr_lambdas[group]) or 1.0)  # else refused later
+            factor = literal_factor(s.lr_lambdas[group])
+            return r * (1.0 if factor is None else factor)  # None: refused later
         if kind == "StepLR":
             size = real(s.step_size, f"{path}.step_size")
             return r if e % size != 0 else r * real(s.gamma, f"{path}.gamma")
@@ -433,7 +436,8 @@ def restart_factor(s: Any, group: int, path: str) -> float:
     if is_torch_own(s) and kind == "ExponentialLR":
         return real(s.gamma, f"{path}.gamma")
     if is_torch_own(s) and kind == "MultiplicativeLR":
-        return literal_factor(s.lr_lambdas[group]) or 1.0  # else refused
+        factor = literal_factor(s.lr_lambdas[group])
+        return 1.0 if factor is None else factor  # None: refused
     if is_torch_own(s) and kind == "PolynomialLR":
         t, power = real(s.total_iters, f"{path}.total_iters"), real(s.power, f"{path}.power")
         return ((1.0 - 0 / t) / (1.0 - -1 / t)) ** power if t else 0.0 ** power
