@@ -407,3 +407,75 @@ def test_a_multiplicative_factor_of_zero():
         assert_reads(make, 10, what=make.__name__)
     assert_close(run(quietly(nested), 8)[0], [0.045, 0.0405, 0, 0, 0, 0, 0.05, 0.035],
                  FLOAT64)
+
+
+# ---- a ChainedScheduler holding a scheduler that sets the rate outright ----------------------
+
+CHAINS = {
+    "CyclicLR-ExponentialLR": lambda o: [CYCLERS["CyclicLR"](o), L.ExponentialLR(o, 0.9)],
+    "ExponentialLR-OneCycleLR-StepLR-ConstantLR": lambda o: [
+        L.ExponentialLR(o, 0.5), CYCLERS["OneCycleLR"](o), L.StepLR(o, 2, 0.5),
+        L.ConstantLR(o, 0.25, 3)],
+    "CyclicLR-MultiStepLR": lambda o: [CYCLERS["CyclicLR-exp_range"](o),
+                                       L.MultiStepLR(o, [0, 2, 3, 3, 7.5], 0.5)],
+    "WarmRestarts-MultiplicativeLR-StepLR-2.5": lambda o: [
+        L.CosineAnnealingWarmRestarts(o, 4, 2, 0.001), L.MultiplicativeLR(o, lambda e: 0.9),
+        L.StepLR(o, 2.5, 0.7)],
+    "nested": lambda o: [L.ChainedScheduler([L.LinearLR(o, 0.5, total_iters=3),
+                                             CYCLERS["OneCycleLR-linear-3"](o)]),
+                         L.ChainedScheduler([L.ExponentialLR(o, 0.95)])],
+}
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("kind", sorted(CHAINS))
+def test_a_chained_scheduler_over_a_closed_form(kind, optimizer):
+    """torch's ChainedScheduler steps its schedulers in turn: the last closed form in it
+    sets c(k), overwriting those before it, and each after it multiplies that by its
+    ratio of the step. Rate and momentum (SGD momentum, Adam betas[0]) of both groups,
+    read at the start, after 5 steps and from then on."""
+    key = "beta1" if optimizer == "adam" else "momentum"
+
+    def make():
+        o = two_groups(momentum=True, adam=optimizer == "adam")
+        return L.ChainedScheduler(CHAINS[kind](o))
+
+    for before, origin in ((0, "start"), (5, "start"), (5, "now")):
+        for group in (0, 1):
+            s = make()
+            run(s, before)
+            spec = lrcore.from_torch(s, group=group, origin=origin)
+            lo = before if origin == "now" else 0
+            t = np.arange(20 - lo)
+            what = f"{origin} after {before}, group {group}"
+            assert_close(lrcore.evaluate(spec, t), run(make(), 20)[group, lo:], FLOAT64,
+                         what="rate " + what)
+            if kind != "WarmRestarts-MultiplicativeLR-StepLR-2.5":
+                assert_close(lrcore.evaluate(spec, t, hyperparam="momentum"),
+                             run(make(), 20, key)[group, lo:], FLOAT64,
+                             what="momentum " + what)
+
+
+def test_a_chained_scheduler_over_a_closed_form_written_out():
+    """CyclicLR(0.01 to 0.2, 3 steps up, 2 down), then ExponentialLR(0.9): 0.01 at step
+    0 (the cycle's start, which ExponentialLR's construction keeps), then the cycle
+    times 0.9 at every step (ExponentialLR multiplies the rate CyclicLR has just set)."""
+    o = two_groups()
+    s = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, step_size_up=3, step_size_down=2,
+                                       cycle_momentum=False), L.ExponentialLR(o, 0.9)])
+    cycle = [0.01 + 0.19 * x for x in (0, 1 / 3, 2 / 3, 1, 1 / 2)]
+    hand = [0.01] + [cycle[k % 5] * 0.9 for k in range(1, 10)]
+    assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(10)), hand, FLOAT64)
+    assert_close(run(s, 10)[0], hand, FLOAT64)
+
+
+def test_a_ratio_lrcore_has_no_curve_for_after_a_closed_form_is_refused():
+    o = two_groups()
+    s = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, cycle_momentum=False),
+                            L.LinearLR(o, 0.5, total_iters=3)])
+    with pytest.raises(lrcore.SpecError, match="^" + re.escape(
+            "scheduler.schedulers[1]: LinearLR is not supported: after a scheduler that "
+            "sets the rate outright in a ChainedScheduler only ExponentialLR, "
+            "MultiplicativeLR, StepLR, MultiStepLR and ConstantLR are read (their ratio of "
+            "each step is a curve lrcore has); from_torch reads ")):
+        lrcore.from_torch(s)

@@ -1,17 +1,22 @@
 """torch's composites: SequentialLR (each scheduler on local time, switching at each
-milestone) and ChainedScheduler (the product of multiplicative schedulers)."""
+milestone, as torch steps nested ones) and ChainedScheduler (the product of
+multiplicative schedulers, or a closed form times the ratios after it)."""
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from fractions import Fraction
 from typing import Any
 
 from ...document import Schedule
 from ...errors import SpecError
 from ...evaluate import evaluate
+from ...fields import MAX_STEP
 from ...node import Node
 from ...nodes.constant import Constant
+from ...nodes.piecewise_constant import PiecewiseConstant
+from ...nodes.repeat import Repeat
 from ...nodes.scale import Scale
 from ...nodes.shift import Shift
 from ...presets.optax import chain
@@ -257,6 +262,8 @@ def chained_scheduler(s, group, path, base_rate):
     # child's curve times every other child's multiplier curve (its curve from 1.0)
     from .dispatch import curve
 
+    if path == "scheduler" and any(setter(c) for c, _ in flat(s, path)):
+        return set_then_multiplied(s, group, path)
     node = None
     for i, child in enumerate(s._schedulers):
         p = f"{path}.schedulers[{i}]"
@@ -461,3 +468,118 @@ def restarted_chain(s: Any, group: int, path: str, start: float) -> Node:
                            chained=True)
         node = factor if node is None else Scale(schedule=node, by=factor)
     return node
+
+
+#: the closed forms that set the rate outright at every step, whatever the group holds
+SETTERS = ("CyclicLR", "OneCycleLR", "CosineAnnealingWarmRestarts")
+
+
+def setter(s: Any) -> bool:
+    return name(s) in SETTERS and is_torch_own(s)
+
+
+def flat(s: Any, path: str) -> list[tuple[Any, str]]:
+    """A ChainedScheduler's schedulers in the order its step() steps them (a nested
+    chain steps its own in turn), with their paths."""
+    out = []
+    for i, child in enumerate(s._schedulers):
+        p = f"{path}.schedulers[{i}]"
+        out.extend(flat(child, p) if name(child) == "ChainedScheduler" else [(child, p)])
+    return out
+
+
+def set_then_multiplied(s: Any, group: int, path: str) -> Node:
+    """A ChainedScheduler holding a closed form that sets the rate outright (CyclicLR,
+    OneCycleLR, CosineAnnealingWarmRestarts): at every step the last of them sets its
+    closed form c(k), the schedulers before it are overwritten, and each one after it
+    multiplies that by its own ratio of the step, f(k). At step 0 its constructor set
+    c(0) and those after it applied their initial factor (built in the list's order)."""
+    from .dispatch import curve
+
+    members = flat(s, path)
+    j = max(i for i, (c, _) in enumerate(members) if setter(c))
+    closed = node = curve(members[j][0], group, members[j][1])
+    start = float(evaluate(Schedule(schedule=closed), [0])[0])
+    for child, p in members[j + 1:]:
+        initial, factor = step_ratio(child, group, p)
+        start *= initial
+        if factor is not None:
+            node = Scale(schedule=node, by=factor)
+    if node is closed and start == float(evaluate(Schedule(schedule=closed), [0])[0]):
+        return closed
+    return chain([(Constant(value=start), 1), (Shift(schedule=node, offset=1), None)])
+
+
+def step_ratio(s: Any, group: int, path: str) -> tuple[float, Node | None]:
+    """What scheduler ``s`` multiplies the rate by at its construction (step 0) and, as
+    a curve of the step k >= 1 (``None``: 1 throughout), at each plain step() (torch's
+    get_lr, written out)."""
+    from .decays import literal_factor, multiplicative_lr, step_lr
+    from .dispatch import curve
+
+    kind = name(s)
+    if not is_torch_own(s):
+        curve(s, group, path)  # refuses it
+    if kind not in ("ExponentialLR", "MultiplicativeLR", "StepLR", "MultiStepLR",
+                    "ConstantLR"):
+        raise refuse(s, path, "after a scheduler that sets the rate outright in a "
+                     "ChainedScheduler only ExponentialLR, MultiplicativeLR, StepLR, "
+                     "MultiStepLR and ConstantLR are read (their ratio of each step is a "
+                     "curve lrcore has)")
+    if kind == "ExponentialLR":
+        return 1.0, Constant(value=real(s.gamma, f"{path}.gamma"))
+    if kind == "MultiplicativeLR":
+        factor = literal_factor(s.lr_lambdas[group])
+        if factor is None:
+            multiplicative_lr(s, group, path, 1.0)  # raises: not a literal
+        return 1.0, Constant(value=factor)
+    gamma = real(getattr(s, "gamma", 1.0), f"{path}.gamma") if kind != "ConstantLR" else 1.0
+    if kind == "StepLR":  # k % step_size == 0: at the multiples of its numerator
+        step_lr(s, group, path, 1.0)  # refuses a step_size of 0
+        every = abs(Fraction(real(s.step_size, f"{path}.step_size")).numerator)
+        if every > MAX_STEP:  # never within the step domain
+            return 1.0, None
+        if every == 1:
+            return 1.0, Constant(value=gamma)
+        return 1.0, Repeat(schedule=PiecewiseConstant(values=[gamma, 1.0], boundaries=[1]),
+                           period=every)
+    if kind == "MultiStepLR":
+        counts: dict[int, int] = {}
+        for m, c in s.milestones.items():
+            if real(m, f"{path}.milestones") >= 0 and m == math.floor(m):
+                counts[int(m)] = counts.get(int(m), 0) + c
+        initial = gamma ** counts.pop(0, 0)
+        values, bounds = [1.0], []
+        for m in sorted(counts):
+            if bounds and bounds[-1] == m:
+                values[-1] = gamma ** counts[m]
+            else:
+                bounds.append(m)
+                values.append(gamma ** counts[m])
+            bounds.append(m + 1)
+            values.append(1.0)
+        return initial, PiecewiseConstant(values=values, boundaries=bounds) if bounds \
+            else None
+    factor = real(s.factor, f"{path}.factor")
+    total = real(s.total_iters, f"{path}.total_iters")
+    if total < 1 or total != math.floor(total):
+        return factor, None
+    if factor == 0:
+        raise SpecError(f"{path}.factor", "must not be 0 in a ConstantLR after a "
+                        "scheduler that sets the rate (torch divides by it at total_iters: "
+                        "ZeroDivisionError)", factor)
+    return factor, PiecewiseConstant(values=[1.0, 1.0 / factor, 1.0],
+                                     boundaries=[int(total), int(total) + 1])
+
+
+def chained_momentum(s: Any, group: int) -> dict[str, Node]:
+    """The ``momentum`` curve of a ChainedScheduler: the cycle of the last OneCycleLR or
+    CyclicLR with ``cycle_momentum=True`` in it, which sets it at every step."""
+    from .dispatch import curve
+
+    cyclers = [(c, p) for c, p in flat(s, "scheduler")
+               if cycled_momentum(c, group, None) is not None]
+    if not cyclers:
+        return {}
+    c, p = cyclers[-1]
+    return {"momentum": cycled_momentum(c, group, curve(c, group, p))}

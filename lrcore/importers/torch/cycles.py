@@ -205,6 +205,10 @@ def momentum(s: Any, group: int, node: Node) -> dict[str, Node]:
         from .composites import sequential_momentum
 
         return sequential_momentum(s, group)
+    if kind == "ChainedScheduler":  # the last cycler in it sets it at every step
+        from .composites import chained_momentum
+
+        return chained_momentum(s, group)
     if kind not in ("OneCycleLR", "CyclicLR") or not getattr(s, "cycle_momentum", False):
         return {}
     path = "scheduler"
