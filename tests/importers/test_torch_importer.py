@@ -367,19 +367,27 @@ def test_fractional_step_size_far_steps(size, every):
                  [BASE * 0.999 ** (k // every) for k in ks], FLOAT64, steps=ks)
 
 
-def test_fractional_milestone_in_a_nested_sequential_lr_is_refused():
-    """Inside a nested SequentialLR, torch steps the inner schedulers out of turn at a
-    fractional milestone."""
+def test_lrcores_scheduler_first_stepped_before_its_start_is_refused():
+    """At a fractional milestone of a nested SequentialLR torch first steps the next
+    scheduler at last_epoch -1 (tests/importers/test_torch_composites.py): lrcore's own
+    scheduler raises there in torch itself."""
     def make(o):
-        inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), L.LinearLR(o, 0.5, total_iters=3)],
-                               milestones=[2.5])
+        own = lrcore.to_torch(lrcore.Schedule(schedule=lrcore.constant(value=0.1)), o)
+        inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), own], milestones=[2.5])
         return L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.8)], milestones=[7])
     with warnings.catch_warnings():  # torch warns that the inner one steps before optimizer
         warnings.simplefilter("ignore", UserWarning)
         s = make(optimizer())
-    with raises("scheduler.schedulers[0].milestones[0]: must be a whole number of steps in "
-                "a nested SequentialLR (torch steps its schedulers out of turn there), "
-                "got 2.5"):
+        s.optimizer.step()
+        s.step()
+        with raises("step: must be in [0, 2**31 - 1], got -1"):
+            s.optimizer.step()
+            s.step()
+        s = make(optimizer())
+    with raises("scheduler.schedulers[0].schedulers[1]: LrcoreScheduler is not supported: "
+                "torch steps it at last_epoch -1 there, where it raises (its steps start at "
+                "0); give the nested SequentialLR whole milestones; from_torch reads "
+                + ", ".join(SUPPORTED) + ', got "LrcoreScheduler()"'):
         lrcore.from_torch(s)
 
 

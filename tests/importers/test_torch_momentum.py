@@ -6,6 +6,8 @@ scheduler. ``cycle_momentum=False`` gives no momentum curve."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -102,15 +104,39 @@ def test_origin_now_shifts_the_momentum_too():
                                native[40:], **FLOAT64)
 
 
-def test_a_momentum_cycle_inside_a_composite_is_refused():
+def test_a_momentum_cycle_inside_a_sequential_lr_written_out():
+    """ConstantLR for 10 steps, then OneCycleLR (defaults: momentum 0.95 down to 0.85 by
+    step 26 of its own, back to 0.95 at 89): before step 10 the group holds the 0.95 the
+    OneCycleLR's constructor set; from 10 on its cycle (torch's _annealing_cos written
+    out)."""
+    def make():
+        o = _opt("sgd")
+        return L.SequentialLR(o, [L.ConstantLR(o, factor=0.1, total_iters=10),
+                                  L.OneCycleLR(o, max_lr=0.5, total_steps=90)],
+                              milestones=[10])
+
+    def cos(start, end, pct):
+        return end + (start - end) / 2 * (math.cos(math.pi * pct) + 1)
+
+    hand = [0.95] * 10 + [cos(0.95, 0.85, j / 26) for j in range(27)] \
+        + [cos(0.85, 0.95, (j - 26) / 63) for j in range(27, 90)]
+    spec = lrcore.from_torch(make())
+    np.testing.assert_allclose(lrcore.evaluate(spec, np.arange(100), hyperparam="momentum"),
+                               hand, **FLOAT64)
+    np.testing.assert_allclose(_momenta(make(), 100), hand, **FLOAT64)
+
+
+def test_a_momentum_set_by_hand_in_a_sequential_lr_is_refused():
     o = _opt("sgd")
     s = L.SequentialLR(o, [L.ConstantLR(o, factor=0.1, total_iters=10),
                            L.OneCycleLR(o, max_lr=0.5, total_steps=90)], milestones=[10])
-    with pytest.raises(SpecError, match=r"^scheduler\.schedulers\[1\]: OneCycleLR is not "
-                                        r"supported: its momentum cycle \(cycle_momentum=True\)"
-                                        r" inside a composite scheduler is not modelled; build "
-                                        r"it with cycle_momentum=False, or import it on its "
-                                        r"own; "):
+    o.param_groups[0]["momentum"] = 0.5
+    with pytest.raises(SpecError, match=r"^optimizer\.param_groups\[0\]\.momentum: is not "
+                                        r"the momentum the cyclers of the SequentialLR give at "
+                                        r"step 0 \(0\.95\): it was set by hand or by a cycler "
+                                        r"built out of the list's order; set it to that value, "
+                                        r"or build the cyclers in the order of the list, got "
+                                        r"0\.5$"):
         lrcore.from_torch(s)
 
 

@@ -1,32 +1,58 @@
 """torch's composites: SequentialLR (each scheduler on local time, switching at each
-milestone) and ChainedScheduler (the product of multiplicative schedulers)."""
+milestone, as torch steps nested ones) and ChainedScheduler (the product of
+multiplicative schedulers, or a closed form times the ratios after it)."""
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_right
+from fractions import Fraction
 from typing import Any
 
 from ...document import Schedule
 from ...errors import SpecError
 from ...evaluate import evaluate
+from ...fields import MAX_STEP
 from ...node import Node
 from ...nodes.constant import Constant
+from ...nodes.piecewise_constant import PiecewiseConstant
+from ...nodes.repeat import Repeat
 from ...nodes.scale import Scale
 from ...nodes.shift import Shift
 from ...presets.optax import chain
-from .common import CHAINABLE, base, is_torch_own, name, named, real, steps, torch_classes
+from .common import (
+    CHAINABLE,
+    base,
+    describe,
+    is_torch_own,
+    name,
+    named,
+    real,
+    steps,
+    torch_classes,
+)
 from .common import unsupported as refuse
 
 
 def sequential_lr(s, group, path, base_rate, lead=0):
-    """``lead``: how many steps its counter runs ahead of the outermost SequentialLR's
-    (0 for that one). SequentialLR.__init__ steps the scheduler it starts once
-    (``_initial_step``); a nested SequentialLR is that scheduler, and the step moves its
-    counter, not its own schedulers', so at the outer step 0 it stands at ``lead``. Its
-    milestones fall ``lead`` steps early, and at the outer step 0 it runs the scheduler
-    its counter selects by a plain ``step()`` (or, when ``lead`` is a milestone,
-    ``_update_lr(0)``), which torch's construction stepped before only to undo."""
+    return chain(phases(s, group, path, lead)[0])
+
+
+def phases(s: Any, group: int, path: str, lead: int = 0, found: float | None = None,
+           behind: int = 0) -> tuple[list, list]:
+    """A SequentialLR's phases ``(node, length)``, and the flat list of the momentum
+    phases ``(node or None, length)`` of the cyclers with ``cycle_momentum=True`` in it
+    (``None``: a phase that leaves the momentum alone). ``lead``: how many steps its
+    counter runs ahead of the outermost SequentialLR's (0 for that one).
+    SequentialLR.__init__ steps the scheduler it starts once (``_initial_step``); a
+    nested SequentialLR is that scheduler, and the step moves its counter, not its own
+    schedulers', so at the outer step 0 it stands at ``lead``. Its milestones fall
+    ``lead`` steps early, and at the outer step 0 it runs the scheduler its counter
+    selects by a plain ``step()`` (or, when ``lead`` is a milestone, ``_update_lr(0)``),
+    which torch's construction stepped before only to undo. ``found``: the rate it
+    starts from when a plain ``step()`` at a fractional milestone starts it (else the
+    reset ``initial_lr``); ``behind``: how many more undos than steps the SequentialLRs
+    above have given its schedulers (0 but there)."""
     from .decays import literal_factor, multistep_lr, restarted_without_iters
     from .dispatch import curve
 
@@ -39,17 +65,13 @@ def sequential_lr(s, group, path, base_rate, lead=0):
     # by _update_lr(0) (a restart) when the milestone equals that step, else by a plain
     # step() (a fractional milestone, 2.5: at step 3, from the rate the group holds)
     switch = [math.ceil(m) for m in milestones]
-    if lead and switch != milestones:
-        fraction = next(i for i, m in enumerate(milestones) if m != math.ceil(m))
-        raise SpecError(f"{path}.milestones[{fraction}]", "must be a whole number of steps "
-                        "in a nested SequentialLR (torch steps its schedulers out of turn "
-                        "there)", milestones[fraction])
     # SequentialLR.__init__ resets the rate to the group's initial_lr and restarts the
     # scheduler it starts from it (a OneCycleLR built later has rewritten initial_lr)
     first = real(s.optimizer.param_groups[group]["initial_lr"],
-                 f"optimizer.param_groups[{group}].initial_lr")
+                 f"optimizer.param_groups[{group}].initial_lr") if found is None else found
     start = bisect_right(milestones, lead)  # the scheduler that runs at the outer step 0
-    parts = []
+    parts: list = []
+    moms: list = []
     for i in range(start, len(children)):
         child, p = children[i], f"{path}.schedulers[{i}]"
         composite = name(child) in ("SequentialLR", "ChainedScheduler")
@@ -58,12 +80,25 @@ def sequential_lr(s, group, path, base_rate, lead=0):
         restarted = (i > start and switch[i - 1] == milestones[i - 1]) \
             or (lead > 0 and i > 0 and milestones[i - 1] == lead)
         m = switch[i - 1] - lead if i > start else 0
-        if i > start and not restarted:  # a plain step() at the step past a fractional one
-            if name(child) == "SequentialLR":
-                raise refuse(child, p, "torch steps it at its fractional milestone, which "
-                             "moves a nested SequentialLR's counter but not its schedulers'")
-            node = stepped_phase(child, group, p, rate_before(parts, m), 1)
+        if i > 0 and switch[i - 1] != milestones[i - 1] and (i > start or lead):
+            # a plain step() at the step past a fractional milestone: every SequentialLR
+            # above it has undone its counter once, the construction's steps (at the
+            # counter's steps <= lead, each after an undo and a reset) moved it on, so it
+            # first runs at last_epoch -min(c, lead) - behind, c = that step
+            c = switch[i - 1]
+            rate = first if c <= lead else rate_before(parts, m)
+            if name(child) == "SequentialLR" and is_torch_own(child):
+                # its counter stands at the count of those steps, as a nested one's at
+                # construction; its schedulers stand min(c, lead) further behind
+                inner, inner_moms = phases(child, group, p, max(1, lead - c + 1), rate,
+                                           behind + min(c, lead))
+                parts.append(phase(chain(inner), i, switch, lead, m))
+                moms.extend(cut(inner_moms, parts[-1][1]))
+                continue
+            e0 = -min(c, lead) - behind
+            node = stepped_from(child, group, p, rate, e0, max(1, lead - c + 1))
             parts.append(phase(node, i, switch, lead, m))
+            moms.append((cycled_momentum(child, group, node, p, e0), parts[-1][1]))
             continue
         if restarted and composite:
             raise refuse(child, p, "torch restarts it at its milestone by calling its "
@@ -73,7 +108,8 @@ def sequential_lr(s, group, path, base_rate, lead=0):
             # once)
             rate = first if m == 0 else rate_before(parts, m)
             if name(child) == "MultiplicativeLR":
-                rate *= literal_factor(child.lr_lambdas[group]) or 1.0  # else refused
+                factor = literal_factor(child.lr_lambdas[group])
+                rate *= 1.0 if factor is None else factor  # None: refused
             node = curve(child, group, p, base=rate)
         elif restarted and name(child) in ("ConstantLR", "LinearLR") \
                 and is_torch_own(child) and real(child.total_iters, f"{p}.total_iters") < 1:
@@ -85,13 +121,99 @@ def sequential_lr(s, group, path, base_rate, lead=0):
         elif restarted:
             node = curve(child, group, p)
         elif name(child) == "SequentialLR" and is_torch_own(child):  # else refused below
-            node = sequential_lr(child, group, p, None, lead + 1)
+            inner, inner_moms = phases(child, group, p, lead + 1, found, behind)
+            parts.append(phase(chain(inner), i, switch, lead, m))
+            moms.extend(cut(inner_moms, parts[-1][1]))
+            continue
         elif lead == 0:
             node = first_phase(child, group, p, first)
-        else:
-            node = stepped_phase(child, group, p, first, lead)
+        else:  # restarted at a milestone below lead it stands at 0, else `behind` back
+            again = 0 < start and 0 < milestones[start - 1] == switch[start - 1] < lead
+            node = stepped_from(child, group, p, first, 0 if again else -behind, lead)
         parts.append(phase(node, i, switch, lead, m))
-    return chain(parts)
+        moms.append((cycled_momentum(child, group, node), parts[-1][1]))
+    return parts, moms
+
+
+def cycled_momentum(s: Any, group: int, node: Node | None, path: str = "", e0: int = 0
+                    ) -> Node | None:
+    """The momentum curve of a OneCycleLR or CyclicLR with ``cycle_momentum=True`` whose
+    rate is ``node`` (both in its own steps: its get_lr sets both; first run at
+    ``last_epoch`` ``e0``), else ``None``."""
+    from .cycles import momentum
+    from .dispatch import curve
+
+    if name(s) not in ("OneCycleLR", "CyclicLR") or not is_torch_own(s) \
+            or not getattr(s, "cycle_momentum", False):
+        return None
+    if node is None:  # only whether it cycles one
+        return Constant(value=0.0)
+    if e0 == 0:
+        return momentum(s, group, node).get("momentum")
+    prefix = [(Constant(value=closed_form(s, group, path, e)[1]), 1) for e in range(e0, 0)]
+    return chain([*prefix, (momentum(s, group, curve(s, group, path))["momentum"], None)])
+
+
+def cut(moms: list, length: int | None) -> list:
+    """The momentum phases ``moms`` up to ``length`` steps (``None``: all of them)."""
+    out, at = [], 0
+    for node, n in moms:
+        if length is not None and (n is None or at + n >= length):
+            return [*out, (node, length - at)]
+        out.append((node, n))
+        if n is None:
+            return out
+        at += n
+    return out
+
+
+def sequential_momentum(s: Any, group: int) -> dict[str, Node]:
+    """The ``momentum`` curve of a SequentialLR holding cyclers with
+    ``cycle_momentum=True``: each one's cycle while it runs; elsewhere the momentum the
+    group holds, which the last cycler set (before the first one runs: the momentum at
+    the step 0 of the last one built, which its constructor sets; lrcore takes the list's
+    order for the order they were built in and checks the rate held now)."""
+    from .checks import members
+    from .dispatch import curve
+
+    _, moms = phases(s, group, "scheduler")
+    moms = [(node, n) for node, n in moms if n != 0]
+    if all(node is None for node, _ in moms):
+        return {}
+    last = [c for c in members(s) if cycled_momentum(c, group, None) is not None][-1]
+    held = float(evaluate(Schedule(schedule=cycled_momentum(
+        last, group, curve(last, group, "scheduler"))), [0])[0])
+    built: list = []
+    at = 0
+    for node, n in moms:
+        if node is None:
+            node = Constant(value=held if at == 0 else rate_before(built, at))
+        built.append((node, n))
+        at += n if n is not None else 0
+    tree = chain(built)
+    check_momentum(s, group, tree)
+    return {"momentum": tree}
+
+
+def check_momentum(s: Any, group: int, tree: Node) -> None:
+    """The momentum curve must give, at the scheduler's current step, the momentum (or
+    ``betas[0]``) the group holds, up to :func:`rounding_tolerance`."""
+    from .checks import position, rounding_tolerance
+
+    pg = s.optimizer.param_groups[group]
+    key = "momentum" if "momentum" in pg else "betas"
+    held = real(pg["momentum"] if key == "momentum" else pg["betas"][0],
+                f"optimizer.param_groups[{group}].{key}")
+    k = position(s)
+    expected = float(evaluate(Schedule(schedule=tree), [k])[0])
+    if abs(held - expected) <= rounding_tolerance(s, group, k, [abs(held), abs(expected)],
+                                                  None):
+        return
+    where = "momentum" if key == "momentum" else "betas[0]"
+    raise SpecError(f"optimizer.param_groups[{group}].{where}", f"is not the momentum the "
+                    f"cyclers of the SequentialLR give at step {k} ({expected!r}): it was "
+                    "set by hand or by a cycler built out of the list's order; set it to "
+                    "that value, or build the cyclers in the order of the list", held)
 
 
 def milestone(m: Any, path: str) -> int | float:
@@ -140,6 +262,8 @@ def chained_scheduler(s, group, path, base_rate):
     # child's curve times every other child's multiplier curve (its curve from 1.0)
     from .dispatch import curve
 
+    if path == "scheduler" and any(setter(c) for c, _ in flat(s, path)):
+        return set_then_multiplied(s, group, path)
     node = None
     for i, child in enumerate(s._schedulers):
         p = f"{path}.schedulers[{i}]"
@@ -159,7 +283,7 @@ def stepped_phase(s: Any, group: int, path: str, first: float, lead: int) -> Nod
     a SWALR, which anneals by its count of calls, has been called ``lead`` times more
     than its ``last_epoch`` says."""
     from .cycles import swalr_parameters, swalr_share
-    from .decays import cosine_annealing_lr
+    from .decays import cosine_annealing_lr, count
     from .dispatch import curve
 
     kind = name(s)
@@ -177,7 +301,7 @@ def stepped_phase(s: Any, group: int, path: str, first: float, lead: int) -> Nod
         return Shift(schedule=curve(s, group, path, base=start), offset=lead)
     if kind == "CosineAnnealingLR":
         with named(s, path):
-            eta, t = real(s.eta_min, f"{path}.eta_min"), steps(s.T_max, f"{path}.T_max")
+            eta, t = real(s.eta_min, f"{path}.eta_min"), count(s.T_max, f"{path}.T_max")
             rate = base(s, group, path)
             if (-1 - t) % (2 * t) == 0:  # t == 1: torch adds a step of the base rate's wave
                 r0 = first + (rate - eta) * (1 - math.cos(math.pi / t)) / 2
@@ -189,6 +313,127 @@ def stepped_phase(s: Any, group: int, path: str, first: float, lead: int) -> Nod
     return curve(s, group, path)
 
 
+def stepped_from(s: Any, group: int, path: str, rate: float, e0: int, calls: int) -> Node:
+    """A scheduler that a plain ``step()`` first runs at ``last_epoch`` ``e0 <= 0`` from
+    ``rate``: the recursive forms apply torch's step at each ``e0 <= e < 0`` (written
+    out below), then :func:`stepped_phase`; a SWALR anneals by its ``calls``."""
+    from .dispatch import curve
+
+    kind = name(s)
+    own = is_torch_own(s)
+    # SWALR anneals by its calls; CosineAnnealingWarmRestarts's step() starts at epoch 0
+    # from any last_epoch < 0
+    if e0 == 0 or (own and kind in ("SWALR", "CosineAnnealingWarmRestarts")):
+        return stepped_phase(s, group, path, rate, calls)
+    if own and kind in ("CyclicLR", "OneCycleLR"):  # closed forms, defined there too
+        node = curve(s, group, path)  # refuses a custom scale_fn first
+        prefix = [before_start(s, path, e, closed_form(s, group, path, e)[0])
+                  for e in range(e0, 0)]
+        return chain([*prefix, (node, None)])
+    if own and kind == "LambdaLR":  # transformers' (else refused): base x its lambda
+        node = curve(s, group, path)
+        fn, rate = s.lr_lambdas[group], base(s, group, path)
+        return chain([*(before_start(s, path, e, rate * fn(e)) for e in range(e0, 0)),
+                      (node, None)])
+    if isinstance(s, torch_classes()[1]):
+        raise refuse(s, path, f"torch steps it at last_epoch {e0} there, where it raises "
+                     "(its steps start at 0); give the nested SequentialLR whole milestones")
+    if not own or kind not in (*RECURSIVE, "ChainedScheduler"):
+        return curve(s, group, path)  # refused there
+    values = []
+    for e in range(e0, 0):
+        rate = plain_step(s, group, path, e, rate)
+        values.append((Constant(value=rate), 1))
+    return chain([*values, (stepped_phase(s, group, path, rate, 1), None)])
+
+
+def before_start(s: Any, path: str, e: int, value: float) -> tuple[Node, int]:
+    """The one-step phase of the rate a closed form gives at ``last_epoch`` ``e < 0``
+    (a warmup line extended below its start may be negative there)."""
+    if value < 0:
+        raise SpecError(path, f"sets a negative rate ({value!r}) at last_epoch {e}, where "
+                        "a nested SequentialLR first steps it, and a spec's rates are >= 0; "
+                        "give the nested SequentialLR whole milestones", describe(s))
+    return (Constant(value=value), 1)
+
+
+def closed_form(s: Any, group: int, path: str, e: int) -> tuple[float, float | None]:
+    """The rate and momentum torch's CyclicLR or OneCycleLR get_lr gives at ``last_epoch``
+    ``e < 0`` (torch's code, written out; its own anneal and scale functions)."""
+    from .cycles import one_cycle_anneal
+
+    momentum = None
+    if name(s) == "CyclicLR":
+        cycle = math.floor(1 + e / s.total_size)
+        x = 1.0 + e / s.total_size - cycle
+        factor = x / s.step_ratio if x <= s.step_ratio else (x - 1) / (s.step_ratio - 1)
+        scale = s.scale_fn(cycle if s.scale_mode == "cycle" else e)
+        low, high = base(s, group, path), real(s.max_lrs[group], f"{path}.max_lr")
+        if getattr(s, "cycle_momentum", False):
+            momentum = s.max_momentums[group] - (s.max_momentums[group]
+                                                 - s.base_momentums[group]) * factor * scale
+        return low + (high - low) * factor * scale, momentum
+    pg = s.optimizer.param_groups[group]
+    anneal = {"cos": type(s)._annealing_cos,
+              "linear": type(s)._annealing_linear}[one_cycle_anneal(s, path)]
+    p = s._schedule_phases[0]  # e < 0 <= its end: the first phase
+    pct = e / p["end_step"]
+    if getattr(s, "cycle_momentum", False):
+        momentum = anneal(pg[p["start_momentum"]], pg[p["end_momentum"]], pct)
+    return anneal(pg[p["start_lr"]], pg[p["end_lr"]], pct), momentum
+
+
+#: the schedulers whose plain step() multiplies (or moves) the rate the group holds
+RECURSIVE = (*CHAINABLE, "CosineAnnealingLR")
+
+
+def plain_step(s: Any, group: int, path: str, e: int, r: float) -> float:
+    """The rate torch's get_lr sets at ``last_epoch`` ``e < 0`` from the rate ``r``,
+    outside the initial mode (torch's code, written out)."""
+    from .decays import literal_factor
+
+    kind = name(s)
+    if kind == "ChainedScheduler":  # each of its schedulers steps in turn
+        for i, child in enumerate(s._schedulers):
+            r = plain_step(child, group, f"{path}.schedulers[{i}]", e, r)
+        return r
+    try:
+        if kind == "ExponentialLR":
+            return r * real(s.gamma, f"{path}.gamma")
+        if kind == "MultiplicativeLR":
+            factor = literal_factor(s.lr_lambdas[group])
+            return r * (1.0 if factor is None else factor)  # None: refused later
+        if kind == "StepLR":
+            size = real(s.step_size, f"{path}.step_size")
+            return r if e % size != 0 else r * real(s.gamma, f"{path}.gamma")
+        if kind == "MultiStepLR":
+            n = s.milestones.get(e, 0)
+            return r * real(s.gamma, f"{path}.gamma") ** n if n else r
+        if kind == "ConstantLR":
+            total = real(s.total_iters, f"{path}.total_iters")
+            return r if e != total else r * (1.0 / real(s.factor, f"{path}.factor"))
+        if kind == "LinearLR":
+            t = real(s.total_iters, f"{path}.total_iters")
+            a, b = real(s.start_factor, f"{path}.start_factor"), real(s.end_factor,
+                                                                      f"{path}.end_factor")
+            return r if e > t else r * (1.0 + (b - a) / (t * a + (e - 1) * (b - a)))
+        if kind == "PolynomialLR":
+            t, power = real(s.total_iters, f"{path}.total_iters"), real(s.power,
+                                                                         f"{path}.power")
+            return r if e > t else r * ((1.0 - e / t) / (1.0 - (e - 1) / t)) ** power
+        if kind != "CosineAnnealingLR":
+            return r  # refused when its phase is read
+        eta, t = real(s.eta_min, f"{path}.eta_min"), real(s.T_max, f"{path}.T_max")
+        if (e - 1 - t) % (2 * t) == 0:
+            return r + (base(s, group, path) - eta) * (1 - math.cos(math.pi / t)) / 2
+        return (1 + math.cos(math.pi * e / t)) / (1 + math.cos(math.pi * (e - 1) / t)) \
+            * (r - eta) + eta
+    except ZeroDivisionError:
+        raise SpecError(path, f"makes torch divide by zero at last_epoch {e}, where a "
+                        "nested SequentialLR first steps it; give it whole milestones",
+                        describe(s)) from None
+
+
 def restart_factor(s: Any, group: int, path: str) -> float:
     """What one step of its recursion at step 0, outside its initial mode, multiplies the
     rate by: ExponentialLR, MultiplicativeLR and PolynomialLR apply a step there."""
@@ -198,7 +443,8 @@ def restart_factor(s: Any, group: int, path: str) -> float:
     if is_torch_own(s) and kind == "ExponentialLR":
         return real(s.gamma, f"{path}.gamma")
     if is_torch_own(s) and kind == "MultiplicativeLR":
-        return literal_factor(s.lr_lambdas[group]) or 1.0  # else refused
+        factor = literal_factor(s.lr_lambdas[group])
+        return 1.0 if factor is None else factor  # None: refused
     if is_torch_own(s) and kind == "PolynomialLR":
         t, power = real(s.total_iters, f"{path}.total_iters"), real(s.power, f"{path}.power")
         return ((1.0 - 0 / t) / (1.0 - -1 / t)) ** power if t else 0.0 ** power
@@ -222,3 +468,118 @@ def restarted_chain(s: Any, group: int, path: str, start: float) -> Node:
                            chained=True)
         node = factor if node is None else Scale(schedule=node, by=factor)
     return node
+
+
+#: the closed forms that set the rate outright at every step, whatever the group holds
+SETTERS = ("CyclicLR", "OneCycleLR", "CosineAnnealingWarmRestarts")
+
+
+def setter(s: Any) -> bool:
+    return name(s) in SETTERS and is_torch_own(s)
+
+
+def flat(s: Any, path: str) -> list[tuple[Any, str]]:
+    """A ChainedScheduler's schedulers in the order its step() steps them (a nested
+    chain steps its own in turn), with their paths."""
+    out = []
+    for i, child in enumerate(s._schedulers):
+        p = f"{path}.schedulers[{i}]"
+        out.extend(flat(child, p) if name(child) == "ChainedScheduler" else [(child, p)])
+    return out
+
+
+def set_then_multiplied(s: Any, group: int, path: str) -> Node:
+    """A ChainedScheduler holding a closed form that sets the rate outright (CyclicLR,
+    OneCycleLR, CosineAnnealingWarmRestarts): at every step the last of them sets its
+    closed form c(k), the schedulers before it are overwritten, and each one after it
+    multiplies that by its own ratio of the step, f(k). At step 0 its constructor set
+    c(0) and those after it applied their initial factor (built in the list's order)."""
+    from .dispatch import curve
+
+    members = flat(s, path)
+    j = max(i for i, (c, _) in enumerate(members) if setter(c))
+    closed = node = curve(members[j][0], group, members[j][1])
+    start = float(evaluate(Schedule(schedule=closed), [0])[0])
+    for child, p in members[j + 1:]:
+        initial, factor = step_ratio(child, group, p)
+        start *= initial
+        if factor is not None:
+            node = Scale(schedule=node, by=factor)
+    if node is closed and start == float(evaluate(Schedule(schedule=closed), [0])[0]):
+        return closed
+    return chain([(Constant(value=start), 1), (Shift(schedule=node, offset=1), None)])
+
+
+def step_ratio(s: Any, group: int, path: str) -> tuple[float, Node | None]:
+    """What scheduler ``s`` multiplies the rate by at its construction (step 0) and, as
+    a curve of the step k >= 1 (``None``: 1 throughout), at each plain step() (torch's
+    get_lr, written out)."""
+    from .decays import literal_factor, multiplicative_lr, step_lr
+    from .dispatch import curve
+
+    kind = name(s)
+    if not is_torch_own(s):
+        curve(s, group, path)  # refuses it
+    if kind not in ("ExponentialLR", "MultiplicativeLR", "StepLR", "MultiStepLR",
+                    "ConstantLR"):
+        raise refuse(s, path, "after a scheduler that sets the rate outright in a "
+                     "ChainedScheduler only ExponentialLR, MultiplicativeLR, StepLR, "
+                     "MultiStepLR and ConstantLR are read (their ratio of each step is a "
+                     "curve lrcore has)")
+    if kind == "ExponentialLR":
+        return 1.0, Constant(value=real(s.gamma, f"{path}.gamma"))
+    if kind == "MultiplicativeLR":
+        factor = literal_factor(s.lr_lambdas[group])
+        if factor is None:
+            multiplicative_lr(s, group, path, 1.0)  # raises: not a literal
+        return 1.0, Constant(value=factor)
+    gamma = real(getattr(s, "gamma", 1.0), f"{path}.gamma") if kind != "ConstantLR" else 1.0
+    if kind == "StepLR":  # k % step_size == 0: at the multiples of its numerator
+        step_lr(s, group, path, 1.0)  # refuses a step_size of 0
+        every = abs(Fraction(real(s.step_size, f"{path}.step_size")).numerator)
+        if every > MAX_STEP:  # never within the step domain
+            return 1.0, None
+        if every == 1:
+            return 1.0, Constant(value=gamma)
+        return 1.0, Repeat(schedule=PiecewiseConstant(values=[gamma, 1.0], boundaries=[1]),
+                           period=every)
+    if kind == "MultiStepLR":
+        counts: dict[int, int] = {}
+        for m, c in s.milestones.items():
+            if real(m, f"{path}.milestones") >= 0 and m == math.floor(m):
+                counts[int(m)] = counts.get(int(m), 0) + c
+        initial = gamma ** counts.pop(0, 0)
+        values, bounds = [1.0], []
+        for m in sorted(counts):
+            if bounds and bounds[-1] == m:
+                values[-1] = gamma ** counts[m]
+            else:
+                bounds.append(m)
+                values.append(gamma ** counts[m])
+            bounds.append(m + 1)
+            values.append(1.0)
+        return initial, PiecewiseConstant(values=values, boundaries=bounds) if bounds \
+            else None
+    factor = real(s.factor, f"{path}.factor")
+    total = real(s.total_iters, f"{path}.total_iters")
+    if total < 1 or total != math.floor(total):
+        return factor, None
+    if factor == 0:
+        raise SpecError(f"{path}.factor", "must not be 0 in a ConstantLR after a "
+                        "scheduler that sets the rate (torch divides by it at total_iters: "
+                        "ZeroDivisionError)", factor)
+    return factor, PiecewiseConstant(values=[1.0, 1.0 / factor, 1.0],
+                                     boundaries=[int(total), int(total) + 1])
+
+
+def chained_momentum(s: Any, group: int) -> dict[str, Node]:
+    """The ``momentum`` curve of a ChainedScheduler: the cycle of the last OneCycleLR or
+    CyclicLR with ``cycle_momentum=True`` in it, which sets it at every step."""
+    from .dispatch import curve
+
+    cyclers = [(c, p) for c, p in flat(s, "scheduler")
+               if cycled_momentum(c, group, None) is not None]
+    if not cyclers:
+        return {}
+    c, p = cyclers[-1]
+    return {"momentum": cycled_momentum(c, group, curve(c, group, p))}

@@ -191,7 +191,8 @@ def swalr_done(s: Any, group: int) -> float | None:
     """``swa_lr`` when a SWALR read on its own has annealed (it holds it from now on),
     else ``None``."""
     swa, _, _ = swalr_parameters(s, group, "scheduler")
-    return swa if swalr_share(s, max(1, s._step_count - 1)) == 1 else None
+    k = s._step_count - 1  # torch's get_lr: its count of calls, at least 1 without anneal
+    return swa if swalr_share(s, k if s.anneal_epochs else max(1, k)) == 1 else None
 
 
 def momentum(s: Any, group: int, node: Node) -> dict[str, Node]:
@@ -200,6 +201,14 @@ def momentum(s: Any, group: int, node: Node) -> dict[str, Node]:
     whichever the optimizer has: lrcore's ``momentum`` means the same), as the spec's
     ``hyperparams``; ``node`` is the rate's node, whose phases it shares."""
     kind = name(s)
+    if kind == "SequentialLR":  # the cycles of the cyclers in it, held in between
+        from .composites import sequential_momentum
+
+        return sequential_momentum(s, group)
+    if kind == "ChainedScheduler":  # the last cycler in it sets it at every step
+        from .composites import chained_momentum
+
+        return chained_momentum(s, group)
     if kind not in ("OneCycleLR", "CyclicLR") or not getattr(s, "cycle_momentum", False):
         return {}
     path = "scheduler"

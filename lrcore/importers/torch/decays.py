@@ -89,12 +89,14 @@ def cosine_annealing_lr(s, group, path, base, first=None):
     t. ``first``: the rate its recursion starts from when that is not its base rate (the
     first scheduler of a SequentialLR after a OneCycleLR rewrote ``initial_lr``)."""
     eta = real(s.eta_min, f"{path}.eta_min")
-    if first is None or first == base:
-        # a fractional T_max (2.5) too: the ratios telescope to the closed form, and the
-        # extra step torch takes where a ratio would divide by 0 lands on it as well
-        return Cosine(start=base, end=eta, duration=count(s.T_max, f"{path}.T_max"),
+    period = count(s.T_max, f"{path}.T_max")
+    if first is None or first == base or isinstance(period, Fraction):
+        # the ratios telescope to the periodic cosine through `first`: a fractional
+        # T_max (2.5) never makes one divide by 0 at an integer step, and for `first ==
+        # base` the extra step torch takes where one would lands on that cosine as well
+        return Cosine(start=base if first is None else first, end=eta, duration=period,
                       periodic=True)
-    d = steps(s.T_max, f"{path}.T_max")
+    d = period
     # torch multiplies the distance to eta_min by a ratio of cosines: from `first`, that
     # telescopes to eta + (first - eta)(1 + cos(pi t / T)) / 2 down to eta_min at t = T.
     # At t = T + 1 (mod 2 T) the ratio would divide by 0, and torch adds a step of the

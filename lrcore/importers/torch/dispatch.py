@@ -48,11 +48,6 @@ def curve(s: Any, group: int, path: str, base: float | None = None,
             raise unsupported(s, path, "its hyperparameter curves cannot be placed inside "
                               "a composite scheduler; import it on its own")
         return spec.resolve().schedule
-    if path != "scheduler" and kind in ("OneCycleLR", "CyclicLR") \
-            and getattr(s, "cycle_momentum", False):
-        raise unsupported(s, path, "its momentum cycle (cycle_momentum=True) inside a "
-                          "composite scheduler is not modelled; build it with "
-                          "cycle_momentum=False, or import it on its own")
     if not is_torch_own(s):
         raise unsupported(s, path, "lrcore reads torch's own scheduler classes only (a "
                           "subclass may compute its rate differently)")

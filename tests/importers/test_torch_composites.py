@@ -1,0 +1,481 @@
+"""``from_torch`` on composite forms torch runs that were refused before: fractional
+milestones in and before nested SequentialLRs, a fractional ``T_max`` from a rate other
+than its base, momentum cycles inside composites, and a SWALR built after another
+scheduler moved the rate.
+
+Oracles: torch's own schedulers stepped side by side (float64 param groups, two groups
+with different rates), compared at float64 rtol 1e-12, and curves written out by hand.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+
+import numpy as np
+import pytest
+
+import lrcore
+
+torch = pytest.importorskip("torch")
+L = torch.optim.lr_scheduler
+SWALR = torch.optim.swa_utils.SWALR
+
+from importer_helpers import FLOAT64, assert_close  # noqa: E402
+
+
+def two_groups(momentum=False, adam=False):
+    """Two float64 param groups, lr 0.05 and 0.5."""
+    a = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    b = torch.nn.Parameter(torch.zeros(1, dtype=torch.float64))
+    groups = [{"params": [a]}, {"params": [b], "lr": 0.5}]
+    if adam:
+        return torch.optim.Adam(groups, lr=0.05)
+    return torch.optim.SGD(groups, lr=0.05, momentum=0.9 if momentum else 0.0)
+
+
+def quietly(build):
+    """torch warns that SequentialLR steps its schedulers before optimizer.step()."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", r"Detected call of `lr_scheduler.step\(\)` before",
+                                UserWarning)
+        return build()
+
+
+def run(scheduler, n, key="lr"):
+    """``key`` of every group after 0, 1, ..., n - 1 calls of ``scheduler.step()``
+    (``"beta1"``: ``betas[0]``)."""
+    opt = scheduler.optimizer
+    out = np.empty((len(opt.param_groups), n))
+    for k in range(n):
+        out[:, k] = [g["betas"][0] if key == "beta1" else g[key] for g in opt.param_groups]
+        opt.step()
+        scheduler.step()
+    return out
+
+
+def assert_reads(make, n, what="", origin="start", before=0):
+    """The spec of each group draws the rates a second, identical torch scheduler sets
+    (read after ``before`` steps)."""
+    for group in (0, 1):
+        s = quietly(make)
+        run(s, before)
+        spec = lrcore.from_torch(s, group=group, origin=origin)
+        twin = quietly(make)
+        rates = run(twin, n + before)[group]
+        if origin == "now":
+            rates = rates[before:]
+        assert_close(lrcore.evaluate(spec, np.arange(len(rates))), rates, FLOAT64,
+                     what=f"{what} group {group}")
+
+
+# ---- a SWALR built after another scheduler moved the rate ------------------------------------
+
+@pytest.mark.parametrize("strategy", ["cos", "linear"])
+@pytest.mark.parametrize("epochs", [0, 1, 2, 6])
+@pytest.mark.parametrize("origin", ["start", "now"])
+def test_swalr_built_after_another_scheduler(origin, epochs, strategy):
+    """Built (not yet stepped) after an ExponentialLR ran 3 steps, it anneals from the
+    rate it finds (with anneal_epochs=1 it holds that rate at its step 0)."""
+    def make():
+        o = two_groups()
+        decay = L.ExponentialLR(o, 0.9)
+        run(decay, 3)
+        return SWALR(o, swa_lr=[0.01, 0.9], anneal_epochs=epochs, anneal_strategy=strategy)
+    assert_reads(make, 12, origin=origin)
+
+
+def test_swalr_built_after_another_scheduler_written_out():
+    """anneal_epochs=1: 0.05 x 0.9**3 at its step 0, then swa_lr (from now on too)."""
+    o = two_groups()
+    decay = L.ExponentialLR(o, 0.9)
+    run(decay, 3)
+    swa = SWALR(o, swa_lr=0.01, anneal_epochs=1)
+    hand = [0.05 * 0.9**3] + [0.01] * 5
+    for origin in ("start", "now"):
+        spec = lrcore.from_torch(swa, origin=origin)
+        assert_close(lrcore.evaluate(spec, np.arange(6)), hand, FLOAT64, what=origin)
+
+
+# ---- a fractional T_max from a rate other than its base -------------------------------------
+
+@pytest.mark.parametrize("t_max", [0.5, 1.5, 2.5, 3.75, 7.25])
+@pytest.mark.parametrize("where", ["after-onecycle", "after-fractional-milestone",
+                                   "first-after-fractional-milestone"])
+def test_fractional_t_max_from_another_rate(where, t_max):
+    """Its recursion multiplies the distance to eta_min by a ratio of cosines; a
+    non-integer T_max never makes that ratio divide by 0 at an integer step, so from the
+    rate r it finds at step e0 the ratios telescope to a cosine of period 2 T_max through
+    r at e0."""
+    def make():
+        o = two_groups()
+        if where == "after-onecycle":  # OneCycleLR rewrites initial_lr: first != base
+            cosine = L.CosineAnnealingLR(o, T_max=t_max, eta_min=0.001)
+            L.OneCycleLR(o, max_lr=[1.0, 2.0], total_steps=20, cycle_momentum=False)
+            return L.SequentialLR(o, [cosine, L.ExponentialLR(o, 0.9)], [9])
+        if where == "after-fractional-milestone":
+            return L.SequentialLR(o, [L.ExponentialLR(o, 0.8),
+                                      L.CosineAnnealingLR(o, T_max=t_max, eta_min=0.001)],
+                                  [2.5])
+        return L.SequentialLR(o, [L.ExponentialLR(o, 0.8),
+                                  L.CosineAnnealingLR(o, T_max=t_max, eta_min=0.001)],
+                              [0.5])
+    assert_reads(make, 30, what=f"{where}, T_max {t_max}")
+
+
+def test_fractional_t_max_from_another_rate_written_out():
+    """After ExponentialLR(0.8) to milestone 2.5, at step 3 a plain step() from 0.05 x
+    0.8**2 multiplies its distance to eta_min by (1 + cos 0) / (1 + cos(-pi / 2.5)),
+    then by the ratio of each step: eta + (r - eta)(1 + cos(pi j / 2.5)) / (1 + cos(pi /
+    2.5)) at step 3 + j."""
+    o = two_groups()
+    s = L.SequentialLR(o, [L.ExponentialLR(o, 0.8),
+                           L.CosineAnnealingLR(o, T_max=2.5, eta_min=0.001)], [2.5])
+    r, eta = 0.05 * 0.8**2, 0.001
+    hand = [0.05, 0.05 * 0.8, r] + [eta + (r - eta) * (1 + math.cos(math.pi * j / 2.5))
+                                    / (1 + math.cos(math.pi / 2.5)) for j in range(12)]
+    assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(15)), hand, FLOAT64)
+    assert_close(run(s, 15)[0], hand, FLOAT64)
+
+
+# ---- a momentum cycle inside a SequentialLR -------------------------------------------------
+
+CYCLERS = {
+    "OneCycleLR": lambda o: L.OneCycleLR(o, max_lr=[1.0, 2.0], total_steps=30,
+                                         base_momentum=0.8, max_momentum=0.95),
+    "OneCycleLR-linear-3": lambda o: L.OneCycleLR(o, max_lr=0.4, total_steps=28,
+                                                  anneal_strategy="linear",
+                                                  three_phase=True),
+    "CyclicLR": lambda o: L.CyclicLR(o, 0.01, [0.2, 0.3], step_size_up=3, step_size_down=2,
+                                     base_momentum=[0.7, 0.75], max_momentum=0.9),
+    "CyclicLR-exp_range": lambda o: L.CyclicLR(o, 0.01, 0.2, step_size_up=3,
+                                               mode="exp_range", gamma=0.97),
+}
+
+FORMS = {
+    "first": lambda o, c: L.SequentialLR(o, [c(o), L.ExponentialLR(o, 0.9)], [9]),
+    "after-a-milestone": lambda o, c: L.SequentialLR(
+        o, [L.LinearLR(o, 0.2, total_iters=4), c(o), L.ConstantLR(o, 0.5, 3)], [4, 12]),
+    "after-a-fractional-milestone": lambda o, c: L.SequentialLR(
+        o, [L.ExponentialLR(o, 0.9), c(o)], [3.5]),
+    "two": lambda o, c: L.SequentialLR(
+        o, [c(o), L.ExponentialLR(o, 0.9), c(o)], [6, 10]),
+    "nested": lambda o, c: L.SequentialLR(
+        o, [L.SequentialLR(o, [L.ExponentialLR(o, 0.9), c(o)], [3]),
+            L.ConstantLR(o, 0.5, 2)], [11]),
+}
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("form", sorted(FORMS))
+@pytest.mark.parametrize("cycler", sorted(CYCLERS))
+def test_momentum_cycle_in_a_sequential_lr(cycler, form, optimizer):
+    """The spec's hyperparams.momentum is the momentum (SGD) or betas[0] (Adam) torch
+    sets at every step, for both groups, read at the start and after 5 steps (from then
+    on): each cycler's cycle while it runs, held at its last value after it, and before
+    it the momentum its constructor set (its value at its step 0). The rates too."""
+    key = "beta1" if optimizer == "adam" else "momentum"
+
+    def make():
+        o = two_groups(momentum=True, adam=optimizer == "adam")
+        return FORMS[form](o, CYCLERS[cycler])
+
+    for before, origin in ((0, "start"), (5, "start"), (5, "now")):
+        for group in (0, 1):
+            s = quietly(make)
+            run(s, before)
+            spec = lrcore.from_torch(s, group=group, origin=origin)
+            twin = quietly(make)
+            n = 24
+            want = run(twin, n)
+            lo = before if origin == "now" else 0
+            t = np.arange(n - lo)
+            what = f"{origin} after {before}, group {group}"
+            assert_close(lrcore.evaluate(spec, t, hyperparam="momentum"),
+                         run(quietly(make), n, key)[group, lo:], FLOAT64,
+                         what="momentum " + what)
+            assert_close(lrcore.evaluate(spec, t), want[group, lo:], FLOAT64,
+                         what="rate " + what)
+
+
+# ---- fractional milestones and nested SequentialLRs -----------------------------------------
+
+KINDS = {
+    "ExponentialLR": lambda o: L.ExponentialLR(o, 0.9),
+    "MultiplicativeLR": lambda o: L.MultiplicativeLR(o, lambda epoch: 0.8),
+    "StepLR": lambda o: L.StepLR(o, 1, 0.5),
+    "StepLR-2": lambda o: L.StepLR(o, 2, 0.5),
+    "MultiStepLR": lambda o: L.MultiStepLR(o, [-2, -1, 2, 3], 0.5),
+    "ConstantLR": lambda o: L.ConstantLR(o, 0.5, 3),
+    "ConstantLR-negative": lambda o: L.ConstantLR(o, 0.5, -1),
+    "LinearLR": lambda o: L.LinearLR(o, 0.2, total_iters=4),
+    "PolynomialLR": lambda o: L.PolynomialLR(o, total_iters=5, power=2.0),
+    "CosineAnnealingLR-1": lambda o: L.CosineAnnealingLR(o, T_max=1, eta_min=0.001),
+    "CosineAnnealingLR-2": lambda o: L.CosineAnnealingLR(o, T_max=2, eta_min=0.001),
+    "CosineAnnealingLR-2.5": lambda o: L.CosineAnnealingLR(o, T_max=2.5, eta_min=0.001),
+    "SWALR": lambda o: SWALR(o, swa_lr=[0.02, 0.9], anneal_epochs=4),
+    "CyclicLR-triangular2": lambda o: L.CyclicLR(o, 0.01, [0.2, 0.3], step_size_up=2,
+                                                 step_size_down=1, mode="triangular2",
+                                                 cycle_momentum=False),
+    "CyclicLR-exp_range": lambda o: L.CyclicLR(o, 0.01, 0.2, step_size_up=3,
+                                               mode="exp_range", gamma=0.9,
+                                               cycle_momentum=False),
+    "OneCycleLR": lambda o: L.OneCycleLR(o, [1.0, 2.0], total_steps=40, cycle_momentum=False),
+    "OneCycleLR-linear": lambda o: L.OneCycleLR(o, 1.0, total_steps=100, pct_start=0.5,
+                                                anneal_strategy="linear",
+                                                cycle_momentum=False),
+    "CosineAnnealingWarmRestarts": lambda o: L.CosineAnnealingWarmRestarts(o, 3, 2, 0.001),
+    "ChainedScheduler": lambda o: L.ChainedScheduler([L.StepLR(o, 1, 0.5),
+                                                      L.PolynomialLR(o, total_iters=6)]),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_fractional_milestone_in_a_nested_sequential_lr(kind):
+    """A nested SequentialLR's counter runs ``lead`` steps ahead; at its fractional
+    milestone m torch runs a plain step() of the next scheduler, whose last_epoch every
+    SequentialLR above it has undone once: it first runs at last_epoch -min(ceil(m), lead)
+    (the construction's steps move it before step 0 when ceil(m) <= lead). Both groups,
+    one and two levels deep, the milestone crossed before and after step 0."""
+    for m, depth, outer in [(0.5, 1, 7), (1.5, 1, 7), (2.5, 1, 9), (6.25, 1, 4),
+                            (0.5, 2, 8), (1.5, 2, 8), (2.5, 2, 8), (4.5, 2, 3)]:
+        def make():
+            o = two_groups()
+            inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.95), KINDS[kind](o)], [m])
+            if depth == 2:
+                inner = L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.7)], [10])
+            return L.SequentialLR(o, [inner, L.ConstantLR(o, 0.5, 2)], [outer])
+        assert_reads(make, 16, what=f"{kind}, milestone {m}, depth {depth}, outer {outer}")
+
+
+def test_fractional_milestone_in_a_nested_sequential_lr_written_out():
+    """ExponentialLR(0.9) counted a step ahead: 0.05 x 0.9 at step 0, x 0.9**2 at 1; the
+    inner counter passes 2.5 at outer step 2, where StepLR(step_size=1, gamma=0.5) runs a
+    plain step at last_epoch -1 (-1 % 1 == 0: it halves), then at 0 (it keeps), then
+    halves at every step; the outer milestone 6 hands over to ExponentialLR(0.7) from
+    0.05 (restarted by its closed form)."""
+    def make():
+        o = two_groups()
+        inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), L.StepLR(o, 1, 0.5)], [2.5])
+        return L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.7)], [6])
+    r = 0.05 * 0.81
+    hand = [0.05 * 0.9, r, r / 2, r / 2, r / 4, r / 8, 0.05, 0.05 * 0.7]
+    assert_close(lrcore.evaluate(lrcore.from_torch(quietly(make)), np.arange(8)), hand, FLOAT64)
+    assert_close(run(quietly(make), 8)[0], hand, FLOAT64)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_sequential_lr_after_a_fractional_milestone(kind):
+    """At the step past a fractional milestone torch runs a plain step() of the nested
+    SequentialLR: its counter goes to 1, as a nested one's at construction, and its
+    scheduler runs a plain step from the rate the group holds (at last_epoch 0, after
+    the two SequentialLRs' undos and its own initial step). Inner milestones 0, 1
+    (its second scheduler at once) and 3; both groups; read at the start and after 6
+    steps."""
+    for inner_m, m in [(0, 2.5), (1, 2.5), (3, 2.5), (3, 0.5), (2, 4.75)]:
+        def make():
+            o = two_groups()
+            inner = L.SequentialLR(o, [KINDS[kind](o), L.ExponentialLR(o, 0.8)], [inner_m])
+            return L.SequentialLR(o, [L.LinearLR(o, 0.3, total_iters=4), inner,
+                                      L.ExponentialLR(o, 0.7)], [m, 11])
+        what = f"{kind}, inner {inner_m}, milestone {m}"
+        assert_reads(make, 16, what=what)
+        assert_reads(make, 10, what=what + " after 6", before=6)
+        assert_reads(make, 10, what=what + " from now", origin="now", before=6)
+
+
+def test_a_sequential_lr_after_a_fractional_milestone_written_out():
+    """LinearLR from 0.3 x 0.05 by 0.7 x 0.05 / 4 a step; at step 3 (milestone 2.5) the
+    nested SequentialLR's ExponentialLR(0.9) multiplies the rate LinearLR left (0.0325),
+    and its milestone 2 (counter 2 at outer step 4) restarts ConstantLR(0.5, 2) from
+    0.05 for two steps."""
+    def make():
+        o = two_groups()
+        inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), L.ConstantLR(o, 0.5, 2)], [2])
+        return L.SequentialLR(o, [L.LinearLR(o, 0.3, total_iters=4), inner], [2.5])
+    lin = [0.05 * (0.3 + 0.7 * k / 4) for k in range(3)]
+    hand = lin + [lin[2] * 0.9, 0.025, 0.025, 0.05, 0.05]
+    assert_close(lrcore.evaluate(lrcore.from_torch(quietly(make)), np.arange(8)), hand, FLOAT64)
+    assert_close(run(quietly(make), 8)[0], hand, FLOAT64)
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_a_sequential_lr_after_a_fractional_milestone_of_a_nested_one(kind):
+    """Stepped at a fractional milestone c of a nested SequentialLR (lead 1 or 2), a
+    SequentialLR's counter stands at the count of its steps (several when c <= lead: the
+    construction's) and its schedulers another min(c, lead) steps behind."""
+    for m, depth in [(0.5, 1), (2.5, 1), (0.5, 2), (1.5, 2), (3.5, 2)]:
+        for inner_m in (0, 1, 2.5, 4):
+            def make():
+                o = two_groups()
+                deepest = L.SequentialLR(o, [KINDS[kind](o), L.ExponentialLR(o, 0.8)],
+                                         [inner_m])
+                inner = L.SequentialLR(o, [L.LinearLR(o, 0.3, total_iters=4), deepest], [m])
+                if depth == 2:
+                    inner = L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.7)], [12])
+                return L.SequentialLR(o, [inner, L.ConstantLR(o, 0.5, 2)], [9])
+            assert_reads(make, 14, what=f"{kind}, milestone {m}, inner {inner_m}, "
+                                        f"depth {depth}")
+
+
+@pytest.mark.parametrize("cycler", sorted(set(CYCLERS) - {"OneCycleLR-linear-3"}))
+def test_momentum_of_a_cycler_first_stepped_before_its_start(cycler):
+    """At a fractional milestone of a nested SequentialLR a cycler first runs at
+    last_epoch -1 or -2: torch's closed form there sets its rate and momentum too."""
+    for m, depth in [(2.5, 1), (0.5, 2), (3.5, 2)]:
+        def make():
+            o = two_groups(momentum=True)
+            inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), CYCLERS[cycler](o)], [m])
+            if depth == 2:
+                inner = L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.7)], [12])
+            return L.SequentialLR(o, [inner, L.ConstantLR(o, 0.5, 2)], [14])
+        for group in (0, 1):
+            spec = lrcore.from_torch(quietly(make), group=group)
+            t = np.arange(18)
+            assert_close(lrcore.evaluate(spec, t), run(quietly(make), 18)[group], FLOAT64,
+                         what=f"rate, {m}, depth {depth}, group {group}")
+            assert_close(lrcore.evaluate(spec, t, hyperparam="momentum"),
+                         run(quietly(make), 18, "momentum")[group], FLOAT64,
+                         what=f"momentum, {m}, depth {depth}, group {group}")
+
+
+def test_a_negative_rate_before_a_cyclers_start_is_refused():
+    """A linear OneCycleLR first stepped at last_epoch -1 extends its warmup line below
+    its start: torch sets 0.4 / 25 + (0.4 - 0.4 / 25) x (-1 / 7.4) < 0 there, a rate no
+    spec has."""
+    o = two_groups(momentum=True)
+    inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), CYCLERS["OneCycleLR-linear-3"](o)],
+                           [2.5])
+    s = quietly(lambda: L.SequentialLR(o, [inner, L.ConstantLR(o, 0.5, 2)], [14]))
+    rate = (0.4 - 0.4 / 25) * (-1 / (float(0.3 * 28) - 1)) + 0.4 / 25  # pct < 0
+    with pytest.raises(lrcore.SpecError, match="^" + re.escape(
+            f"scheduler.schedulers[0].schedulers[1]: sets a negative rate ({rate!r}) at "
+            "last_epoch -1, where a nested SequentialLR first steps it, and a spec's rates "
+            "are >= 0; give the nested SequentialLR whole milestones, got "
+            '"OneCycleLR(total_steps=28)"') + "$"):
+        lrcore.from_torch(s)
+
+
+def test_a_transformers_lambda_first_stepped_before_its_start():
+    """transformers' get_scheduler lambdas first stepped at last_epoch -1 or -2: torch
+    sets base x lambda(e) there (its own function, which lrcore reads as a preset). Their
+    warmup branch (e < num_warmup_steps, 0 included) gives e / max(1, warmup) < 0 there:
+    refused, as for a OneCycleLR above; "constant" is read."""
+    transformers = pytest.importorskip("transformers")
+    for m, depth in [(2.5, 1), (0.5, 2), (3.5, 2)]:
+        def make(kind="constant"):
+            o = two_groups()
+            hf = transformers.get_scheduler(kind, o, num_warmup_steps=0,
+                                            num_training_steps=20)
+            inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), hf], [m])
+            if depth == 2:
+                inner = L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.7)], [12])
+            return L.SequentialLR(o, [inner, L.ConstantLR(o, 0.5, 2)], [14])
+        assert_reads(make, 18, what=f"{m}, depth {depth}")
+    with pytest.raises(lrcore.SpecError, match="^" + re.escape(
+            "scheduler.schedulers[0].schedulers[1]: sets a negative rate "
+            "(-0.05) at last_epoch -1, where a nested SequentialLR first steps it, and a "
+            "spec's rates are >= 0; give the nested SequentialLR whole milestones, got "
+            '"LambdaLR()"') + "$"):
+        m, depth = 2.5, 1  # first stepped at last_epoch -1: 0.05 x -1 / max(1, 0)
+        lrcore.from_torch(quietly(lambda: make("linear")))
+
+
+def test_a_multiplicative_factor_of_zero():
+    """MultiplicativeLR(lambda epoch: 0.0) multiplies the rate by 0 (a factor of 0 is
+    not a missing one): restarted at a milestone, first stepped at a fractional milestone
+    of a nested SequentialLR, and stepped in a restarted chain."""
+    def zero(o):
+        return L.MultiplicativeLR(o, lambda epoch: 0.0)
+
+    def restarted():
+        o = two_groups()
+        return L.SequentialLR(o, [L.ExponentialLR(o, 0.9), zero(o)], [3])
+
+    def nested():
+        o = two_groups()
+        inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), zero(o)], [2.5])
+        return L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.7)], [6])
+
+    def chained():
+        o = two_groups()
+        chain = L.ChainedScheduler([L.ExponentialLR(o, 0.9), zero(o)])
+        return L.SequentialLR(o, [chain, L.ConstantLR(o, 0.5, 2)], [4])
+
+    for make in (restarted, nested, chained):
+        assert_reads(make, 10, what=make.__name__)
+    assert_close(run(quietly(nested), 8)[0], [0.045, 0.0405, 0, 0, 0, 0, 0.05, 0.035],
+                 FLOAT64)
+
+
+# ---- a ChainedScheduler holding a scheduler that sets the rate outright ----------------------
+
+CHAINS = {
+    "CyclicLR-ExponentialLR": lambda o: [CYCLERS["CyclicLR"](o), L.ExponentialLR(o, 0.9)],
+    "ExponentialLR-OneCycleLR-StepLR-ConstantLR": lambda o: [
+        L.ExponentialLR(o, 0.5), CYCLERS["OneCycleLR"](o), L.StepLR(o, 2, 0.5),
+        L.ConstantLR(o, 0.25, 3)],
+    "CyclicLR-MultiStepLR": lambda o: [CYCLERS["CyclicLR-exp_range"](o),
+                                       L.MultiStepLR(o, [0, 2, 3, 3, 7.5], 0.5)],
+    "WarmRestarts-MultiplicativeLR-StepLR-2.5": lambda o: [
+        L.CosineAnnealingWarmRestarts(o, 4, 2, 0.001), L.MultiplicativeLR(o, lambda e: 0.9),
+        L.StepLR(o, 2.5, 0.7)],
+    "nested": lambda o: [L.ChainedScheduler([L.LinearLR(o, 0.5, total_iters=3),
+                                             CYCLERS["OneCycleLR-linear-3"](o)]),
+                         L.ChainedScheduler([L.ExponentialLR(o, 0.95)])],
+}
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("kind", sorted(CHAINS))
+def test_a_chained_scheduler_over_a_closed_form(kind, optimizer):
+    """torch's ChainedScheduler steps its schedulers in turn: the last closed form in it
+    sets c(k), overwriting those before it, and each after it multiplies that by its
+    ratio of the step. Rate and momentum (SGD momentum, Adam betas[0]) of both groups,
+    read at the start, after 5 steps and from then on."""
+    key = "beta1" if optimizer == "adam" else "momentum"
+
+    def make():
+        o = two_groups(momentum=True, adam=optimizer == "adam")
+        return L.ChainedScheduler(CHAINS[kind](o))
+
+    for before, origin in ((0, "start"), (5, "start"), (5, "now")):
+        for group in (0, 1):
+            s = make()
+            run(s, before)
+            spec = lrcore.from_torch(s, group=group, origin=origin)
+            lo = before if origin == "now" else 0
+            t = np.arange(20 - lo)
+            what = f"{origin} after {before}, group {group}"
+            assert_close(lrcore.evaluate(spec, t), run(make(), 20)[group, lo:], FLOAT64,
+                         what="rate " + what)
+            if kind != "WarmRestarts-MultiplicativeLR-StepLR-2.5":
+                assert_close(lrcore.evaluate(spec, t, hyperparam="momentum"),
+                             run(make(), 20, key)[group, lo:], FLOAT64,
+                             what="momentum " + what)
+
+
+def test_a_chained_scheduler_over_a_closed_form_written_out():
+    """CyclicLR(0.01 to 0.2, 3 steps up, 2 down), then ExponentialLR(0.9): 0.01 at step
+    0 (the cycle's start, which ExponentialLR's construction keeps), then the cycle
+    times 0.9 at every step (ExponentialLR multiplies the rate CyclicLR has just set)."""
+    o = two_groups()
+    s = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, step_size_up=3, step_size_down=2,
+                                       cycle_momentum=False), L.ExponentialLR(o, 0.9)])
+    cycle = [0.01 + 0.19 * x for x in (0, 1 / 3, 2 / 3, 1, 1 / 2)]
+    hand = [0.01] + [cycle[k % 5] * 0.9 for k in range(1, 10)]
+    assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(10)), hand, FLOAT64)
+    assert_close(run(s, 10)[0], hand, FLOAT64)
+
+
+def test_a_ratio_lrcore_has_no_curve_for_after_a_closed_form_is_refused():
+    o = two_groups()
+    s = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, cycle_momentum=False),
+                            L.LinearLR(o, 0.5, total_iters=3)])
+    with pytest.raises(lrcore.SpecError, match="^" + re.escape(
+            "scheduler.schedulers[1]: LinearLR is not supported: after a scheduler that "
+            "sets the rate outright in a ChainedScheduler only ExponentialLR, "
+            "MultiplicativeLR, StepLR, MultiStepLR and ConstantLR are read (their ratio of "
+            "each step is a curve lrcore has); from_torch reads ")):
+        lrcore.from_torch(s)
