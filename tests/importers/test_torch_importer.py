@@ -324,15 +324,17 @@ def test_formerly_refused_match_torch_step_by_step(name):
                      what=f"{name} group {g}")
 
 
-def test_cyclic_real_steps_momentum_matches_torch():
-    """CyclicLR's momentum cycle over step sizes that are not whole: each group's
-    momentum as torch's step() sets it."""
+@pytest.mark.parametrize("up,down", [(2.75, 7), (2.5, 0), (1000 / 3, 0)])
+def test_cyclic_real_steps_momentum_matches_torch(up, down):
+    """CyclicLR's momentum cycle over step sizes that are not whole, and its sawtooth
+    (step_size_down=0: max_momentum at each cycle start, falling toward base_momentum):
+    each group's momentum as torch's step() sets it."""
     def make(o):
-        return L.CyclicLR(o, 0.01, [0.2, 0.5], step_size_up=2.75, step_size_down=7,
+        return L.CyclicLR(o, 0.01, [0.2, 0.5], step_size_up=up, step_size_down=down,
                           mode="triangular2", base_momentum=[0.8, 0.85],
                           max_momentum=[0.9, 0.95])
 
-    n, lrs = 40, (BASE, 0.03)
+    n, lrs = (1200 if up > 100 else 40), (BASE, 0.03)
     s = make(optimizer(lrs))
     stepped = np.empty((2, n))
     for k in range(n):
