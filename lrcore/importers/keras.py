@@ -33,9 +33,8 @@ LrcoreSchedule         its spec
 
 Every parameter must be a real number (int, float, a numpy scalar or a 0-d array; not
 a bool, and not a string even when it reads as one, ``"100"``), or ``SpecError`` names
-it. Numbers of steps may be real (``decay_steps=2.5``); a staircase, or
-``PolynomialDecay``'s ``cycle``, over a real ``decay_steps`` needs it >= 1 and a ratio
-``p/q`` with ``p * q <= 2**31 - 1``;
+it. Numbers of steps may be real (``decay_steps=2.5``); with ``staircase`` or ``cycle`` a
+real ``decay_steps`` is the simplest fraction float64 rounds to it (``1000/3``);
 ``CosineDecayRestarts`` needs ``t_mul >= 1``, ``m_mul > 0`` (above 1 within float32, and
 at most 1 with ``alpha > 1``, whose rates Keras takes below 0). An ``LrcoreSchedule`` built
 with ``gradient_accumulation_steps`` returns its spec, which counts optimizer updates
