@@ -133,35 +133,139 @@ def growth(ops: Any, start: float, c: float, last: int,
     return grown
 
 
-def floor_ratio(ops: Any, t: Any, n: int | Fraction) -> Any:
-    """``floor(t / N)`` for integer steps ``t >= 0`` and an exact number of steps ``N``
-    (an int, or a Fraction ``p/q`` with ``N >= 1`` and ``p q <= 2**31 - 1``, which
-    :func:`staircase_rule` checks): ``t = a p + r`` gives ``a q + floor(r q / p)``,
-    every term an integer within int32."""
+def floor_ratio(ops: Any, t: Any, n: int | Fraction, last: int = _MAX_STEP) -> Any:
+    """``floor(t / N)`` for integer steps ``0 <= t <= last`` and an exact number of steps
+    ``N > 0`` whose quotient stays within int32 (``floor(last / N) <= 2**31 - 1``).
+
+    ``N`` is first replaced by :func:`equivalent_ratio`, the simplest ``p/q`` with the
+    same quotient at every such ``t`` (``p <= last``); then ``t = a p + r`` gives ``a q +
+    floor(r q / p)``, the last term exact by :func:`mul_div`, every term within int32."""
     if isinstance(n, int):
         return ops.floordiv(t, n)
-    p, q = n.numerator, n.denominator
-    return ops.floordiv(t, p) * q + ops.floordiv(ops.mod(t, p) * q, p)
+    if n > last:
+        return ops.floordiv(t, _MAX_STEP + 1)  # 0 at every step
+    m = equivalent_ratio(n, last)
+    if isinstance(m, int):
+        return ops.floordiv(t, m)
+    p, q = m.numerator, m.denominator
+    return ops.floordiv(t, p) * q + mul_div(ops, ops.mod(t, p), q, p)[0]
 
 
-def ratio_rule(n: int | Fraction, flag: str, quotient: str, found: str) -> str | None:
-    """Why integer arithmetic in int32 cannot find ``quotient`` (``floor`` or ``ceil`` of
-    ``t`` over a real ``n``) for a node with ``flag`` set; None when it can (a whole
-    ``n``, or one past the step domain, where the quotient is 0)."""
-    if isinstance(n, int) or n > _MAX_STEP:
-        return None
-    if n < 1:
-        return (f"must be >= 1 with {flag} when it is not a whole number of steps "
-                f"({quotient} must stay within 2**31 - 1)")
-    if n.numerator * n.denominator > _MAX_STEP:
-        return (f"must be a ratio p/q with p * q <= 2**31 - 1 with {flag} (its {found} "
-                "are found by integer arithmetic); use a simpler fraction")
-    return None
+def floor_count(ops: Any, t: Any, n: int | Fraction, last: int = _MAX_STEP) -> Any:
+    """``floor(t / N)`` as a float for integer steps ``0 <= t <= last`` and any exact
+    ``N > 0``: below 1 step the count passes int32, so with ``N`` replaced by
+    :func:`equivalent_ratio` ``p/q``, ``q = g p + h`` and ``t = a p + r`` it is the float
+    ``t g`` plus the integer ``a h + floor(r h / p)`` (exact in float64 below 2**53)."""
+    if isinstance(n, int) or n >= 1:
+        return ops.to_float(floor_ratio(ops, t, n, last))
+    m = equivalent_ratio(n, last)
+    p, q = m.numerator, m.denominator
+    g, h = divmod(q, p)
+    rest = ops.floordiv(t, p) * h + mul_div(ops, ops.mod(t, p), h, p)[0]
+    return ops.to_float(t) * ops.const(float(g)) + ops.to_float(rest)
 
 
-def staircase_rule(n: int | Fraction, name: str = "every") -> str | None:
-    """Why ``floor(t / N)`` cannot be found by :func:`floor_ratio` (None when it can)."""
-    return ratio_rule(n, "staircase", f"floor(t / {name})", "stairs")
+def mul_div(ops: Any, r: Any, q: int, p: int) -> tuple[Any, Any]:
+    """``(floor(r q / p), r q mod p)`` for integers ``0 <= r < p <= 2**31 - 1`` and a
+    constant ``q >= 0``, exactly, each intermediate within int32 (the quotient itself
+    must fit). ``q = g p + h`` gives ``r g`` plus ``r h / p``; while ``(p - 1) h`` fits,
+    that is one division, else ``r h`` is built bit by bit from ``h``'s binary digits
+    (double, then add ``r``), each time reduced mod ``p`` with its carry counted."""
+    g, h = divmod(q, p)
+    if (p - 1) * h <= _MAX_STEP:
+        prod = r * h
+        quot = ops.floordiv(prod, p)
+        return (quot + r * g if g else quot), ops.mod(prod, p)
+    zero = r - r
+    rem, quot = zero, zero
+    for bit in bin(h)[2:]:
+        rem, carry = _add_mod(ops, rem, rem, p, zero)
+        quot = quot + quot + carry
+        if bit == "1":
+            rem, carry = _add_mod(ops, rem, r, p, zero)
+            quot = quot + carry
+    return (quot + r * g if g else quot), rem
+
+
+def _add_mod(ops: Any, a: Any, b: Any, p: int, zero: Any) -> tuple[Any, Any]:
+    """``((a + b) mod p, carry)`` for ``0 <= a, b < p <= 2**31 - 1``: ``a + b`` may not fit
+    int32, so the sum is ``a - (p - b)`` where that is >= 0, else ``a + b``."""
+    if 2 * (p - 1) <= _MAX_STEP:
+        s = a + b
+        return ops.mod(s, p), ops.floordiv(s, p)
+    over = a >= p - b
+    return a - ops.where(over, p - b, zero - b), ops.where(over, zero + 1, zero)
+
+
+def _neighbours(x: Fraction, bound: int) -> tuple[Fraction, Fraction | None, bool]:
+    """The closest fractions with denominators ``<= bound`` strictly below and above
+    ``x > 0`` (above: None for none), and whether ``x`` is one itself: a Stern–Brocot
+    descent toward ``x``, each run of same-side steps taken at once."""
+    lp, lq, rp, rq = 0, 1, 1, 0
+    while True:
+        mp, mq = lp + rp, lq + rq
+        if mq > bound:
+            return Fraction(lp, lq), (Fraction(rp, rq) if rq else None), False
+        m = Fraction(mp, mq)
+        if m == x:  # the chains toward x from its two parents
+            kl, kr = (bound - lq) // mq, (bound - rq) // mq
+            above = Fraction(rp + kr * mp, rq + kr * mq) if rq or kr else None
+            return Fraction(lp + kl * mp, lq + kl * mq), above, True
+        if m < x:  # right steps: the largest j with (l + j r) < x, within the bound
+            j = math.ceil((x * lq - lp) / (rp - x * rq)) - 1
+            if rq:
+                j = min(j, (bound - lq) // rq)
+            lp, lq = lp + j * rp, lq + j * rq
+        else:
+            j = math.ceil((rp - x * rq) / (x * lq - lp)) - 1
+            j = min(j, (bound - rq) // lq)
+            rp, rq = rp + j * lp, rq + j * lq
+
+
+def simplest_between(lo: Fraction, hi: Fraction | None, lo_closed: bool,
+                     hi_closed: bool) -> Fraction:
+    """The simplest fraction (least denominator, then numerator) in the interval from
+    ``lo >= 0`` to ``hi`` (None: no upper end), each end closed or open; the interval
+    must hold one. A continued-fraction descent: the least integer in it, else the
+    integer part shared by both ends plus the reciprocal of the simplest fraction
+    between the reciprocals of their fractional parts."""
+    c = math.floor(lo)
+    if not (lo_closed and lo == c):
+        c += 1
+    if hi is None or c < hi or (c == hi and hi_closed):
+        return Fraction(c)
+    base = math.floor(lo)
+    low, high = lo - base, hi - base
+    inner = simplest_between(1 / high, 1 / low if low else None, hi_closed, lo_closed)
+    return base + 1 / inner
+
+
+def simplest_rounding_to(x: float) -> Fraction:
+    """The simplest fraction that float64 rounds to ``x`` (finite, > 0): the simplest in
+    the half-way interval to its neighbours, closed when ``x``'s last bit is even (ties go
+    to even)."""
+    lo = (Fraction(x) + Fraction(math.nextafter(x, 0.0))) / 2
+    hi = (Fraction(x) + Fraction(math.nextafter(x, math.inf))) / 2
+    even = int(math.frexp(x)[0] * 2**53) % 2 == 0
+    return simplest_between(lo, hi, even, even)
+
+
+def equivalent_ratio(n: Fraction, last: int, ceil: bool = False) -> int | Fraction:
+    """The simplest ``M`` with ``floor(t / M) == floor(t / n)`` (``ceil``: the ceilings)
+    for every integer ``0 <= t <= last``, for ``0 < n <= last``; its numerator is at most
+    ``last``. A quotient ``floor(t / n) >= k`` means ``k / t <= 1 / n``, so two lengths
+    agree exactly when no ``k / t`` with ``1 <= t <= last`` separates their reciprocals
+    (boundaries included on the side the rule says): ``1 / M`` is the simplest fraction
+    between the neighbours of ``1 / n`` among those with denominators ``<= last``. A
+    decimal ``333.3333333333333`` (staircase) is ``1000/3`` there."""
+    x = 1 / Fraction(n)
+    below, above, inside = _neighbours(x, last)
+    if ceil:  # k / t >= x: the interval (below, x] or (below, above]
+        y = simplest_between(below, x if inside else above, False, True)
+    else:  # k / t <= x: [x, above) or [below, above)
+        y = simplest_between(x if inside else below, above, True, False)
+    m = 1 / y
+    return int(m) if m.denominator == 1 else m
 
 
 def times(ops: Any, k: float, d: int) -> Callable[[Any], Any]:

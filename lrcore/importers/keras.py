@@ -33,9 +33,8 @@ LrcoreSchedule         its spec
 
 Every parameter must be a real number (int, float, a numpy scalar or a 0-d array; not
 a bool, and not a string even when it reads as one, ``"100"``), or ``SpecError`` names
-it. Numbers of steps may be real (``decay_steps=2.5``); a staircase, or
-``PolynomialDecay``'s ``cycle``, over a real ``decay_steps`` needs it >= 1 and a ratio
-``p/q`` with ``p * q <= 2**31 - 1``;
+it. Numbers of steps may be real (``decay_steps=2.5``); with ``staircase`` or ``cycle`` a
+real ``decay_steps`` is the simplest fraction float64 rounds to it (``1000/3``);
 ``CosineDecayRestarts`` needs ``t_mul >= 1``, ``m_mul > 0`` (above 1 within float32, and
 at most 1 with ``alpha > 1``, whose rates Keras takes below 0). An ``LrcoreSchedule`` built
 with ``gradient_accumulation_steps`` returns its spec, which counts optimizer updates
@@ -50,7 +49,7 @@ from typing import Any
 from .._args import as_real as _real
 from ..document import KERAS_KEY, Schedule, keras_settings
 from ..errors import SpecError
-from ..formulas import staircase_rule
+from ..formulas import simplest_rounding_to
 from ..node import Node
 from ..nodes.constant import Constant
 from ..nodes.cosine import Cosine
@@ -59,7 +58,7 @@ from ..nodes.exponential import Exponential
 from ..nodes.inverse_time import InverseTime
 from ..nodes.linear import Linear
 from ..nodes.piecewise_constant import PiecewiseConstant
-from ..nodes.polynomial import Polynomial, cycle_rule
+from ..nodes.polynomial import Polynomial
 from ..presets.optax import chain
 
 __all__ = ["SUPPORTED", "from_keras"]
@@ -173,15 +172,15 @@ def _real_steps(value: Any, path: str) -> int | float:
     return int(x) if x == int(x) else x
 
 
-def _ratio_steps(decay_steps: Any, flag: Any, flag_name: str, rule: Any) -> int | float:
-    """``decay_steps`` of a schedule with a ``staircase`` or ``cycle`` flag: real, but with
-    the flag set a real length must be one whose stairs or restarts integer arithmetic
-    finds (``rule``: :func:`staircase_rule` or :func:`cycle_rule`)."""
+def _ratio_steps(decay_steps: Any, flag: Any, flag_name: str) -> int | float | Fraction:
+    """``decay_steps`` of a schedule with a ``staircase`` or ``cycle`` flag. With the flag
+    set, a real length is the simplest fraction that float64 rounds to it (``1000/3`` for
+    ``333.3333333333333``; ``117/5`` for ``23.4``, its decimal text): Keras floors or
+    ceils ``step / decay_steps`` in floating point, which meets that fraction's whole
+    quotients (at ``step = 1000`` the decimal text's ceiling would be 4, Keras's is 3)."""
     x = _real(decay_steps, "decay_steps")
     if _bool(flag, flag_name) and x > 0 and x != int(x):
-        why = rule(Fraction(repr(x)), "decay_steps")
-        if why is not None:
-            raise SpecError("decay_steps", why, x)
+        return simplest_rounding_to(x)
     return _real_steps(x, "decay_steps")
 
 
@@ -196,14 +195,14 @@ def _bool(value: Any, path: str) -> bool:
 def _exponential_decay(initial_learning_rate, decay_steps, decay_rate, staircase) -> Node:
     return Exponential(start=_real(initial_learning_rate, "initial_learning_rate"),
                        rate=_real(decay_rate, "decay_rate"),
-                       every=_ratio_steps(decay_steps, staircase, "staircase", staircase_rule),
+                       every=_ratio_steps(decay_steps, staircase, "staircase"),
                        staircase=staircase)
 
 
 def _inverse_time_decay(initial_learning_rate, decay_steps, decay_rate, staircase) -> Node:
     start, rate = _real(initial_learning_rate, "initial_learning_rate"), \
         _real(decay_rate, "decay_rate")
-    every = _ratio_steps(decay_steps, staircase, "staircase", staircase_rule)
+    every = _ratio_steps(decay_steps, staircase, "staircase")
     if rate == 0.0:  # s / (1 + 0) at every step
         return Constant(value=start)
     return InverseTime(start=start, rate=rate, every=every, staircase=staircase)
@@ -243,7 +242,7 @@ def _polynomial_decay(initial_learning_rate, decay_steps, end_learning_rate, pow
     return Polynomial(start=_real(initial_learning_rate, "initial_learning_rate"),
                       end=_real(end_learning_rate, "end_learning_rate"),
                       power=_real(power, "power"), cycle=_bool(cycle, "cycle"),
-                      duration=_ratio_steps(decay_steps, cycle, "cycle", cycle_rule))
+                      duration=_ratio_steps(decay_steps, cycle, "cycle"))
 
 
 def _cosine_decay(initial_learning_rate, decay_steps, alpha, warmup_target,

@@ -8,10 +8,13 @@ from fractions import Fraction
 
 from ..errors import SpecError
 from ..fields import MAX_STEP, RATE, Bool, Choice, Float, Steps, exact, param
-from ..formulas import exp_times, floor_ratio
+from ..formulas import exp_times, floor_ratio, mul_div
 from ..node import Node
 from ..ops import horizon, within
 from .exponential import _known
+
+#: Cycles past which triangular2's amplitude 2**-k times any float64 height is 0.
+_LAST_CYCLE = 2200
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -32,7 +35,9 @@ class Cyclic(Node):
 
     * ``low`` :math:`l` (torch ``base_lr``), ``high`` :math:`h` (``max_lr``);
     * ``up`` :math:`U` (``step_size_up``), ``down`` :math:`D` (default :math:`U`): real
-      numbers of steps (``2.5``, ``"7/3"``);
+      numbers of steps (``2.5``, ``"7/3"``); ``down: 0`` is torch's
+      ``step_size_down=0``, a sawtooth: :math:`\phi = q / U` rising from ``low`` at each
+      cycle start toward ``high``, never reaching it, and back to ``low`` at the next;
     * ``mode``, ``gamma`` :math:`\gamma \in (0, 1]`.
 
     >>> import lrcore
@@ -45,8 +50,9 @@ class Cyclic(Node):
     low: float = param(RATE, doc="rate at the bottom of each cycle")
     high: float = param(RATE, doc="rate at the top of the first cycle")
     up: int | float | str = param(Steps(real=True), doc="steps from low to high")
-    down: int | float | str | None = param(Steps(real=True), None,
-                                           doc="steps from high back to low (default up)")
+    down: int | float | str | None = param(Steps(real=True, positive=False), None,
+                                           doc="steps from high back to low (default up; "
+                                           "0: torch's sawtooth)")
     mode: str = param(Choice(("triangular", "triangular2", "exp_range")), "triangular",
                       doc="amplitude scaling per cycle")
     gamma: float = param(Float(gt=0.0, le=1.0, what="a number in (0, 1]"), 1.0,
@@ -64,14 +70,15 @@ class Cyclic(Node):
             value = getattr(self, name)
             if isinstance(value, int) and value > MAX_STEP:
                 raise SpecError(f"{path}.{name}", f"must be <= 2**31 - 1 = {MAX_STEP}", value)
-        if q > 1 and (u + d) * q > MAX_STEP:
-            raise SpecError(f"{path}.up", "up and down over their common denominator q "
-                            "must have (up + down) * q**2 <= 2**31 - 1 (the position in "
-                            "the cycle is found by integer arithmetic); use simpler "
-                            "fractions", self.up)
-        if q > 1 and self.mode == "triangular2" and u + d < q:
-            raise SpecError(f"{path}.up", "up + down must be >= 1 step with triangular2 "
-                            "(the count of cycles must stay within 2**31 - 1)", self.up)
+        if q > 1 and u + d > MAX_STEP:
+            raise SpecError(f"{path}.up", "up and down over their common denominator q must "
+                            "have (up + down) * q <= 2**31 - 1 (the position in the cycle is "
+                            "an integer count of 1/q steps); use simpler fractions", self.up)
+        if q > 1 and self.mode == "triangular2" and self._count_steps() * q // (u + d) \
+                > MAX_STEP:
+            raise SpecError(f"{path}.up", "up + down must be >= 1 / (2**31 - 2201) steps "
+                            "with triangular2 (its count of cycles k must stay within "
+                            "2**31 - 1 until the amplitude 2**-k is 0)", self.up)
 
     def scaled(self) -> tuple[int, int, int]:
         """``(u, d, Q)``: the integers with ``up = u / Q`` and ``down = d / Q``, ``Q``
@@ -81,27 +88,43 @@ class Cyclic(Node):
         q = math.lcm(up.denominator, down.denominator)
         return int(up * q), int(down * q), q
 
+    def _count_steps(self) -> int:
+        """The last step whose cycle count triangular2 needs: past ``_LAST_CYCLE`` cycles
+        its amplitude ``2**-k`` times any float64 height is 0, so the count stops there."""
+        u, d, q = self.scaled()
+        return min(horizon(), math.ceil(Fraction(_LAST_CYCLE * (u + d), q)))
+
     def build(self, ops):
-        # in units of 1/Q step: the position Q (t mod T) = t Q mod (u + d), an integer;
-        # t = a P + b (P = u + d) keeps t Q mod P = b Q mod P within int32 (P Q <= 2**31 - 1)
+        # in units of 1/Q step: t = a P + b (P = u + d) gives the position Q (t mod T) =
+        # b Q mod P and the cycle count a Q + floor(b Q / P), exact within int32 (mul_div)
         up, down, scale = self.scaled()
         period = up + down
         if scale == 1:
             position = lambda t: ops.mod(t, period)  # noqa: E731
             cycles = lambda t: ops.floordiv(t, period)  # noqa: E731
         else:
-            position = lambda t: ops.mod(ops.mod(t, period) * scale, period)  # noqa: E731
-            cycles = lambda t: floor_ratio(ops, t, Fraction(period, scale))  # noqa: E731
+            def position(t):
+                return mul_div(ops, ops.mod(t, period), scale % period, period)[1]
+
+            stop = self._count_steps() if self.mode == "triangular2" else horizon()
+            n = Fraction(period, scale)
+
+            def cycles(t):
+                return floor_ratio(ops, ops.minimum(t, stop), n, stop)
         low, amp = ops.const(self.low), ops.const(self.high - self.low)
         fup, fdown = ops.const(float(up)), ops.const(float(down))
         # the selects below take the position q in [0, period - 1], not the step: in units
         # of 1/Q step it passes the last step a finite phase sees, so their horizon is q's
         with within(period - 1):
-            phase = ops.select([up + 1], [lambda q: ops.to_float(q) / fup,
-                                          # period - q, kept in int32 (period may not be)
-                                          lambda q: ops.to_float(down - (q - up)) / fdown])
-            rest = ops.select([up + 1], [lambda q: ops.to_float(up - q) / fup,
-                                         lambda q: ops.to_float(q - up) / fdown])
+            if down == 0:  # torch's sawtooth: q < up always
+                phase = lambda q: ops.to_float(q) / fup  # noqa: E731
+                rest = lambda q: ops.to_float(up - q) / fup  # noqa: E731
+            else:
+                phase = ops.select([up + 1], [lambda q: ops.to_float(q) / fup,
+                                              # period - q, kept in int32 (period may not be)
+                                              lambda q: ops.to_float(down - (q - up)) / fdown])
+                rest = ops.select([up + 1], [lambda q: ops.to_float(up - q) / fup,
+                                             lambda q: ops.to_float(q - up) / fdown])
         if self.mode == "triangular":
             log_sigma = None
         elif self.mode == "triangular2":
@@ -113,9 +136,12 @@ class Cyclic(Node):
         if not self.invert:
             if log_sigma is None:
                 return lambda t: low + amp * phase(position(t))
-            sigma = exp_times(ops, math.log(0.5), horizon() * scale // period) \
-                if self.mode == "triangular2" else exp_times(ops, math.log(self.gamma), horizon())
-            count = cycles if self.mode == "triangular2" else (lambda t: t)
+            if self.mode == "triangular2":
+                last = self._count_steps() * scale // period if scale > 1 \
+                    else horizon() // period
+                sigma, count = exp_times(ops, math.log(0.5), last), cycles
+            else:
+                sigma, count = exp_times(ops, math.log(self.gamma), horizon()), lambda t: t
             return lambda t: low + amp * phase(position(t)) * sigma(count(t))
         # the dip, high - amp * phi * sigma, as low + amp * (1 - phi * sigma) with
         # 1 - phi sigma = (1 - phi) + phi (1 - sigma): two non-negative terms, the first
@@ -131,4 +157,4 @@ class Cyclic(Node):
 
     def breakpoints(self):
         up, down, scale = self.scaled()
-        return [math.ceil(Fraction(up, scale)), math.ceil(Fraction(up + down, scale))]
+        return sorted({math.ceil(Fraction(up, scale)), math.ceil(Fraction(up + down, scale))})

@@ -10,7 +10,7 @@ import numpy as np
 from .. import twofloat
 from ..errors import SpecError
 from ..fields import _DURATION, MAX_STEP, POSITIVE, RATE, Bool, Steps, exact, param
-from ..formulas import floor_ratio, growth, staircase_rule
+from ..formulas import floor_ratio, growth
 from ..node import Node, check_growth, growth_bound
 from ..ops import horizon
 
@@ -32,7 +32,9 @@ class Exponential(Node):
     * ``begin`` :math:`b` — hold ``start`` until this step (optax ``transition_begin``);
     * ``staircase`` — integer exponent; ``bound`` — see above;
     * ``every`` :math:`N`: a real number of steps too (Keras's ``decay_steps=2.5``),
-      exact: :math:`\lfloor u / N \rfloor` by integer arithmetic on :math:`N = p/q`.
+      exact: :math:`\lfloor u / N \rfloor` by integer arithmetic on :math:`N = p/q`
+      (:func:`lrcore.formulas.floor_ratio`); below 1 step the count stops where the
+      rate does (its bound, or 0 in float64).
 
     Computed as :math:`s\,e^{u \ln(r)/N}` with :math:`\ln(r)/N` folded in float64.
 
@@ -76,6 +78,24 @@ class Exponential(Node):
         return growth_bound(self.start, math.log(self.rate) / exact(self.every),
                             MAX_STEP - self.begin)
 
+    def _stair_steps(self, last):
+        """The ``u <= last`` past which a staircase's rate no longer changes (its count
+        of stairs needs no more), for an ``every`` below 1 step; else ``last``. The rate
+        stops at its bound, or where ``start * exp(k ln(rate))`` is 0 in float64."""
+        n = exact(self.every)
+        if isinstance(n, int) or n >= 1:
+            return last
+        c = math.log(self.rate)
+        if self.start == 0.0 or c == 0.0:
+            k = 0
+        elif self.bound is not None and self.bound > 0.0:
+            k = math.ceil(math.log(self.bound / self.start) / c) + 1
+        elif c < 0.0:
+            k = math.ceil(746.0 / -c) + 1  # exp(k c) is 0 from there
+        else:
+            return last
+        return min(last, math.ceil(k * n))
+
     def _stairs(self, ops, k_last):
         """Float32 backends, a staircase: every stair's rate ``start * rate**k`` (bound
         applied) folded in float64, when the stairs up to where the rate stops changing
@@ -104,8 +124,12 @@ class Exponential(Node):
         log_rate = math.log(self.rate)
         last = max(horizon() - b, 0)  # the largest u = t - begin this formula sees
         if self.staircase:  # the exponent is k c with an integer k
-            c, k_last = log_rate, math.floor(last / n)
-            count = lambda u: floor_ratio(ops, u, n)  # noqa: E731
+            u_last = self._stair_steps(last)  # u past it: the rate no longer changes
+            c, k_last = log_rate, math.floor(u_last / n)
+            if u_last < last:
+                count = lambda u: floor_ratio(ops, ops.minimum(u, u_last), n, u_last)  # noqa: E731
+            else:
+                count = lambda u: floor_ratio(ops, u, n, last)  # noqa: E731
             table = self._stairs(ops, k_last)
             if table is not None:
                 stairs, top = table
@@ -142,8 +166,12 @@ def _known(steps):
 
 
 def check_staircase(node, path):
-    """Refuse a staircase over a real ``every`` whose stairs int32 cannot find."""
+    """Refuse a staircase over a real ``every`` whose count of stairs int32 cannot hold."""
     if node.staircase and _known(node.every):
-        rule = staircase_rule(exact(node.every))
-        if rule is not None:
-            raise SpecError(f"{path}.every", rule, node.every)
+        n = exact(node.every)
+        if isinstance(n, int) or n >= 1:
+            return
+        if node._stair_steps(MAX_STEP) / n > MAX_STEP:
+            raise SpecError(f"{path}.every", "must be >= 1 with staircase when it is not a "
+                            "whole number of steps and the rate still changes after 2**31 - 1 "
+                            "stairs (floor(t / every) must stay within 2**31 - 1)", node.every)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import dataclasses
 
 from ..fields import POSITIVE, RATE, Bool, Steps, exact, param
-from ..formulas import floor_ratio
+from ..formulas import floor_count
 from ..node import Node
-from .exponential import check_staircase
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -19,8 +18,8 @@ class InverseTime(Node):
     with :math:`t / N` replaced by :math:`\lfloor t / N \rfloor` when ``staircase``.
 
     * ``start`` :math:`s`; ``rate`` :math:`r > 0`; ``every`` :math:`N` steps, a real
-      number too (exact: :math:`\lfloor t / N \rfloor` by integer arithmetic on
-      :math:`N = p/q`).
+      number too, below 1 step as well (exact: :math:`\lfloor t / N \rfloor` by integer
+      arithmetic on :math:`N = p/q`, see :func:`lrcore.formulas.floor_count`).
 
     >>> import lrcore
     >>> lrcore.evaluate(lrcore.inverse_time(start=1.0, rate=0.5, every=2), [0, 2, 4]).tolist()
@@ -33,13 +32,10 @@ class InverseTime(Node):
     every: int | float | str = param(Steps(real=True), 1, doc="decay steps")
     staircase: bool = param(Bool(), False, doc="integer t // every")
 
-    def check(self, path):
-        check_staircase(self, path)
-
     def build(self, ops):
         s, one, n = ops.const(self.start), ops.const(1.0), exact(self.every)
         if self.staircase:
             r = ops.const(self.rate)
-            return lambda t: s / (one + r * ops.to_float(floor_ratio(ops, t, n)))
+            return lambda t: s / (one + r * floor_count(ops, t, n))
         c = ops.const(float(self.rate / n))  # r q / p, rounded once
         return lambda t: s / (one + c * ops.to_float(t))

@@ -8,7 +8,7 @@ import math
 from .. import twofloat
 from ..errors import SpecError
 from ..fields import _DURATION, EXPONENT, MAX_STEP, RATE, Bool, exact, param
-from ..formulas import exponent_bound, power_mix, power_of_log, ratio_rule, times
+from ..formulas import exponent_bound, mul_div, power_mix, power_of_log, times
 from ..node import Node
 
 
@@ -25,11 +25,11 @@ class Polynomial(Node):
     * ``start`` :math:`s`, ``end`` :math:`e`, ``power`` :math:`p > 0`, ``duration`` :math:`D`:
       a real number of steps too (Keras's ``decay_steps=2.5``). Without ``cycle``,
       :math:`D - t` is the exact integer :math:`\lfloor D \rfloor - t` plus a constant.
-      With ``cycle``, :math:`D = a/b` (lowest terms, :math:`D \ge 1`, :math:`a b \le
-      2^{31} - 1`): :math:`t - 1 = k a + r` gives :math:`c = \lceil t / D \rceil = k b +
-      \lceil (r + 1) b / a \rceil` and :math:`D' - t = n / b` with the integer
-      :math:`n = a \lceil (r + 1) b / a \rceil - (r + 1) b \in [0, a)`, so
-      :math:`(D' - t) / D' = n / (a c)`, every term within int32.
+      With ``cycle``, :math:`D = a/b` (lowest terms, :math:`a, b \le 2^{31} - 1`, below
+      1 step too): :math:`t = k a + r` gives :math:`c = \lceil t / D \rceil = k b +
+      \lceil r b / a \rceil` and :math:`D' - t = n / b` with the integer :math:`n = a
+      \lceil r b / a \rceil - r b \in [0, a)`, so :math:`(D' - t) / D' = n / (a c)`,
+      ``r b`` divided by ``a`` exactly within int32 (:func:`lrcore.formulas.mul_div`).
 
     >>> import lrcore
     >>> s = lrcore.polynomial(start=1.0, end=0.0, power=2.0, duration=4)
@@ -92,7 +92,6 @@ class Polynomial(Node):
 
         def cyclic(t):  # t >= 1: D' = D * c with c = ceil(t / D); D' - t exact
             c, n = cycle_split(ops, t, a, b)
-            c = ops.to_float(c)
             return mix(of_a(n) / c, of_d(t) / c)
 
         return ops.select([1], [ops.constant(self.start), cyclic])
@@ -136,7 +135,6 @@ class Polynomial(Node):
 
         def cyclic(t):  # t >= 1: D' = D * c with c = ceil(t / D); D' - t exact
             c, n = cycle_split(ops, t, a, b)
-            c = ops.to_float(c)
             hi, lo = twofloat.div_int(ops, *ratio(n), c)
             zero = n <= 0
             return rate(*twofloat.log(ops, ops.where(zero, ops.const(1.0), hi), lo, bound),
@@ -146,18 +144,28 @@ class Polynomial(Node):
 
 
 def cycle_rule(d, name: str = "duration") -> str | None:
-    """Why a cycling polynomial cannot take the duration ``d`` (None when it can): a real
-    one must be a ratio whose restarts :func:`cycle_split` finds within int32."""
-    return ratio_rule(d, "cycle", f"ceil(t / {name})", "restarts")
+    """Why a cycling polynomial cannot take the duration ``d`` (None when it can): the
+    distance to its restart is ``n / q`` with an integer ``n < p`` that int32 holds."""
+    if isinstance(d, int) or d > MAX_STEP or (d.numerator <= MAX_STEP
+                                              and d.denominator <= MAX_STEP):
+        return None
+    return ("must be a ratio p/q with p and q <= 2**31 - 1 with cycle (the distance to "
+            f"each restart, q (ceil(t / {name}) {name} - t), is found by integer "
+            'arithmetic); write the exact ratio, "1000/3"')
 
 
 def cycle_split(ops, t, a: int, b: int):
-    """``(c, n)`` for integer steps ``t >= 1`` and ``D = a / b``: the cycle count ``c =
-    ceil(t / D)`` and the integer ``n = b (D c - t)`` in ``[0, a)``, from ``t - 1 = k a +
-    r``: ``m = ceil((r + 1) b / a)``, ``c = k b + m``, ``n = a m - (r + 1) b`` (every
-    term at most ``a b`` or ``c``)."""
-    k, r1 = ops.floordiv(t - 1, a), ops.mod(t - 1, a) + 1
+    """``(c, n)`` for integer steps ``t >= 1`` and ``D = a / b`` (``a, b <= 2**31 - 1``):
+    the cycle count ``c = ceil(t / D)`` as a float and the integer ``n = b (D c - t)`` in
+    ``[0, a)``, from ``t = k a + r`` and ``r b = Q a + R`` (:func:`mul_div`, exact):
+    ``c = k b + Q + [R > 0]``, ``n = (a - R) mod a``. Below 1 step (``b > a``) ``c``
+    passes int32 and ``k b`` is a float product."""
+    k, r = ops.floordiv(t, a), ops.mod(t, a)
     if b == 1:
-        return k + 1, a - r1
-    m = ops.floordiv(r1 * b - 1, a) + 1
-    return k * b + m, m * a - r1 * b
+        return ops.to_float(k + 1 - ops.floordiv(a - r, a)), ops.mod(a - r, a)
+    quot, rem = mul_div(ops, r, b, a)
+    m = quot + 1 - ops.floordiv(a - rem, a)
+    n = ops.mod(a - rem, a)
+    if b <= a:
+        return ops.to_float(k * b + m), n
+    return ops.to_float(k) * ops.const(float(b)) + ops.to_float(m), n

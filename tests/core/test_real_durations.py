@@ -181,14 +181,14 @@ def test_integral_values_stay_integers():
 
 def test_epochs_and_shares_stay_whole_where_the_formula_needs_whole_steps():
     """"Nep"/"N%" resolve exactly where the formula takes a real number of steps; where
-    it does not (a cycling polynomial's D below 1, a periodic cosine with an exponent, an integer
+    it does not (a periodic cosine with an exponent, an integer
     field, a phase before one that cannot start between steps), to the nearest step
     (halves up), as before real durations."""
     def resolved(schedule, **ctx):
         return lrcore.Schedule.from_dict(doc(schedule, **ctx)).resolve().schedule
 
     assert resolved({"type": "polynomial", "start": 0.1, "duration": "0.5%", "cycle": True},
-                    total_steps=101).duration == 1
+                    total_steps=101).duration == 0.505
     assert resolved({"type": "polynomial", "start": 0.1, "duration": "1%", "cycle": True},
                     total_steps=101).duration == 1.01
     assert resolved({"type": "polynomial", "start": 0.1, "duration": "1%"},

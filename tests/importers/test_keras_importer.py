@@ -16,6 +16,7 @@ Oracles: the Keras schedule object, called on the steps.
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -163,6 +164,80 @@ def test_float64_curve_matches_keras(name, horizon):
     t = np.concatenate([horizon_steps(horizon), FAR])
     native = float64_call(getattr(S, cls)(**float64_config(config)), t)
     assert_close(lrcore.evaluate(spec, t), native, FLOAT64, steps=t, what=f"{name} float64")
+
+
+# Staircases and cycles over a real decay_steps that int32 arithmetic once refused (a
+# fraction p/q with p q past 2**31 - 1, or below 1 step): (class, config, steps).
+RATIO_FLAGS = {
+    "ExponentialDecay-staircase-thirds": ("ExponentialDecay", dict(
+        initial_learning_rate=0.3, decay_steps=1000 / 3, decay_rate=0.5, staircase=True),
+        np.arange(2500), Fraction(1000, 3)),
+    "ExponentialDecay-staircase-under-a-step": ("ExponentialDecay", dict(
+        initial_learning_rate=0.3, decay_steps=0.3, decay_rate=0.9, staircase=True),
+        np.arange(400), Fraction(3, 10)),
+    "InverseTimeDecay-staircase-fine": ("InverseTimeDecay", dict(
+        initial_learning_rate=0.05, decay_steps=1000.123456, decay_rate=2.5, staircase=True),
+        np.arange(0, 60000, 7), Fraction("1000.123456")),
+    "InverseTimeDecay-staircase-under-a-step": ("InverseTimeDecay", dict(
+        initial_learning_rate=0.05, decay_steps=0.7, decay_rate=0.3, staircase=True),
+        np.arange(400), Fraction(7, 10)),
+    "PolynomialDecay-cycle-thirds": ("PolynomialDecay", dict(
+        initial_learning_rate=0.2, decay_steps=1000 / 3, end_learning_rate=0.03, power=1.3,
+        cycle=True), np.arange(2500), Fraction(1000, 3)),
+    "PolynomialDecay-cycle-fine": ("PolynomialDecay", dict(
+        initial_learning_rate=0.2, decay_steps=10000.0001, end_learning_rate=0.03, power=2.0,
+        cycle=True), np.concatenate([np.arange(0, 60000, 7), np.arange(29990, 30010)]),
+        Fraction("10000.0001")),
+    "PolynomialDecay-cycle-under-a-step": ("PolynomialDecay", dict(
+        initial_learning_rate=0.2, decay_steps=0.3, end_learning_rate=0.03, power=0.5,
+        cycle=True), np.arange(400), Fraction(3, 10)),
+}
+
+
+def keras_formula(cls, config, n, t):
+    """Keras's formula (its source, ``learning_rate_schedule.py``) at step ``t`` with the
+    quotient ``t / decay_steps`` exact, ``n`` the fraction meant by ``decay_steps``."""
+    s = config["initial_learning_rate"]
+    if cls == "ExponentialDecay":
+        return s * config["decay_rate"] ** math.floor(t / n)
+    if cls == "InverseTimeDecay":
+        return s / (1 + config["decay_rate"] * math.floor(t / n))
+    cycled = n * max(1, math.ceil(t / n))
+    w = float((cycled - t) / cycled) ** config["power"]
+    return (s - config["end_learning_rate"]) * w + config["end_learning_rate"]
+
+
+@pytest.mark.parametrize("name", sorted(RATIO_FLAGS))
+def test_staircases_and_cycles_over_real_decay_steps_match_keras(name):
+    """Keras's own float64 schedule at every step of a grid, rtol 1e-12: its floor and
+    ceil of ``step / decay_steps`` meet the whole quotients of the simplest fraction
+    float64 rounds ``decay_steps`` to (``1000/3``), which the spec draws exactly. Far
+    away, where Keras's float64 ``1 - step / (decay_steps * c)`` cancels, its formula in
+    exact arithmetic."""
+    cls, config, steps, n = RATIO_FLAGS[name]
+    spec = lrcore.from_keras(getattr(S, cls)(**config))
+    native = float64_call(getattr(S, cls)(**float64_config(config)), steps)
+    assert_close(lrcore.evaluate(spec, steps), native, FLOAT64, steps=steps, what=name)
+    far = np.asarray(FAR)
+    assert_close(lrcore.evaluate(spec, far), [keras_formula(cls, config, n, int(k))
+                                              for k in far],
+                 FLOAT64, steps=far, peak=float(np.max(native)), what=f"{name} far")
+
+
+def test_real_decay_steps_with_a_flag_is_read_as_the_simplest_fraction():
+    """``1000 / 3`` is the ratio ``"1000/3"`` (its decimal text would restart one step
+    late at step 1000, where Keras's float64 ceil(1000 / decay_steps) is 3); a short
+    decimal stays itself."""
+    config = dict(initial_learning_rate=0.2, decay_steps=1000 / 3, end_learning_rate=0.0,
+                  cycle=True)
+    spec = lrcore.from_keras(config, class_name="PolynomialDecay")
+    assert spec.to_dict()["schedule"]["duration"] == "1000/3"
+    assert lrcore.evaluate(spec, [999, 1000, 1001]).tolist() == pytest.approx(
+        [0.2 * 1 / 1000, 0.0, 0.2 * 997 / 4000], rel=1e-12)
+    config = dict(initial_learning_rate=0.1, decay_steps=23.4, decay_rate=0.5,
+                  staircase=True)
+    spec = lrcore.from_keras(config, class_name="ExponentialDecay")
+    assert spec.to_dict()["schedule"]["every"] == 23.4
 
 
 @pytest.mark.parametrize("horizon", HORIZONS)
@@ -334,23 +409,11 @@ class Custom(S.LearningRateSchedule):
                                               r"reads"),
     ({"class_name": "ExponentialDecay", "config": {}}, {"class_name": "CosineDecay"},
      r"differs from the serialized class"),
-    ({"initial_learning_rate": 0.1, "decay_steps": 0.5, "end_learning_rate": 0.0,
-      "power": 1.0, "cycle": True}, {"class_name": "PolynomialDecay"},
-     r"^decay_steps: must be >= 1 with cycle when it is not a whole number of steps "
-     r"\(ceil\(t / decay_steps\) must stay within 2\*\*31 - 1\), got 0\.5$"),
-    ({"initial_learning_rate": 0.1, "decay_steps": 10000.0001, "end_learning_rate": 0.0,
-      "power": 1.0, "cycle": True}, {"class_name": "PolynomialDecay"},
-     r"^decay_steps: must be a ratio p/q with p \* q <= 2\*\*31 - 1 with cycle \(its "
-     r"restarts are found by integer arithmetic\); use a simpler fraction, got "
-     r"10000\.0001$"),
-    ({"initial_learning_rate": 0.1, "decay_steps": 0.5, "decay_rate": 0.9,
+    ({"initial_learning_rate": 0.1, "decay_steps": 0.5, "decay_rate": 1.0000000001,
       "staircase": True}, {"class_name": "ExponentialDecay"},
-     r"^decay_steps: must be >= 1 with staircase when it is not a whole number of steps "
-     r"\(floor\(t / decay_steps\) must stay within 2\*\*31 - 1\), got 0\.5$"),
-    ({"initial_learning_rate": 0.1, "decay_steps": 1000.123456, "decay_rate": 0.9,
-      "staircase": True}, {"class_name": "InverseTimeDecay"},
-     r"^decay_steps: must be a ratio p/q with p \* q <= 2\*\*31 - 1 with staircase \(its "
-     r"stairs are found by integer arithmetic\); use a simpler fraction, got 1000\.123456$"),
+     r"^exponential\.every: must be >= 1 with staircase when it is not a whole number of "
+     r"steps and the rate still changes after 2\*\*31 - 1 stairs \(floor\(t / every\) must "
+     r"stay within 2\*\*31 - 1\), got 0\.5$"),
     ({"initial_learning_rate": 0.1, "decay_steps": 10, "decay_rate": 0.9, "cycle": True},
      {"class_name": "ExponentialDecay"}, r"ExponentialDecay.cycle: is not an argument"),
     ({"initial_learning_rate": 0.1}, {"class_name": "CosineDecay"},

@@ -204,6 +204,26 @@ STEPPED = {
     "CyclicLR-momentum-real": (lambda o: L.CyclicLR(o, 0.01, [0.2, 0.5],
                                                     step_size_up=2.75, step_size_down=7),
                                40),
+    # step sizes a decimal cannot hold, read as the simplest fractions giving torch's
+    # floats (1000/3 and 500/7: the cycle counted in 21sts of a step, within int32)
+    "CyclicLR-thirds": (lambda o: L.CyclicLR(o, 0.01, [0.2, 0.5], step_size_up=1000 / 3,
+                                             step_size_down=500 / 7, mode="triangular2",
+                                             cycle_momentum=False), 2500),
+    # (up + down) q**2 past int32 (10**12 + ...): the position found exactly all the same
+    "CyclicLR-millionth": (lambda o: L.CyclicLR(o, 0.01, [0.2, 0.5], step_size_up=1e-6,
+                                                step_size_down=1.5, cycle_momentum=False),
+                           40),
+    # triangular2 whose cycles are shorter than a step: 2**-k halves every 0.75 steps
+    "CyclicLR-triangular2-under-a-step": (lambda o: L.CyclicLR(
+        o, 0.01, [0.2, 0.5], step_size_up=0.3, step_size_down=0.45, mode="triangular2",
+        cycle_momentum=False), 40),
+    # step_size_down=0: torch's sawtooth, from base_lr at each cycle start toward max_lr
+    "CyclicLR-sawtooth": (lambda o: L.CyclicLR(o, 0.01, [0.2, 0.5], step_size_up=4,
+                                               step_size_down=0, mode="triangular2",
+                                               cycle_momentum=False), 40),
+    "CyclicLR-sawtooth-real": (lambda o: L.CyclicLR(o, 0.01, [0.2, 0.5], step_size_up=2.5,
+                                                    step_size_down=0, mode="exp_range",
+                                                    gamma=0.95, cycle_momentum=False), 40),
     # rising cosines restarting after 4, 8, 16, ... steps
     "CosineAnnealingWarmRestarts-eta-above-mult": (lambda o: L.CosineAnnealingWarmRestarts(
         o, 4, T_mult=2, eta_min=0.5), 130),
@@ -304,15 +324,17 @@ def test_formerly_refused_match_torch_step_by_step(name):
                      what=f"{name} group {g}")
 
 
-def test_cyclic_real_steps_momentum_matches_torch():
-    """CyclicLR's momentum cycle over step sizes that are not whole: each group's
-    momentum as torch's step() sets it."""
+@pytest.mark.parametrize("up,down", [(2.75, 7), (2.5, 0), (1000 / 3, 0)])
+def test_cyclic_real_steps_momentum_matches_torch(up, down):
+    """CyclicLR's momentum cycle over step sizes that are not whole, and its sawtooth
+    (step_size_down=0: max_momentum at each cycle start, falling toward base_momentum):
+    each group's momentum as torch's step() sets it."""
     def make(o):
-        return L.CyclicLR(o, 0.01, [0.2, 0.5], step_size_up=2.75, step_size_down=7,
+        return L.CyclicLR(o, 0.01, [0.2, 0.5], step_size_up=up, step_size_down=down,
                           mode="triangular2", base_momentum=[0.8, 0.85],
                           max_momentum=[0.9, 0.95])
 
-    n, lrs = 40, (BASE, 0.03)
+    n, lrs = (1200 if up > 100 else 40), (BASE, 0.03)
     s = make(optimizer(lrs))
     stepped = np.empty((2, n))
     for k in range(n):
@@ -343,11 +365,12 @@ def test_cyclic_real_steps_far_against_exact_position():
 
 
 @pytest.mark.parametrize("kwargs,message", [
-    ({"step_size_up": 1e-6, "step_size_down": 1}, "up and down over their common "
-     "denominator q must have (up + down) * q**2 <= 2**31 - 1 (the position in the cycle "
-     "is found by integer arithmetic); use simpler fractions, got 1e-06"),
-    ({"step_size_up": 0.25, "mode": "triangular2"}, "up + down must be >= 1 step with "
-     "triangular2 (the count of cycles must stay within 2**31 - 1), got 0.25"),
+    ({"step_size_up": 1e-4, "step_size_down": 10**6}, "up and down over their common "
+     "denominator q must have (up + down) * q <= 2**31 - 1 (the position in the cycle is "
+     "an integer count of 1/q steps); use simpler fractions, got 0.0001"),
+    ({"step_size_up": 1e-10, "mode": "triangular2"}, "up + down must be >= 1 / (2**31 - "
+     "2201) steps with triangular2 (its count of cycles k must stay within 2**31 - 1 "
+     "until the amplitude 2**-k is 0), got 1e-10"),
 ])
 def test_cyclic_real_steps_beyond_int32_arithmetic_are_refused(kwargs, message):
     with raises("scheduler (CyclicLR): cannot be expressed: cyclic.up: " + message):
@@ -686,9 +709,6 @@ def _refused(reason: str) -> str:
     (lambda o: L.CyclicLR(o, 0.01, 0.1, step_size_up=4, scale_fn=lambda x: 1.0),
      "scheduler.scale_fn: a custom scale_fn is Python code lrcore cannot read; use "
      "mode='triangular', 'triangular2' or 'exp_range', got \"<lambda>\""),
-    (lambda o: L.CyclicLR(o, 0.01, 0.1, step_size_up=2.5, step_size_down=0),
-     "scheduler.step_size_up: step_size_up and step_size_down must be numbers of steps "
-     '> 0, got {"total_size": 2.5, "ratio": 1.0}'),
     (lambda o: L.ChainedScheduler([L.ConstantLR(o, 0.5, 3), L.CosineAnnealingLR(o, 10)]),
      _refused("scheduler.schedulers[1]: CosineAnnealingLR is not supported: in a "
               "ChainedScheduler only schedulers that multiply the current rate by a ratio "
@@ -704,7 +724,7 @@ def _refused(reason: str) -> str:
      _refused("scheduler.schedulers[1]: SequentialLR is not supported: torch restarts it "
               "at its milestone by calling its get_lr, which a composite does not have")
      + ', got "SequentialLR()"'),
-], ids=["LambdaLR", "subclass", "scale_fn", "step_size", "chained-cosine",
+], ids=["LambdaLR", "subclass", "scale_fn", "chained-cosine",
         "chained-after-milestone", "sequential-after-milestone"])
 def test_unsupported_schedulers_are_named(make, message):
     with raises(message):

@@ -4,6 +4,8 @@ CosineAnnealingWarmRestarts and SWALR."""
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from fractions import Fraction
 from typing import Any
 
 from ...errors import SpecError
@@ -36,13 +38,39 @@ def cyclic_lr(s, group, path, base):
 
     up = shortest(ratio * total, lambda u: fits(u, total - u))
     down = shortest(total - up, lambda d: fits(up, d))
-    if not (up > 0 and down > 0 and fits(up, down)):
-        raise SpecError(f"{path}.step_size_up", "step_size_up and step_size_down must be "
-                        "numbers of steps > 0", {"total_size": total, "ratio": ratio})
+    if not (up > 0 and down >= 0 and fits(up, down)):
+        raise SpecError(f"{path}.step_size_up", "step_size_up must be a number of steps > 0 "
+                        "and step_size_down >= 0", {"total_size": total, "ratio": ratio})
+    # as the simplest fractions giving torch the same floats (1000/3, not the decimal
+    # 333.3333333333333): a cycle whose position in 1/q steps int32 holds
+    up = simplest_fitting(up, lambda u: fits(u, total - u))
+    down = simplest_fitting(down, lambda d: fits(float(up), d))
     up, down = (int(x) if x == int(x) else x for x in (up, down))
     kwargs = {"gamma": real(s.gamma, f"{path}.gamma")} if s.mode == "exp_range" else {}
     return Cyclic(low=base, high=real(s.max_lrs[group], f"{path}.max_lr"), up=up,
                   down=None if down == up else down, mode=s.mode, **kwargs)
+
+
+def simplest_fitting(x: float, exact) -> int | Fraction:
+    """The first convergent ``c`` of the continued fraction of ``x`` with
+    ``exact(float(c))`` true (the simplest ratio torch cannot tell from ``x``), else
+    ``x``'s decimal text."""
+    if x == int(x):
+        return int(x)
+    for c in convergents(Fraction(x)):
+        if c > 0 and exact(float(c)):
+            return c
+    return Fraction(repr(x))
+
+
+def convergents(x: Fraction) -> Iterator[Fraction]:
+    """The convergents of the continued fraction of ``x >= 0``, simplest first."""
+    p0, q0, p1, q1 = 0, 1, 1, 0
+    n, d = x.numerator, x.denominator
+    while d:
+        a, (n, d) = n // d, (d, n % d)
+        p0, q0, p1, q1 = p1, q1, a * p1 + p0, a * q1 + q0
+        yield Fraction(p1, q1)
 
 
 def shortest(approx: float, exact) -> float:
