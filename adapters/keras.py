@@ -17,7 +17,7 @@ import keras
 import numpy as np
 from keras import ops as K
 
-from lrcore.backends import segments
+from lrcore.backends import blocks, segments
 from lrcore.document import KERAS_KEY, Schedule, as_schedule, keras_settings
 from lrcore.errors import SpecError
 from lrcore.evaluate import _steps as _checked_steps
@@ -632,13 +632,21 @@ def parity_values(name: str, specs: list, steps: list, reports: list) -> list:
     return [_values(s, t, r) for s, t, r in zip(specs, steps, reports)]
 
 
+#: parity calls a schedule on blocks of this many steps (:func:`lrcore.backends.blocks`):
+#: one shape for every spec, so JAX compiles each eager op once per run, not per spec
+_PARITY_BLOCK = 16384
+
+
 def _values(spec: Any, t: np.ndarray, reports: Any) -> np.ndarray:
     sched = to_keras(spec)
     parts = []
     for due, seg in segments(t, reports):
         for s, m in due:
             sched.report(m, int(s))
-        if seg.size:
-            steps = keras.ops.convert_to_tensor(seg, dtype=_int_dtype())
-            parts.append(np.asarray(keras.ops.convert_to_numpy(sched(steps)), dtype=np.float64))
+        for block, n in blocks(seg, _PARITY_BLOCK):
+            # cast by numpy first: jax would compile a cast for each new shape
+            steps = keras.ops.convert_to_tensor(np.asarray(block, dtype=_int_dtype()),
+                                                dtype=_int_dtype())
+            rates = np.asarray(keras.ops.convert_to_numpy(sched(steps)), dtype=np.float64)
+            parts.append(rates[:n])
     return np.concatenate(parts) if parts else np.empty(0)

@@ -350,16 +350,29 @@ _PYTHON = PythonOps()
 
 
 def parity_values(name: str, specs: list, steps: list, reports: list) -> list:
-    """The ``optax`` and ``optax-x64`` backends for :mod:`lrcore.parity`."""
-    return [_values(s, t, name == "optax-x64", r) for s, t, r in zip(specs, steps, reports)]
+    """The ``optax`` and ``optax-x64`` backends for :mod:`lrcore.parity`: each schedule
+    ``jax.jit(jax.vmap(schedule))`` over its steps, every spec without reports in one
+    jitted call (one compilation, not one per spec)."""
+    x64 = name == "optax-x64"
+    out: list = [None] * len(specs)
+    plain = [i for i, r in enumerate(reports) if r is None]
+    with jax.enable_x64(x64):
+        itype = np.int64 if x64 else np.int32  # cast here: jax compiles a cast per shape
+        schedules = [jax.vmap(to_optax(specs[i])) for i in plain]
+        rates = jax.jit(lambda ts: [f(t) for f, t in zip(schedules, ts, strict=True)])
+        for i, v in zip(plain, rates([np.asarray(steps[i], dtype=itype) for i in plain]),
+                        strict=True):
+            out[i] = np.asarray(v, dtype=np.float64)
+    for i, r in enumerate(reports):
+        if r is not None:
+            out[i] = _values(specs[i], steps[i], x64, r)
+    return out
 
 
 def _values(spec: Any, t: np.ndarray, x64: bool, reports: Any) -> np.ndarray:
+    """A plateau spec's rates: an optimizer's transformation with ``reports`` reported
+    at their steps."""
     with jax.enable_x64(x64):
-        itype = jnp.int64 if x64 else jnp.int32
-        if reports is None:
-            f = jax.jit(jax.vmap(to_optax(spec)))
-            return np.asarray(f(jnp.asarray(t, dtype=itype)), dtype=np.float64)
         tx = scale_by_plateau_schedule(spec)
         one = jnp.ones([], jnp.float64 if x64 else jnp.float32)
 

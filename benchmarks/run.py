@@ -24,6 +24,7 @@ import gc
 import json
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -695,6 +696,7 @@ def bench_parity(cfg: Config) -> list[Row]:
     process importing every framework those backends need, once (issue 17). Both are
     fresh interpreters, interleaved; wall time, with the children's CPU time beside."""
     import resource
+    import tempfile
 
     from lrcore import backends as registry
     from lrcore.parity import available_backends
@@ -702,7 +704,14 @@ def bench_parity(cfg: Config) -> list[Row]:
     names = available_backends()
     needs = list(dict.fromkeys(m for b in names for m in registry.get(b).needs))
     examples = HERE.parent / "examples"
-    env = {k: v for k, v in os.environ.items() if k not in ("KERAS_BACKEND",)}
+    # lrcore's bytecode cached, as an installed lrcore has it (the frameworks have theirs
+    # in site-packages): a private PYTHONPYCACHEPREFIX, filled by the warm-up pair, as in
+    # the start-up section; else a checkout under PYTHONDONTWRITEBYTECODE=1 compiles
+    # lrcore in each of the run's processes every time
+    prefix = tempfile.mkdtemp(prefix="lrcore-bench-pyc-")
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("KERAS_BACKEND", "PYTHONDONTWRITEBYTECODE")}
+    env["PYTHONPYCACHEPREFIX"] = prefix
     cpu: dict[str, list[float]] = {"parity": [], "imports": []}
 
     def spawn(args: list[str], key: str):
@@ -715,17 +724,28 @@ def bench_parity(cfg: Config) -> list[Row]:
                             + (after.ru_stime - before.ru_stime))
         return run
 
-    t = interleaved(spawn(["-m", "lrcore.cli", "parity", str(examples)], "parity"),
-                    spawn(["-c", "import " + ", ".join(needs)], "imports"),
-                    cfg.parity_reps, warmup=1, collect_every=0)
+    try:
+        t = interleaved(spawn(["-m", "lrcore.cli", "parity", str(examples)], "parity"),
+                        spawn(["-c", "import " + ", ".join(needs)], "imports"),
+                        cfg.parity_reps, warmup=1, collect_every=0)
+    finally:
+        shutil.rmtree(prefix, ignore_errors=True)
     n = len(t.a_ns)
+    cpu_a, cpu_b = cpu["parity"][-n:], cpu["imports"][-n:]
     n_specs = sum(1 for p in examples.iterdir() if p.suffix in (".yaml", ".yml", ".json"))
     row = timing_row("parity run", f"`lrcore parity examples/` ({n_specs} specs, "
                      f"{len(names)} backends) vs `import {', '.join(needs)}`", t, 1.5,
                      unit="s", extra={"backends": names, "imports": needs,
-                                      "cpu_s_parity": [round(c, 2) for c in cpu["parity"][-n:]],
-                                      "cpu_s_imports": [round(c, 2) for c in cpu["imports"][-n:]]})
-    return [row]
+                                      "cpu_s_parity": [round(c, 2) for c in cpu_a],
+                                      "cpu_s_imports": [round(c, 2) for c in cpu_b]})
+    # the same pairs in CPU seconds (user + sys of each process tree): what the run costs
+    # whatever the load, where wall time depends on free cores
+    ratios = [a / b for a, b in zip(cpu_a, cpu_b, strict=True)]
+    cpu_row = Row("parity run", "the same, CPU seconds (user + sys, every process)",
+                  f"{statistics.median(cpu_a):.2f} s", f"{statistics.median(cpu_b):.2f} s",
+                  (statistics.median(ratios), min(ratios), max(ratios)), "(info)", None,
+                  {"reps": n, "ratios": [round(r, 5) for r in ratios]})
+    return [row, cpu_row]
 
 
 # ---- start-up --------------------------------------------------------------------------------

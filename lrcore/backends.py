@@ -30,8 +30,8 @@ import numpy as np
 
 from .errors import SpecError
 
-__all__ = ["Backend", "ENTRY_POINT_GROUP", "all_backends", "available", "exports", "get",
-           "names", "segments"]
+__all__ = ["Backend", "ENTRY_POINT_GROUP", "all_backends", "available", "blocks", "exports",
+           "get", "names", "segments"]
 
 ENTRY_POINT_GROUP = "lrcore.backends"
 DTYPES = ("float32", "float64")
@@ -236,4 +236,20 @@ def segments(t: np.ndarray, reports: Sequence | None) -> list:
             pending, start = [], cut
         pending.append(item)
     out.append((pending, t[start:]))
+    return out
+
+
+def blocks(t: np.ndarray, size: int) -> list[tuple[np.ndarray, int]]:
+    """For a values function on a framework that compiles each operation per shape (JAX
+    compiles an eager op for every new input shape): ``t`` cut into blocks of exactly
+    ``size`` steps, the last one padded with copies of its last step, each with the
+    number of its steps taken from ``t`` (the padding's values are dropped). Every call
+    then has one shape, whatever the spec's grid, so each op compiles once per run."""
+    out = []
+    for start in range(0, t.size, size):
+        part = t[start:start + size]
+        n = int(part.size)
+        if n < size:
+            part = np.concatenate([part, np.full(size - n, part[-1], dtype=part.dtype)])
+        out.append((part, n))
     return out
