@@ -479,3 +479,114 @@ def test_a_ratio_lrcore_has_no_curve_for_after_a_closed_form_is_refused():
             "MultiplicativeLR, StepLR, MultiStepLR and ConstantLR are read (their ratio of "
             "each step is a curve lrcore has); from_torch reads ")):
         lrcore.from_torch(s)
+
+
+# ---- a ChainedScheduler holding a CosineAnnealingLR or a LambdaLR ----------------------------
+
+COSINE_CHAINS = {
+    "LinearLR-Cosine": lambda o: [L.LinearLR(o, 0.1, total_iters=5),
+                                  L.CosineAnnealingLR(o, 8, eta_min=0.001)],
+    "Cosine-LinearLR": lambda o: [L.CosineAnnealingLR(o, 8, eta_min=0.001),
+                                  L.LinearLR(o, 0.1, total_iters=5)],
+    "ConstantLR-to-T_max": lambda o: [L.ConstantLR(o, 0.5, 8),
+                                      L.CosineAnnealingLR(o, 8, eta_min=0.001)],
+    "Cosine-MultiStepLR-PolynomialLR": lambda o: [
+        L.CosineAnnealingLR(o, 6, eta_min=0.001), L.MultiStepLR(o, [2, 4, 11], 0.5),
+        L.PolynomialLR(o, 4, 0.5)],
+    "LinearLR-3.5-Cosine-2.5": lambda o: [L.LinearLR(o, 0.1, total_iters=3.5),
+                                          L.CosineAnnealingLR(o, 2.5, 0.002)],
+    "ExponentialLR-Cosine-2.5": lambda o: [L.ExponentialLR(o, 0.9),
+                                           L.CosineAnnealingLR(o, 2.5)],
+    "nested-two-cosines": lambda o: [L.CosineAnnealingLR(o, 2.5), L.ChainedScheduler(
+        [L.StepLR(o, 2, 0.5), L.CosineAnnealingLR(o, 3.5)])],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(COSINE_CHAINS))
+def test_a_chained_scheduler_holding_a_cosine(kind):
+    """CosineAnnealingLR multiplies the distance to eta_min by a ratio of cosines (and
+    adds a step of its base_lrs' wave where that would divide by 0): up to the others'
+    last ratio torch's steps, then the cosine through the rate there, then the wave of
+    base_lrs from torch's restart; with eta_min 0 and a fractional T_max, the cosine times
+    the others' multiplier curves. Both groups, read at the start, after 5 steps and from
+    then on, over three periods."""
+    def make():
+        return L.ChainedScheduler(COSINE_CHAINS[kind](two_groups()))
+    assert_reads(make, 40, what=kind)
+    assert_reads(make, 35, what=kind + " after 5", before=5)
+    assert_reads(make, 35, what=kind + " from now", origin="now", before=5)
+
+
+def test_a_chained_scheduler_holding_a_cosine_written_out():
+    """LinearLR(0.5, total_iters=2) then CosineAnnealingLR(T_max=4, eta_min=0.01) from
+    0.05: 0.025 at step 0; each step multiplies by LinearLR's ratio, then the distance to
+    0.01 by (1 + cos(pi k / 4)) / (1 + cos(pi (k - 1) / 4)); from step 2 the cosine
+    through that rate reaches 0.01 at step 4, and at step 5 torch adds a step of the
+    0.05 wave: 0.01 + 0.04 (1 + cos(pi k / 4)) / 2 from then on."""
+    o = two_groups()
+    s = L.ChainedScheduler([L.LinearLR(o, 0.5, total_iters=2),
+                            L.CosineAnnealingLR(o, 4, eta_min=0.01)])
+    w = [1 + math.cos(math.pi * k / 4) for k in range(12)]
+    r1 = (0.025 * 0.75 / 0.5 - 0.01) * w[1] / w[0] + 0.01
+    r2 = (r1 * 1.0 / 0.75 - 0.01) * w[2] / w[1] + 0.01
+    hand = [0.025, r1, r2, (r2 - 0.01) * w[3] / w[2] + 0.01, 0.01] \
+        + [0.01 + 0.04 * w[k] / 2 for k in range(5, 12)]
+    assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(12)), hand, FLOAT64)
+    assert_close(run(s, 12)[0], hand, FLOAT64)
+
+
+def test_a_chained_cosine_no_curve_follows_is_refused():
+    """A ratio that never ends (ExponentialLR) with eta_min > 0: each step adds eta_min
+    (ratio - 1) / (1 + cos(pi (k - 1) / T_max)) to the distance it multiplies, a sum of
+    secants no curve is; with an integer T_max, torch's restart at T_max + 1 begins the
+    product of the ratios anew in each period."""
+    for eta in (0.001, 0.0):
+        o = two_groups()
+        s = L.ChainedScheduler([L.ExponentialLR(o, 0.9), L.CosineAnnealingLR(o, 8, eta)])
+        with pytest.raises(lrcore.SpecError, match="^" + re.escape(
+                "scheduler.schedulers[1]: CosineAnnealingLR is not supported: in a "
+                "ChainedScheduler with a ratio that never ends (ExponentialLR), which the "
+                "cosine's recursion multiplies into the distance to eta_min, each step adds "
+                "eta_min (ratio - 1) / (1 + cos(pi (k - 1) / T_max)), and at each torch "
+                "restart (T_max + 1 mod 2 T_max) the product of the ratios begins anew: a "
+                "sum and a restarted product no curve of lrcore's is (an eta_min of 0 and a "
+                "fractional T_max, or ratios that end, are read); from_torch reads ")):
+            lrcore.from_torch(s)
+
+
+def test_a_chained_cosine_torch_drives_below_zero_is_refused():
+    """PolynomialLR reaches 0 at total_iters; the cosine's next step moves the distance
+    to eta_min (-0.01) on: torch sets -0.02 at step 5, a rate no spec has."""
+    def make():
+        o = two_groups()
+        return L.ChainedScheduler([L.CosineAnnealingLR(o, 3, eta_min=0.01),
+                                   L.MultiStepLR(o, [2, 4, 11], 0.5), L.PolynomialLR(o, 4, 2.0)])
+    s = make()
+    assert run(make(), 6)[0, 5] < 0
+    with pytest.raises(lrcore.SpecError, match="^" + re.escape(
+            "scheduler: sets a negative rate (-0.020000000000000025) at step 5, and a spec's "
+            "rates are >= 0; give its schedulers ratios that keep the rate above eta_min, "
+            'got "ChainedScheduler()"') + "$"):
+        lrcore.from_torch(s)
+
+
+LAMBDA_CHAINS = {
+    "cosine-ExponentialLR": lambda o, hf: [
+        hf("cosine", o, num_warmup_steps=3, num_training_steps=20), L.ExponentialLR(o, 0.95)],
+    "ConstantLR-linear-StepLR": lambda o, hf: [
+        L.ConstantLR(o, 0.5, 4), hf("linear", o, num_warmup_steps=2, num_training_steps=15),
+        L.StepLR(o, 3, 0.5)],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LAMBDA_CHAINS))
+def test_a_chained_scheduler_holding_a_lambda(kind):
+    """LambdaLR sets base_lrs x its function of the step outright, as a cycler does:
+    those before it are overwritten, those after it multiply it by their ratio."""
+    transformers = pytest.importorskip("transformers")
+
+    def make():
+        return L.ChainedScheduler(LAMBDA_CHAINS[kind](two_groups(), transformers.get_scheduler))
+    assert_reads(make, 25, what=kind)
+    assert_reads(make, 20, what=kind + " after 5", before=5)
+    assert_reads(make, 20, what=kind + " from now", origin="now", before=5)

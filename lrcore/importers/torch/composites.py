@@ -15,6 +15,7 @@ from ...evaluate import evaluate
 from ...fields import MAX_STEP
 from ...node import Node
 from ...nodes.constant import Constant
+from ...nodes.cosine import Cosine
 from ...nodes.piecewise_constant import PiecewiseConstant
 from ...nodes.repeat import Repeat
 from ...nodes.scale import Scale
@@ -264,6 +265,9 @@ def chained_scheduler(s, group, path, base_rate):
 
     if path == "scheduler" and any(setter(c) for c, _ in flat(s, path)):
         return set_then_multiplied(s, group, path)
+    if path == "scheduler" and any(name(c) == "CosineAnnealingLR" and is_torch_own(c)
+                                   for c, _ in flat(s, path)):
+        return chain_with_cosine(s, group, path)
     node = None
     for i, child in enumerate(s._schedulers):
         p = f"{path}.schedulers[{i}]"
@@ -471,7 +475,8 @@ def restarted_chain(s: Any, group: int, path: str, start: float) -> Node:
 
 
 #: the closed forms that set the rate outright at every step, whatever the group holds
-SETTERS = ("CyclicLR", "OneCycleLR", "CosineAnnealingWarmRestarts")
+#: (LambdaLR: base_lrs times its function of the step)
+SETTERS = ("CyclicLR", "OneCycleLR", "CosineAnnealingWarmRestarts", "LambdaLR")
 
 
 def setter(s: Any) -> bool:
@@ -583,3 +588,104 @@ def chained_momentum(s: Any, group: int) -> dict[str, Node]:
         return {}
     c, p = cyclers[-1]
     return {"momentum": cycled_momentum(c, group, curve(c, group, p))}
+
+
+def last_ratio(s: Any, group: int, path: str) -> int | None:
+    """The last step k >= 1 at which a multiplying scheduler's plain step() multiplies the
+    rate by a ratio other than 1 (0: none; ``None``: it does so forever)."""
+    from .decays import literal_factor
+
+    kind = name(s)
+    if kind in ("ExponentialLR", "StepLR"):
+        return 0 if real(s.gamma, f"{path}.gamma") == 1.0 else None
+    if kind == "MultiplicativeLR":
+        return 0 if literal_factor(s.lr_lambdas[group]) == 1.0 else None
+    if kind == "MultiStepLR":
+        if real(s.gamma, f"{path}.gamma") == 1.0:
+            return 0
+        return max((int(m) for m in s.milestones if m >= 1 and m == math.floor(m)), default=0)
+    total = real(s.total_iters, f"{path}.total_iters")
+    if kind == "ConstantLR":
+        return int(total) if total >= 1 and total == math.floor(total) else 0
+    return max(0, math.floor(total))  # LinearLR, PolynomialLR: at each 1 <= k <= total
+
+
+def chain_with_cosine(s: Any, group: int, path: str) -> Node:
+    """A ChainedScheduler holding a CosineAnnealingLR among multiplying schedulers. Its
+    step multiplies the distance to eta_min by (1 + cos(pi k / T)) / (1 + cos(pi (k - 1)
+    / T)) (at k = T + 1 mod 2 T, where that divides by 0, it adds a step of its base_lrs'
+    wave instead). While the others' ratios are not all 1 (up to their last one, K)
+    torch's steps are written out, rate by rate; from K on only the cosine moves the rate:
+    a periodic cosine through the rate at K, down to eta_min, then the wave of base_lrs
+    from the step torch restarts it. With eta_min 0 and a fractional T_max (no restart)
+    the ratios telescope for ever: the cosine times the others' multiplier curves."""
+    from .decays import cosine_annealing_lr, count
+    from .dispatch import curve
+
+    members = flat(s, path)
+    cosines = [(c, p) for c, p in members if name(c) == "CosineAnnealingLR"]
+    others = [(c, p) for c, p in members if name(c) != "CosineAnnealingLR"]
+    initial = base(members[0][0], group, members[0][1])
+    for c, p in members:  # refuses what is not a multiplying scheduler of torch's own
+        if name(c) != "CosineAnnealingLR" or not is_torch_own(c):
+            initial *= float(evaluate(Schedule(schedule=curve(c, group, p, base=1.0,
+                                                              chained=True)), [0])[0])
+    ends = [last_ratio(c, group, p) for c, p in others]
+    params = [(real(c.eta_min, f"{p}.eta_min"), count(c.T_max, f"{p}.T_max"))
+              for c, p in cosines]
+    if all(eta == 0 and isinstance(t, Fraction) for eta, t in params):
+        node = None  # no restart, no eta_min: every step multiplies the rate by its ratios
+        for i, (c, p) in enumerate(members):
+            start = base(c, group, p) if i == 0 else 1.0
+            if name(c) == "CosineAnnealingLR":
+                with named(c, p):
+                    factor = cosine_annealing_lr(c, group, p, start)
+            else:
+                factor = curve(c, group, p, base=start, chained=True)
+            node = factor if node is None else Scale(schedule=node, by=factor)
+        return node
+    cos, cp = cosines[0] if len(cosines) == 1 else (None, None)
+    if cos is None or None in ends:
+        what = "two CosineAnnealingLRs, each multiplying" if cos is None else \
+            "a ratio that never ends ({}), which the cosine's recursion multiplies".format(
+                ", ".join(name(c) for (c, _), e in zip(others, ends) if e is None))
+        raise refuse(cosines[0][0], cosines[0][1], f"in a ChainedScheduler with {what} "
+                     "into the distance to eta_min, each step adds eta_min (ratio - 1) / "
+                     "(1 + cos(pi (k - 1) / T_max)), and at each torch restart (T_max + 1 "
+                     "mod 2 T_max) the product of the ratios begins anew: a sum and a "
+                     "restarted product no curve of lrcore's is (an eta_min of 0 and a "
+                     "fractional T_max, or ratios that end, are read)")
+    eta, t = params[0]
+    wave = base(cos, group, cp)
+    last = max(ends, default=0)
+    rates, r = [initial], initial
+    for k in range(1, last + 1):  # torch's steps, written out (its own arithmetic)
+        for c, p in members:
+            r = plain_step(c, group, p, k, r)
+        if r < 0:
+            raise negative(s, r, k)
+        rates.append(r)
+    prefix = [(Constant(value=v), 1) for v in rates[:-1]]
+    restart = None
+    if not isinstance(t, Fraction):  # the first k > K with (k - 1 - T) % 2T == 0
+        restart = last + 1 + (t - last) % (2 * t)
+    with named(cos, cp):
+        base_wave = Cosine(start=wave, end=eta, duration=t, periodic=True)
+        if restart == last + 1:  # the rate at K is eta_min: the wave of base_lrs next
+            return chain([*prefix, (Constant(value=r), 1),
+                          (Shift(schedule=base_wave, offset=restart), None)])
+        w = 1 + math.cos(math.pi * last / t)
+        if eta + 2 * (r - eta) / w < 0:  # its wave through r at K dips below 0
+            raise negative(s, eta + 2 * (r - eta) / w, last + (-last) % (2 * t))
+        through = Shift(schedule=Cosine(start=eta + 2 * (r - eta) / w, end=eta, duration=t,
+                                        periodic=True), offset=last)
+        if restart is None:
+            return chain([*prefix, (through, None)])
+        return chain([*prefix, (through, restart - last),
+                      (Shift(schedule=base_wave, offset=restart), None)])
+
+
+def negative(s: Any, rate: float, k: Any) -> SpecError:
+    return SpecError("scheduler", f"sets a negative rate ({rate!r}) at step {k}, and a "
+                     "spec's rates are >= 0; give its schedulers ratios that keep the rate "
+                     "above eta_min", describe(s))
