@@ -565,7 +565,7 @@ def test_a_chained_cosine_torch_drives_below_zero_is_refused():
     assert run(make(), 6)[0, 5] < 0
     with pytest.raises(lrcore.SpecError, match="^" + re.escape(
             "scheduler: sets a negative rate (-0.020000000000000025) at step 5, and a spec's "
-            "rates are >= 0; give its schedulers ratios that keep the rate above eta_min, "
+            "rates are >= 0; give its schedulers ratios that keep the rate >= 0, "
             'got "ChainedScheduler()"') + "$"):
         lrcore.from_torch(s)
 
@@ -590,3 +590,41 @@ def test_a_chained_scheduler_holding_a_lambda(kind):
     assert_reads(make, 25, what=kind)
     assert_reads(make, 20, what=kind + " after 5", before=5)
     assert_reads(make, 20, what=kind + " from now", origin="now", before=5)
+
+
+SWALR_CHAINS = {
+    "ExponentialLR-SWALR": lambda o: [L.ExponentialLR(o, 0.9),
+                                      SWALR(o, [0.01, 0.2], anneal_epochs=5)],
+    "SWALR-linear-ExponentialLR": lambda o: [
+        SWALR(o, 0.01, anneal_epochs=5, anneal_strategy="linear"), L.ExponentialLR(o, 0.9)],
+    "LinearLR-SWALR-0-StepLR": lambda o: [L.LinearLR(o, 0.2, total_iters=4),
+                                          SWALR(o, 0.01, anneal_epochs=0), L.StepLR(o, 3, 0.5)],
+    "SWALR-1-ConstantLR": lambda o: [SWALR(o, 0.01, anneal_epochs=1), L.ConstantLR(o, 0.5, 3)],
+    "Cosine-SWALR-MultiStepLR": lambda o: [L.CosineAnnealingLR(o, 4, 0.001),
+                                           SWALR(o, [0.02, 0.3], anneal_epochs=6),
+                                           L.MultiStepLR(o, [0, 3, 9], 0.5)],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SWALR_CHAINS))
+def test_a_chained_scheduler_holding_a_swalr(kind):
+    """While SWALR anneals, each call inverts its last share of swa_lr on the rate the
+    others multiplied (torch's steps, written out); from the call whose share is 1 it
+    sets swa_lr outright, and the schedulers after it multiply that by their ratios."""
+    def make():
+        return L.ChainedScheduler(SWALR_CHAINS[kind](two_groups()))
+    assert_reads(make, 20, what=kind)
+    assert_reads(make, 15, what=kind + " after 5", before=5)
+    assert_reads(make, 15, what=kind + " from now", origin="now", before=5)
+
+
+def test_a_chained_scheduler_holding_a_swalr_written_out():
+    """ExponentialLR(0.5), then SWALR(swa_lr 0.01, linear, 2 epochs) from 0.05: 0.05 at
+    step 0; at step 1 it undoes share 0 of 0.025 and applies share 1/2; at step 2 it
+    sets 0.01; then ExponentialLR's halving is overwritten at every step."""
+    o = two_groups()
+    s = L.ChainedScheduler([L.ExponentialLR(o, 0.5),
+                            SWALR(o, 0.01, anneal_epochs=2, anneal_strategy="linear")])
+    hand = [0.05, 0.01 / 2 + 0.025 / 2, 0.01, 0.01, 0.01]
+    assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(5)), hand, FLOAT64)
+    assert_close(run(s, 5)[0], hand, FLOAT64)

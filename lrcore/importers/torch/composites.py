@@ -265,6 +265,9 @@ def chained_scheduler(s, group, path, base_rate):
 
     if path == "scheduler" and any(setter(c) for c, _ in flat(s, path)):
         return set_then_multiplied(s, group, path)
+    if path == "scheduler" and any(name(c) == "SWALR" and is_torch_own(c)
+                                   for c, _ in flat(s, path)):
+        return chain_with_swalr(s, group, path)
     if path == "scheduler" and any(name(c) == "CosineAnnealingLR" and is_torch_own(c)
                                    for c, _ in flat(s, path)):
         return chain_with_cosine(s, group, path)
@@ -688,4 +691,59 @@ def chain_with_cosine(s: Any, group: int, path: str) -> Node:
 def negative(s: Any, rate: float, k: Any) -> SpecError:
     return SpecError("scheduler", f"sets a negative rate ({rate!r}) at step {k}, and a "
                      "spec's rates are >= 0; give its schedulers ratios that keep the rate "
-                     "above eta_min", describe(s))
+                     ">= 0", describe(s))
+
+
+def swalr_step(s: Any, group: int, path: str, k: int, r: float) -> float:
+    """The rate SWALR's get_lr sets after ``k`` calls from the rate ``r`` the group holds:
+    it undoes the share of swa_lr of call k - 1 (``_get_initial_lr``) and applies that of
+    call k (torch's code, written out; its own anneal function)."""
+    from .cycles import swalr_parameters, swalr_share
+
+    swa, _, epochs = swalr_parameters(s, group, path)
+    step = k if epochs else max(1, k)
+    prev = type(s)._get_initial_lr(r, swa, swalr_share(s, step - 1) if step >= 1 else
+                                   s.anneal_func(0))
+    alpha = swalr_share(s, step)
+    return swa * alpha + prev * (1 - alpha)
+
+
+def chain_with_swalr(s: Any, group: int, path: str) -> Node:
+    """A ChainedScheduler holding a SWALR among multiplying schedulers. While it anneals,
+    each call inverts its last share of swa_lr on the rate the others have multiplied,
+    an affine recursion with no closed form: torch's steps are written out, rate by rate,
+    up to the call whose share is 1. From there it sets swa_lr outright, and the
+    schedulers after it multiply that by their ratio of each step."""
+    from .cycles import swalr_parameters, swalr_share
+    from .dispatch import curve
+
+    members = flat(s, path)
+    j = max(i for i, (c, _) in enumerate(members) if name(c) == "SWALR")
+    swalr, sp = members[j]
+    swa, _, _ = swalr_parameters(swalr, group, sp)
+    node: Node = Constant(value=swa)  # the rate it sets once annealed
+    for c, p in members[j + 1:]:
+        _, factor = step_ratio(c, group, p)  # refuses what has no ratio curve
+        if factor is not None:
+            node = Scale(schedule=node, by=factor)
+    r = base(members[0][0], group, members[0][1])
+    for i, (c, p) in enumerate(members):  # the construction, in the list's order
+        if name(c) == "SWALR" and is_torch_own(c):
+            r = swalr_step(c, group, p, 0, r)
+        elif name(c) == "CosineAnnealingLR" and is_torch_own(c) and i < j:
+            continue  # it keeps the rate at its construction; overwritten once annealed
+        else:
+            r *= float(evaluate(Schedule(schedule=curve(c, group, p, base=1.0,
+                                                        chained=True)), [0])[0])
+    rates, k = [r], 1
+    step = (lambda c, p, k, r: swalr_step(c, group, p, k, r) if name(c) == "SWALR"
+            else plain_step(c, group, p, k, r))
+    while swalr_share(swalr, k if swalr.anneal_epochs else max(1, k)) != 1:
+        for c, p in members:
+            r = step(c, p, k, r)
+        if r < 0:
+            raise negative(s, r, k)
+        rates.append(r)
+        k += 1
+    return chain([*((Constant(value=v), 1) for v in rates), (Shift(schedule=node, offset=k),
+                                                              None)])
