@@ -628,3 +628,87 @@ def test_a_chained_scheduler_holding_a_swalr_written_out():
     hand = [0.05, 0.01 / 2 + 0.025 / 2, 0.01, 0.01, 0.01]
     assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(5)), hand, FLOAT64)
     assert_close(run(s, 5)[0], hand, FLOAT64)
+
+
+# ---- a ChainedScheduler over a closed form inside a SequentialLR -----------------------------
+
+SETTER_FORMS = {
+    "first": lambda o, c: L.SequentialLR(o, [L.ChainedScheduler(
+        [c(o), L.ExponentialLR(o, 0.9), L.ConstantLR(o, 0.5, 3)]), L.ExponentialLR(o, 0.8)],
+        [9]),
+    "first-restarted-ratios": lambda o, c: L.SequentialLR(o, [L.ChainedScheduler(
+        [L.ExponentialLR(o, 0.5), c(o), L.MultiplicativeLR(o, lambda e: 0.9),
+         L.MultiStepLR(o, [0, 2, 5], 0.5)]), L.ConstantLR(o, 0.5, 2)], [7]),
+    "nested": lambda o, c: L.SequentialLR(o, [L.SequentialLR(o, [L.ChainedScheduler(
+        [c(o), L.StepLR(o, 2, 0.5)]), L.ExponentialLR(o, 0.9)], [6]),
+        L.ConstantLR(o, 0.5, 2)], [12]),
+    "after-a-fractional-milestone": lambda o, c: L.SequentialLR(o, [
+        L.ExponentialLR(o, 0.9), L.ChainedScheduler([c(o), L.ExponentialLR(o, 0.9)])], [3.5]),
+}
+
+SETTERS = {
+    "CyclicLR": CYCLERS["CyclicLR"],
+    "OneCycleLR": CYCLERS["OneCycleLR"],
+    "CosineAnnealingWarmRestarts": lambda o: L.CosineAnnealingWarmRestarts(o, 4, 2, 0.001),
+}
+
+
+@pytest.mark.parametrize("form", sorted(SETTER_FORMS))
+@pytest.mark.parametrize("setter", sorted(SETTERS))
+def test_a_chained_scheduler_over_a_closed_form_in_a_sequential_lr(setter, form):
+    """SequentialLR restarts the chain by a plain step at last_epoch 0: the closed form
+    sets c(0), and those after it apply their initial factor and (ExponentialLR,
+    MultiplicativeLR) a step of their recursion; then as on its own. Rate and momentum
+    of both groups, read at the start, after 5 steps and from then on."""
+    def make():
+        return SETTER_FORMS[form](two_groups(momentum=True), SETTERS[setter])
+
+    for before, origin in ((0, "start"), (5, "start"), (5, "now")):
+        for group in (0, 1):
+            s = quietly(make)
+            run(s, before)
+            spec = lrcore.from_torch(s, group=group, origin=origin)
+            lo = before if origin == "now" else 0
+            t = np.arange(20 - lo)
+            what = f"{origin} after {before}, group {group}"
+            assert_close(lrcore.evaluate(spec, t), run(quietly(make), 20)[group, lo:],
+                         FLOAT64, what="rate " + what)
+            if setter != "CosineAnnealingWarmRestarts":
+                assert_close(lrcore.evaluate(spec, t, hyperparam="momentum"),
+                             run(quietly(make), 20, "momentum")[group, lo:], FLOAT64,
+                             what="momentum " + what)
+
+
+def test_a_chained_scheduler_over_a_closed_form_in_a_sequential_lr_written_out():
+    """CyclicLR(0.01 to 0.2, 3 up, 2 down) then ExponentialLR(0.9), restarted by the
+    SequentialLR: 0.01 x 0.9 at step 0 (ExponentialLR steps at last_epoch 0 outside its
+    initial mode), the cycle times 0.9 after; at milestone 6 ExponentialLR(0.5) restarts
+    from its base rate, the initial_lr CyclicLR's constructor wrote (0.01)."""
+    def make():
+        o = two_groups()
+        chain = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, step_size_up=3,
+                                               step_size_down=2, cycle_momentum=False),
+                                    L.ExponentialLR(o, 0.9)])
+        return L.SequentialLR(o, [chain, L.ExponentialLR(o, 0.5)], [6])
+    cycle = [0.01 + 0.19 * x for x in (0, 1 / 3, 2 / 3, 1, 1 / 2)]
+    hand = [cycle[k % 5] * 0.9 for k in range(6)] + [0.01, 0.005]
+    assert_close(lrcore.evaluate(lrcore.from_torch(quietly(make)), np.arange(8)), hand,
+                 FLOAT64)
+    assert_close(run(quietly(make), 8)[0], hand, FLOAT64)
+
+
+def test_a_chained_closed_form_first_stepped_before_its_start_is_refused():
+    """At a fractional milestone of a nested SequentialLR the chain is first stepped at
+    last_epoch -1: lrcore reads a chain over a closed form from its step 0 only."""
+    o = two_groups()
+    chain = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, cycle_momentum=False),
+                                L.ExponentialLR(o, 0.9)])
+    inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), chain], [2.5])
+    s = quietly(lambda: L.SequentialLR(o, [inner, L.ConstantLR(o, 0.5, 2)], [14]))
+    with pytest.raises(lrcore.SpecError, match="^" + re.escape(
+            "scheduler.schedulers[0].schedulers[1]: ChainedScheduler is not supported: a "
+            "nested SequentialLR first steps it at last_epoch -1, before the start of the "
+            "scheduler in it that sets the rate outright, and lrcore reads such a chain from "
+            "its step 0 only; give the nested SequentialLR whole milestones; from_torch "
+            "reads ")):
+        lrcore.from_torch(s)

@@ -132,7 +132,7 @@ def phases(s: Any, group: int, path: str, lead: int = 0, found: float | None = N
             again = 0 < start and 0 < milestones[start - 1] == switch[start - 1] < lead
             node = stepped_from(child, group, p, first, 0 if again else -behind, lead)
         parts.append(phase(node, i, switch, lead, m))
-        moms.append((cycled_momentum(child, group, node), parts[-1][1]))
+        moms.append((cycled_momentum(child, group, node, p), parts[-1][1]))
     return parts, moms
 
 
@@ -144,6 +144,13 @@ def cycled_momentum(s: Any, group: int, node: Node | None, path: str = "", e0: i
     from .cycles import momentum
     from .dispatch import curve
 
+    if name(s) == "ChainedScheduler":  # the last cycler in it sets it at every step
+        cyclers = [(c, p) for c, p in flat(s, path)
+                   if cycled_momentum(c, group, None) is not None]
+        if not cyclers:
+            return None
+        c, p = cyclers[-1]
+        return cycled_momentum(c, group, None if node is None else curve(c, group, p), p, e0)
     if name(s) not in ("OneCycleLR", "CyclicLR") or not is_torch_own(s) \
             or not getattr(s, "cycle_momentum", False):
         return None
@@ -345,6 +352,11 @@ def stepped_from(s: Any, group: int, path: str, rate: float, e0: int, calls: int
     if isinstance(s, torch_classes()[1]):
         raise refuse(s, path, f"torch steps it at last_epoch {e0} there, where it raises "
                      "(its steps start at 0); give the nested SequentialLR whole milestones")
+    if kind == "ChainedScheduler" and any(setter(c) for c, _ in flat(s, path)):
+        raise refuse(s, path, f"a nested SequentialLR first steps it at last_epoch {e0}, "
+                     "before the start of the scheduler in it that sets the rate outright, "
+                     "and lrcore reads such a chain from its step 0 only; give the nested "
+                     "SequentialLR whole milestones")
     if not own or kind not in (*RECURSIVE, "ChainedScheduler"):
         return curve(s, group, path)  # refused there
     values = []
@@ -464,6 +476,8 @@ def restarted_chain(s: Any, group: int, path: str, start: float) -> Node:
     MultiplicativeLR and PolynomialLR apply one step of their recursion."""
     from .dispatch import curve
 
+    if any(setter(c) for c, _ in flat(s, path)):
+        return set_then_multiplied(s, group, path, restarted=True)
     node = None
     for i, child in enumerate(s._schedulers):
         p = f"{path}.schedulers[{i}]"
@@ -496,12 +510,15 @@ def flat(s: Any, path: str) -> list[tuple[Any, str]]:
     return out
 
 
-def set_then_multiplied(s: Any, group: int, path: str) -> Node:
+def set_then_multiplied(s: Any, group: int, path: str, restarted: bool = False) -> Node:
     """A ChainedScheduler holding a closed form that sets the rate outright (CyclicLR,
-    OneCycleLR, CosineAnnealingWarmRestarts): at every step the last of them sets its
-    closed form c(k), the schedulers before it are overwritten, and each one after it
-    multiplies that by its own ratio of the step, f(k). At step 0 its constructor set
-    c(0) and those after it applied their initial factor (built in the list's order)."""
+    OneCycleLR, CosineAnnealingWarmRestarts, LambdaLR): at every step the last of them
+    sets its closed form c(k), the schedulers before it are overwritten, and each one
+    after it multiplies that by its own ratio of the step, f(k). At step 0 its
+    constructor set c(0) and those after it applied their initial factor (built in the
+    list's order); ``restarted``: a SequentialLR restarted the chain there, by a plain
+    step at last_epoch 0, where ExponentialLR, MultiplicativeLR and PolynomialLR apply a
+    step of their recursion too."""
     from .dispatch import curve
 
     members = flat(s, path)
@@ -510,7 +527,7 @@ def set_then_multiplied(s: Any, group: int, path: str) -> Node:
     start = float(evaluate(Schedule(schedule=closed), [0])[0])
     for child, p in members[j + 1:]:
         initial, factor = step_ratio(child, group, p)
-        start *= initial
+        start *= initial * (restart_factor(child, group, p) if restarted else 1.0)
         if factor is not None:
             node = Scale(schedule=node, by=factor)
     if node is closed and start == float(evaluate(Schedule(schedule=closed), [0])[0]):
