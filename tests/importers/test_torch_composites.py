@@ -424,6 +424,10 @@ CHAINS = {
     "nested": lambda o: [L.ChainedScheduler([L.LinearLR(o, 0.5, total_iters=3),
                                              CYCLERS["OneCycleLR-linear-3"](o)]),
                          L.ChainedScheduler([L.ExponentialLR(o, 0.95)])],
+    "CyclicLR-LinearLR": lambda o: [CYCLERS["CyclicLR"](o), L.LinearLR(o, 0.25, total_iters=6)],
+    "OneCycleLR-LinearLR-6.5-StepLR": lambda o: [
+        CYCLERS["OneCycleLR"](o), L.LinearLR(o, 0.25, 0.75, total_iters=6.5),
+        L.StepLR(o, 3, 0.5)],
 }
 
 
@@ -469,15 +473,38 @@ def test_a_chained_scheduler_over_a_closed_form_written_out():
     assert_close(run(s, 10)[0], hand, FLOAT64)
 
 
-def test_a_ratio_lrcore_has_no_curve_for_after_a_closed_form_is_refused():
+def test_a_chained_rising_linear_ratio_written_out():
+    """CyclicLR(0.01 to 0.2, 3 up, 2 down), then LinearLR(0.25 to 1 over 3 steps): 0.01
+    x 0.25 at step 0, then the cycle times L(k) / L(k - 1) up to step 3, L(k) = 0.25 +
+    0.75 k / 3 (LinearLR multiplies the rate CyclicLR has just set), then the cycle."""
     o = two_groups()
-    s = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, cycle_momentum=False),
-                            L.LinearLR(o, 0.5, total_iters=3)])
+    s = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, step_size_up=3, step_size_down=2,
+                                       cycle_momentum=False), L.LinearLR(o, 0.25,
+                                                                         total_iters=3)])
+    cycle = [0.01 + 0.19 * x for x in (0, 1 / 3, 2 / 3, 1, 1 / 2)]
+    line = [0.25 + 0.75 * k / 3 for k in range(4)]
+    hand = [0.01 * 0.25] + [cycle[k % 5] * (line[k] / line[k - 1] if k <= 3 else 1.0)
+                            for k in range(1, 10)]
+    assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(10)), hand, FLOAT64)
+    assert_close(run(s, 10)[0], hand, FLOAT64)
+
+
+@pytest.mark.parametrize("kind", ["PolynomialLR", "LinearLR"])
+def test_a_ratio_lrcore_has_no_curve_for_after_a_closed_form_is_refused(kind):
+    """A PolynomialLR's or a falling LinearLR's ratio of each step divides by a falling
+    line: no node of lrcore's is that curve."""
+    o = two_groups()
+    after = L.PolynomialLR(o, 6) if kind == "PolynomialLR" else L.LinearLR(o, 1.0, 0.5, 3)
+    s = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, cycle_momentum=False), after])
+    reason = {
+        "PolynomialLR": "its ratio of step k, ((T - k) / (T - k + 1))**power, divides by a "
+                        "line falling to 0, a curve lrcore has no node for",
+        "LinearLR": "its ratio of step k, L(k) / L(k - 1), divides by a falling line L(k) = "
+                    "a + (b - a) k / T, a curve lrcore has no node for (a rising one, "
+                    "end_factor > start_factor, is read)"}[kind]
     with pytest.raises(lrcore.SpecError, match="^" + re.escape(
-            "scheduler.schedulers[1]: LinearLR is not supported: after a scheduler that "
-            "sets the rate outright in a ChainedScheduler only ExponentialLR, "
-            "MultiplicativeLR, StepLR, MultiStepLR and ConstantLR are read (their ratio of "
-            "each step is a curve lrcore has); from_torch reads ")):
+            f"scheduler.schedulers[1]: {kind} is not supported: after a scheduler that "
+            f"sets the rate outright in a ChainedScheduler {reason}; from_torch reads ")):
         lrcore.from_torch(s)
 
 
@@ -644,6 +671,8 @@ SETTER_FORMS = {
         L.ConstantLR(o, 0.5, 2)], [12]),
     "after-a-fractional-milestone": lambda o, c: L.SequentialLR(o, [
         L.ExponentialLR(o, 0.9), L.ChainedScheduler([c(o), L.ExponentialLR(o, 0.9)])], [3.5]),
+    "first-LinearLR": lambda o, c: L.SequentialLR(o, [L.ChainedScheduler(
+        [c(o), L.LinearLR(o, 0.1, total_iters=5)]), L.ExponentialLR(o, 0.9)], [12]),
 }
 
 SETTERS = {

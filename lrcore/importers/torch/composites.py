@@ -16,6 +16,8 @@ from ...fields import MAX_STEP
 from ...node import Node
 from ...nodes.constant import Constant
 from ...nodes.cosine import Cosine
+from ...nodes.inverse_time import InverseTime
+from ...nodes.linear import Linear
 from ...nodes.piecewise_constant import PiecewiseConstant
 from ...nodes.repeat import Repeat
 from ...nodes.scale import Scale
@@ -545,12 +547,19 @@ def step_ratio(s: Any, group: int, path: str) -> tuple[float, Node | None]:
     kind = name(s)
     if not is_torch_own(s):
         curve(s, group, path)  # refuses it
+    if kind == "LinearLR":
+        return linear_ratio(s, group, path)
+    if kind == "PolynomialLR":
+        curve(s, group, path, base=1.0, chained=True)  # refuses bad parameters first
+        raise refuse(s, path, "after a scheduler that sets the rate outright in a "
+                     "ChainedScheduler its ratio of step k, ((T - k) / (T - k + 1))**power, "
+                     "divides by a line falling to 0, a curve lrcore has no node for")
     if kind not in ("ExponentialLR", "MultiplicativeLR", "StepLR", "MultiStepLR",
                     "ConstantLR"):
         raise refuse(s, path, "after a scheduler that sets the rate outright in a "
                      "ChainedScheduler only ExponentialLR, MultiplicativeLR, StepLR, "
-                     "MultiStepLR and ConstantLR are read (their ratio of each step is a "
-                     "curve lrcore has)")
+                     "MultiStepLR, ConstantLR and a rising LinearLR are read (their ratio "
+                     "of each step is a curve lrcore has)")
     if kind == "ExponentialLR":
         return 1.0, Constant(value=real(s.gamma, f"{path}.gamma"))
     if kind == "MultiplicativeLR":
@@ -764,3 +773,29 @@ def chain_with_swalr(s: Any, group: int, path: str) -> Node:
         k += 1
     return chain([*((Constant(value=v), 1) for v in rates), (Shift(schedule=node, offset=k),
                                                               None)])
+
+
+def linear_ratio(s: Any, group: int, path: str) -> tuple[float, Node | None]:
+    """LinearLR's ratio of step k, 1 + (b - a) / (T a + (k - 1)(b - a)), is L(k) / L(k -
+    1) for its line L(k) = a + (b - a) k / T, up to k = T: the line times the inverse-time
+    decay 1 / L(k - 1), which lrcore has for a rising line (b > a)."""
+    from .decays import count
+    from .dispatch import curve
+
+    curve(s, group, path, base=1.0, chained=True)  # refuses bad parameters first
+    total = count(s.total_iters, f"{path}.total_iters")
+    a = real(s.start_factor, f"{path}.start_factor")
+    b = real(s.end_factor, f"{path}.end_factor")
+    if total < 1 or a == b:  # no ratio but 1 after step 0
+        return a, None
+    if b < a:
+        raise refuse(s, path, "after a scheduler that sets the rate outright in a "
+                     "ChainedScheduler its ratio of step k, L(k) / L(k - 1), divides by a "
+                     "falling line L(k) = a + (b - a) k / T, a curve lrcore has no node for "
+                     "(a rising one, end_factor > start_factor, is read)")
+    with named(s, path):
+        ratio = Scale(schedule=Shift(schedule=Linear(start=a, end=b, duration=total),
+                                     offset=1),
+                      by=InverseTime(start=1.0 / a, rate=(b - a) / a, every=total))
+    return a, chain([(Constant(value=1.0), 1), (ratio, math.floor(total)),
+                     (Constant(value=1.0), None)])
