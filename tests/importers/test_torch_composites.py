@@ -526,6 +526,11 @@ COSINE_CHAINS = {
                                            L.CosineAnnealingLR(o, 2.5)],
     "nested-two-cosines": lambda o: [L.CosineAnnealingLR(o, 2.5), L.ChainedScheduler(
         [L.StepLR(o, 2, 0.5), L.CosineAnnealingLR(o, 3.5)])],
+    "ExponentialLR-Cosine-8": lambda o: [L.ExponentialLR(o, 0.9), L.CosineAnnealingLR(o, 8)],
+    "Cosine-4-ExponentialLR-LinearLR": lambda o: [
+        L.CosineAnnealingLR(o, 4), L.ExponentialLR(o, 0.95), L.LinearLR(o, 0.5, total_iters=3)],
+    "MultiplicativeLR-Cosine-1-StepLR": lambda o: [
+        L.MultiplicativeLR(o, lambda e: 0.9), L.CosineAnnealingLR(o, 1), L.StepLR(o, 1, 0.8)],
 }
 
 
@@ -562,22 +567,38 @@ def test_a_chained_scheduler_holding_a_cosine_written_out():
     assert_close(run(s, 12)[0], hand, FLOAT64)
 
 
+def test_a_chained_cosine_restarted_product_written_out():
+    """ExponentialLR(0.5), then CosineAnnealingLR(T_max=2) from 0.05: the ratios
+    telescope to 0.05 x 0.5**k x (1 + cos(pi k / 2)) / 2, 0 at step 2; at step 3 torch
+    adds a step of the 0.05 wave to that 0 (0.025), and each period of 4 steps from
+    there is the wave times 0.5**j."""
+    o = two_groups()
+    s = L.ChainedScheduler([L.ExponentialLR(o, 0.5), L.CosineAnnealingLR(o, 2)])
+    hand = [0.05, 0.0125, 0.0] + [0.025, 0.025, 0.00625, 0.0] * 3
+    assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(15)), hand, FLOAT64)
+    assert_close(run(s, 15)[0], hand, FLOAT64)
+
+
 def test_a_chained_cosine_no_curve_follows_is_refused():
-    """A ratio that never ends (ExponentialLR) with eta_min > 0: each step adds eta_min
-    (ratio - 1) / (1 + cos(pi (k - 1) / T_max)) to the distance it multiplies, a sum of
-    secants no curve is; with an integer T_max, torch's restart at T_max + 1 begins the
-    product of the ratios anew in each period."""
-    for eta in (0.001, 0.0):
+    """A ratio that never ends with eta_min > 0: each step adds eta_min (ratio - 1) / (1 +
+    cos(pi (k - 1) / T_max)) to the distance it multiplies, a sum of secants no curve
+    is; with eta_min 0 and a whole T_max, a StepLR every 2 steps restarts its product at
+    each torch restart (T_max + 1) out of step with the period of 2 T_max = 6."""
+    for kind, ratio, eta, t in (("ExponentialLR", lambda o: L.ExponentialLR(o, 0.9), 0.001, 8),
+                                ("StepLR", lambda o: L.StepLR(o, 2, 0.5), 0.0, 3)):
         o = two_groups()
-        s = L.ChainedScheduler([L.ExponentialLR(o, 0.9), L.CosineAnnealingLR(o, 8, eta)])
+        s = L.ChainedScheduler([ratio(o), L.CosineAnnealingLR(o, t, eta)])
         with pytest.raises(lrcore.SpecError, match="^" + re.escape(
                 "scheduler.schedulers[1]: CosineAnnealingLR is not supported: in a "
-                "ChainedScheduler with a ratio that never ends (ExponentialLR), which the "
-                "cosine's recursion multiplies into the distance to eta_min, each step adds "
-                "eta_min (ratio - 1) / (1 + cos(pi (k - 1) / T_max)), and at each torch "
-                "restart (T_max + 1 mod 2 T_max) the product of the ratios begins anew: a "
-                "sum and a restarted product no curve of lrcore's is (an eta_min of 0 and a "
-                "fractional T_max, or ratios that end, are read); from_torch reads ")):
+                f"ChainedScheduler with a ratio that never ends ({kind}), which the "
+                "cosine's recursion multiplies "
+                "into the distance to eta_min, each step adds eta_min (ratio - 1) / (1 + "
+                "cos(pi (k - 1) / T_max)), and at each torch restart (T_max + 1 mod 2 T_max) "
+                "the product of the ratios begins anew: a sum of secants and, unless each "
+                "ratio is one number at every step and the others end by T_max, a product "
+                "restarted out of step with them, which no curve of lrcore's is (eta_min 0 "
+                "with a fractional T_max, or with such ratios, or ratios that end, are read); "
+                "from_torch reads ")):
             lrcore.from_torch(s)
 
 

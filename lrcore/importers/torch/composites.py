@@ -16,6 +16,7 @@ from ...fields import MAX_STEP
 from ...node import Node
 from ...nodes.constant import Constant
 from ...nodes.cosine import Cosine
+from ...nodes.exponential import Exponential
 from ...nodes.inverse_time import InverseTime
 from ...nodes.linear import Linear
 from ...nodes.piecewise_constant import PiecewiseConstant
@@ -648,7 +649,7 @@ def chain_with_cosine(s: Any, group: int, path: str) -> Node:
     a periodic cosine through the rate at K, down to eta_min, then the wave of base_lrs
     from the step torch restarts it. With eta_min 0 and a fractional T_max (no restart)
     the ratios telescope for ever: the cosine times the others' multiplier curves."""
-    from .decays import cosine_annealing_lr, count
+    from .decays import count
     from .dispatch import curve
 
     members = flat(s, path)
@@ -663,17 +664,13 @@ def chain_with_cosine(s: Any, group: int, path: str) -> Node:
     params = [(real(c.eta_min, f"{p}.eta_min"), count(c.T_max, f"{p}.T_max"))
               for c, p in cosines]
     if all(eta == 0 and isinstance(t, Fraction) for eta, t in params):
-        node = None  # no restart, no eta_min: every step multiplies the rate by its ratios
-        for i, (c, p) in enumerate(members):
-            start = base(c, group, p) if i == 0 else 1.0
-            if name(c) == "CosineAnnealingLR":
-                with named(c, p):
-                    factor = cosine_annealing_lr(c, group, p, start)
-            else:
-                factor = curve(c, group, p, base=start, chained=True)
-            node = factor if node is None else Scale(schedule=node, by=factor)
-        return node
+        # no restart, no eta_min: every step multiplies the rate by its ratios
+        return telescoped(members, group)
     cos, cp = cosines[0] if len(cosines) == 1 else (None, None)
+    if cos is not None and None in ends and params[0][0] == 0:
+        node = restarted_products(members, others, ends, group, cos, cp, params[0][1])
+        if node is not None:
+            return node
     if cos is None or None in ends:
         what = "two CosineAnnealingLRs, each multiplying" if cos is None else \
             "a ratio that never ends ({}), which the cosine's recursion multiplies".format(
@@ -681,9 +678,11 @@ def chain_with_cosine(s: Any, group: int, path: str) -> Node:
         raise refuse(cosines[0][0], cosines[0][1], f"in a ChainedScheduler with {what} "
                      "into the distance to eta_min, each step adds eta_min (ratio - 1) / "
                      "(1 + cos(pi (k - 1) / T_max)), and at each torch restart (T_max + 1 "
-                     "mod 2 T_max) the product of the ratios begins anew: a sum and a "
-                     "restarted product no curve of lrcore's is (an eta_min of 0 and a "
-                     "fractional T_max, or ratios that end, are read)")
+                     "mod 2 T_max) the product of the ratios begins anew: a sum of secants "
+                     "and, unless each ratio is one number at every step and the others end "
+                     "by T_max, a product restarted out of step with them, which no curve "
+                     "of lrcore's is (eta_min 0 with a fractional T_max, or with such "
+                     "ratios, or ratios that end, are read)")
     eta, t = params[0]
     wave = base(cos, group, cp)
     last = max(ends, default=0)
@@ -799,3 +798,64 @@ def linear_ratio(s: Any, group: int, path: str) -> tuple[float, Node | None]:
                       by=InverseTime(start=1.0 / a, rate=(b - a) / a, every=total))
     return a, chain([(Constant(value=1.0), 1), (ratio, math.floor(total)),
                      (Constant(value=1.0), None)])
+
+
+def telescoped(members: list, group: int) -> Node:
+    """The product of a chain's curves: the first's from its base, the others' ratios
+    (a CosineAnnealingLR with eta_min 0: its wave, through the rate it finds)."""
+    from .decays import cosine_annealing_lr
+    from .dispatch import curve
+
+    node = None
+    for i, (c, p) in enumerate(members):
+        start = base(c, group, p) if i == 0 else 1.0
+        if name(c) == "CosineAnnealingLR":
+            with named(c, p):
+                factor = cosine_annealing_lr(c, group, p, start)
+        else:
+            factor = curve(c, group, p, base=start, chained=True)
+        node = factor if node is None else Scale(schedule=node, by=factor)
+    return node
+
+
+def constant_ratio(s: Any, group: int, path: str) -> float | None:
+    """The ratio a multiplying scheduler applies at every step k >= 1, if one number."""
+    from .decays import literal_factor
+
+    kind = name(s)
+    if kind == "ExponentialLR":
+        return real(s.gamma, f"{path}.gamma")
+    if kind == "MultiplicativeLR":
+        return literal_factor(s.lr_lambdas[group])
+    if kind == "StepLR" and abs(Fraction(real(s.step_size, f"{path}.step_size"))
+                                .numerator) == 1:  # k % step_size == 0 at every k
+        return real(s.gamma, f"{path}.gamma")
+    return None
+
+
+def restarted_products(members: list, others: list, ends: list, group: int, cos: Any,
+                       cp: str, t: Any) -> Node | None:
+    """A CosineAnnealingLR with eta_min 0 and a whole T_max among ratios ``g`` that are
+    one number at every step (the others ending by T_max): the ratios telescope up to
+    T_max, where the wave reaches 0; at each restart k = T_max + 1 (mod 2 T_max) torch
+    adds a step of base_lrs' wave to that 0, and the schedulers after it multiply it by
+    theirs (``a``): base_lrs' wave times a g**j, j steps into each period of 2 T_max.
+    ``None`` where the ratios are not of that kind."""
+    ratios = {}
+    for (c, p), e in zip(others, ends):
+        if e is None:
+            g = constant_ratio(c, group, p)
+            if g is None or g <= 0:
+                return None
+            ratios[p] = g
+        elif e > t:
+            return None
+    j = [p for _, p in members].index(cp)
+    after = math.prod(ratios.get(p, 1.0) for _, p in members[j + 1:])
+    every = math.prod(ratios.values())
+    with named(cos, cp):
+        wave = Shift(schedule=Cosine(start=base(cos, group, cp), end=0.0, duration=t,
+                                     periodic=True), offset=t + 1)
+        period: Node = Scale(schedule=wave, by=Exponential(start=after, rate=every))
+    return chain([(telescoped(members, group), t + 1),
+                  (Repeat(schedule=period, period=2 * t), None)])
