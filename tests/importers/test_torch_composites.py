@@ -700,6 +700,8 @@ SETTERS = {
     "CyclicLR": CYCLERS["CyclicLR"],
     "OneCycleLR": CYCLERS["OneCycleLR"],
     "CosineAnnealingWarmRestarts": lambda o: L.CosineAnnealingWarmRestarts(o, 4, 2, 0.001),
+    "LambdaLR": lambda o: pytest.importorskip("transformers").get_scheduler(
+        "cosine", o, num_warmup_steps=3, num_training_steps=30),
 }
 
 
@@ -723,7 +725,7 @@ def test_a_chained_scheduler_over_a_closed_form_in_a_sequential_lr(setter, form)
             what = f"{origin} after {before}, group {group}"
             assert_close(lrcore.evaluate(spec, t), run(quietly(make), 20)[group, lo:],
                          FLOAT64, what="rate " + what)
-            if setter != "CosineAnnealingWarmRestarts":
+            if setter in ("CyclicLR", "OneCycleLR"):
                 assert_close(lrcore.evaluate(spec, t, hyperparam="momentum"),
                              run(quietly(make), 20, "momentum")[group, lo:], FLOAT64,
                              what="momentum " + what)
@@ -762,3 +764,43 @@ def test_a_chained_closed_form_first_stepped_before_its_start_is_refused():
             "its step 0 only; give the nested SequentialLR whole milestones; from_torch "
             "reads ")):
         lrcore.from_torch(s)
+
+
+SEQUENTIAL_COSINE_FORMS = {
+    "first": lambda o, c: L.SequentialLR(
+        o, [L.ChainedScheduler(c(o)), L.ExponentialLR(o, 0.8)], [13]),
+    "nested": lambda o, c: L.SequentialLR(o, [L.SequentialLR(
+        o, [L.ChainedScheduler(c(o)), L.ExponentialLR(o, 0.9)], [9]),
+        L.ConstantLR(o, 0.5, 2)], [14]),
+    "after-a-fractional-milestone": lambda o, c: L.SequentialLR(
+        o, [L.ExponentialLR(o, 0.9), L.ChainedScheduler(c(o))], [3.5]),
+    "nested-fractional-milestone": lambda o, c: L.SequentialLR(o, [L.SequentialLR(
+        o, [L.ExponentialLR(o, 0.9), L.ChainedScheduler(c(o))], [2.5]),
+        L.ConstantLR(o, 0.5, 2)], [14]),
+}
+
+SEQUENTIAL_COSINE_CHAINS = {
+    "LinearLR-Cosine": lambda o: [L.LinearLR(o, 0.1, total_iters=3),
+                                  L.CosineAnnealingLR(o, 6, 0.001)],
+    "ExponentialLR-Cosine-2.5": lambda o: [L.ExponentialLR(o, 0.9),
+                                           L.CosineAnnealingLR(o, 2.5)],
+    "ExponentialLR-Cosine-4-PolynomialLR": lambda o: [
+        L.ExponentialLR(o, 0.9), L.CosineAnnealingLR(o, 4), L.PolynomialLR(o, 3)],
+    "Cosine-1-ConstantLR": lambda o: [L.CosineAnnealingLR(o, 1, 0.001),
+                                      L.ConstantLR(o, 0.5, 2)],
+    "ExponentialLR-Cosine-1": lambda o: [L.ExponentialLR(o, 0.9), L.CosineAnnealingLR(o, 1)],
+}
+
+
+@pytest.mark.parametrize("form", sorted(SEQUENTIAL_COSINE_FORMS))
+@pytest.mark.parametrize("kind", sorted(SEQUENTIAL_COSINE_CHAINS))
+def test_a_chained_cosine_in_a_sequential_lr(kind, form):
+    """A SequentialLR restarts the chain by a plain step at last_epoch 0, from the rate
+    it finds: the cosine multiplies the distance to eta_min by (1 + cos 0) / (1 + cos(-pi
+    / T_max)) there (T_max 1: adds a step of its wave), ExponentialLR and PolynomialLR
+    apply a step of theirs on their initial factor; then as read on its own."""
+    def make():
+        return SEQUENTIAL_COSINE_FORMS[form](two_groups(), SEQUENTIAL_COSINE_CHAINS[kind])
+    assert_reads(make, 30, what=kind)
+    assert_reads(make, 25, what=kind + " after 5", before=5)
+    assert_reads(make, 25, what=kind + " from now", origin="now", before=5)

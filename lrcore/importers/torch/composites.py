@@ -481,6 +481,8 @@ def restarted_chain(s: Any, group: int, path: str, start: float) -> Node:
 
     if any(setter(c) for c, _ in flat(s, path)):
         return set_then_multiplied(s, group, path, restarted=True)
+    if any(name(c) == "CosineAnnealingLR" and is_torch_own(c) for c, _ in flat(s, path)):
+        return chain_with_cosine(s, group, path, first=start)
     node = None
     for i, child in enumerate(s._schedulers):
         p = f"{path}.schedulers[{i}]"
@@ -640,7 +642,7 @@ def last_ratio(s: Any, group: int, path: str) -> int | None:
     return max(0, math.floor(total))  # LinearLR, PolynomialLR: at each 1 <= k <= total
 
 
-def chain_with_cosine(s: Any, group: int, path: str) -> Node:
+def chain_with_cosine(s: Any, group: int, path: str, first: float | None = None) -> Node:
     """A ChainedScheduler holding a CosineAnnealingLR among multiplying schedulers. Its
     step multiplies the distance to eta_min by (1 + cos(pi k / T)) / (1 + cos(pi (k - 1)
     / T)) (at k = T + 1 mod 2 T, where that divides by 0, it adds a step of its base_lrs'
@@ -648,27 +650,40 @@ def chain_with_cosine(s: Any, group: int, path: str) -> Node:
     torch's steps are written out, rate by rate; from K on only the cosine moves the rate:
     a periodic cosine through the rate at K, down to eta_min, then the wave of base_lrs
     from the step torch restarts it. With eta_min 0 and a fractional T_max (no restart)
-    the ratios telescope for ever: the cosine times the others' multiplier curves."""
+    the ratios telescope for ever: the cosine times the others' multiplier curves.
+    ``first``: a SequentialLR restarted the chain from that rate by a plain step at
+    last_epoch 0, where each of them applies a step of its recursion too."""
     from .decays import count
     from .dispatch import curve
 
     members = flat(s, path)
     cosines = [(c, p) for c, p in members if name(c) == "CosineAnnealingLR"]
     others = [(c, p) for c, p in members if name(c) != "CosineAnnealingLR"]
-    initial = base(members[0][0], group, members[0][1])
+    initial = base(members[0][0], group, members[0][1]) if first is None else first
+    start = initial  # the first one's start, the cosines' step at 0 aside
     for c, p in members:  # refuses what is not a multiplying scheduler of torch's own
         if name(c) != "CosineAnnealingLR" or not is_torch_own(c):
-            initial *= float(evaluate(Schedule(schedule=curve(c, group, p, base=1.0,
-                                                              chained=True)), [0])[0])
+            again = 1.0 if first is None else restart_factor(c, group, p)
+            start *= again
+            initial *= again * float(evaluate(Schedule(schedule=curve(
+                c, group, p, base=1.0, chained=True)), [0])[0])
+        elif first is not None:  # its get_lr at last_epoch 0, outside its initial mode
+            initial = plain_step(c, group, p, 0, initial)
+            t = real(c.T_max, f"{p}.T_max")
+            # a ratio where eta_min is 0, unless T_max 1 adds a step of its wave at once
+            start *= plain_step(c, group, p, 0, 1.0) \
+                if real(c.eta_min, f"{p}.eta_min") == 0 and (-1 - t) % (2 * t) else math.nan
     ends = [last_ratio(c, group, p) for c, p in others]
     params = [(real(c.eta_min, f"{p}.eta_min"), count(c.T_max, f"{p}.T_max"))
               for c, p in cosines]
     if all(eta == 0 and isinstance(t, Fraction) for eta, t in params):
         # no restart, no eta_min: every step multiplies the rate by its ratios
-        return telescoped(members, group)
+        return telescoped(members, group, start)
     cos, cp = cosines[0] if len(cosines) == 1 else (None, None)
     if cos is not None and None in ends and params[0][0] == 0:
-        node = restarted_products(members, others, ends, group, cos, cp, params[0][1])
+        head = telescoped(members, group, start) if not math.isnan(start) else \
+            chain([(Constant(value=initial), 1), (Constant(value=0.0), None)])  # T_max 1
+        node = restarted_products(members, others, ends, group, cos, cp, params[0][1], head)
         if node is not None:
             return node
     if cos is None or None in ends:
@@ -800,20 +815,21 @@ def linear_ratio(s: Any, group: int, path: str) -> tuple[float, Node | None]:
                      (Constant(value=1.0), None)])
 
 
-def telescoped(members: list, group: int) -> Node:
+def telescoped(members: list, group: int, start: float) -> Node:
     """The product of a chain's curves: the first's from its base, the others' ratios
-    (a CosineAnnealingLR with eta_min 0: its wave, through the rate it finds)."""
+    (a CosineAnnealingLR with eta_min 0: its wave, through the rate it finds); the
+    first from ``start``."""
     from .decays import cosine_annealing_lr
     from .dispatch import curve
 
     node = None
     for i, (c, p) in enumerate(members):
-        start = base(c, group, p) if i == 0 else 1.0
+        at = start if i == 0 else 1.0
         if name(c) == "CosineAnnealingLR":
             with named(c, p):
-                factor = cosine_annealing_lr(c, group, p, start)
+                factor = cosine_annealing_lr(c, group, p, at)
         else:
-            factor = curve(c, group, p, base=start, chained=True)
+            factor = curve(c, group, p, base=at, chained=True)
         node = factor if node is None else Scale(schedule=node, by=factor)
     return node
 
@@ -834,13 +850,13 @@ def constant_ratio(s: Any, group: int, path: str) -> float | None:
 
 
 def restarted_products(members: list, others: list, ends: list, group: int, cos: Any,
-                       cp: str, t: Any) -> Node | None:
+                       cp: str, t: Any, head: Node) -> Node | None:
     """A CosineAnnealingLR with eta_min 0 and a whole T_max among ratios ``g`` that are
     one number at every step (the others ending by T_max): the ratios telescope up to
     T_max, where the wave reaches 0; at each restart k = T_max + 1 (mod 2 T_max) torch
     adds a step of base_lrs' wave to that 0, and the schedulers after it multiply it by
     theirs (``a``): base_lrs' wave times a g**j, j steps into each period of 2 T_max.
-    ``None`` where the ratios are not of that kind."""
+    ``head``: the curve up to T_max. ``None`` where the ratios are not of that kind."""
     ratios = {}
     for (c, p), e in zip(others, ends):
         if e is None:
@@ -857,5 +873,5 @@ def restarted_products(members: list, others: list, ends: list, group: int, cos:
         wave = Shift(schedule=Cosine(start=base(cos, group, cp), end=0.0, duration=t,
                                      periodic=True), offset=t + 1)
         period: Node = Scale(schedule=wave, by=Exponential(start=after, rate=every))
-    return chain([(telescoped(members, group), t + 1),
+    return chain([(head, t + 1),
                   (Repeat(schedule=period, period=2 * t), None)])
