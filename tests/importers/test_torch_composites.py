@@ -804,3 +804,15 @@ def test_a_chained_cosine_in_a_sequential_lr(kind, form):
     assert_reads(make, 30, what=kind)
     assert_reads(make, 25, what=kind + " after 5", before=5)
     assert_reads(make, 25, what=kind + " from now", origin="now", before=5)
+
+
+def test_a_chained_swalr_in_a_sequential_lr_is_refused():
+    o = two_groups()
+    chain = L.ChainedScheduler([L.ExponentialLR(o, 0.9), SWALR(o, 0.01, anneal_epochs=3)])
+    s = quietly(lambda: L.SequentialLR(o, [chain, L.ConstantLR(o, 0.5, 2)], [6]))
+    with pytest.raises(lrcore.SpecError, match="^" + re.escape(
+            "scheduler.schedulers[0].schedulers[1]: SWALR is not supported: in a "
+            "ChainedScheduler that a SequentialLR restarts, it anneals by its count of "
+            "calls, which the restart does not rewind (not mapped yet); read the "
+            "ChainedScheduler on its own; from_torch reads ")):
+        lrcore.from_torch(s)

@@ -483,6 +483,11 @@ def restarted_chain(s: Any, group: int, path: str, start: float) -> Node:
         return set_then_multiplied(s, group, path, restarted=True)
     if any(name(c) == "CosineAnnealingLR" and is_torch_own(c) for c, _ in flat(s, path)):
         return chain_with_cosine(s, group, path, first=start)
+    for c, p in flat(s, path):
+        if name(c) == "SWALR" and is_torch_own(c):
+            raise refuse(c, p, "in a ChainedScheduler that a SequentialLR restarts, it "
+                         "anneals by its count of calls, which the restart does not rewind "
+                         "(not mapped yet); read the ChainedScheduler on its own")
     node = None
     for i, child in enumerate(s._schedulers):
         p = f"{path}.schedulers[{i}]"
