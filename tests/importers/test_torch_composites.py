@@ -424,6 +424,10 @@ CHAINS = {
     "nested": lambda o: [L.ChainedScheduler([L.LinearLR(o, 0.5, total_iters=3),
                                              CYCLERS["OneCycleLR-linear-3"](o)]),
                          L.ChainedScheduler([L.ExponentialLR(o, 0.95)])],
+    "CyclicLR-LinearLR": lambda o: [CYCLERS["CyclicLR"](o), L.LinearLR(o, 0.25, total_iters=6)],
+    "OneCycleLR-LinearLR-6.5-StepLR": lambda o: [
+        CYCLERS["OneCycleLR"](o), L.LinearLR(o, 0.25, 0.75, total_iters=6.5),
+        L.StepLR(o, 3, 0.5)],
 }
 
 
@@ -469,13 +473,346 @@ def test_a_chained_scheduler_over_a_closed_form_written_out():
     assert_close(run(s, 10)[0], hand, FLOAT64)
 
 
-def test_a_ratio_lrcore_has_no_curve_for_after_a_closed_form_is_refused():
+def test_a_chained_rising_linear_ratio_written_out():
+    """CyclicLR(0.01 to 0.2, 3 up, 2 down), then LinearLR(0.25 to 1 over 3 steps): 0.01
+    x 0.25 at step 0, then the cycle times L(k) / L(k - 1) up to step 3, L(k) = 0.25 +
+    0.75 k / 3 (LinearLR multiplies the rate CyclicLR has just set), then the cycle."""
     o = two_groups()
-    s = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, cycle_momentum=False),
-                            L.LinearLR(o, 0.5, total_iters=3)])
+    s = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, step_size_up=3, step_size_down=2,
+                                       cycle_momentum=False), L.LinearLR(o, 0.25,
+                                                                         total_iters=3)])
+    cycle = [0.01 + 0.19 * x for x in (0, 1 / 3, 2 / 3, 1, 1 / 2)]
+    line = [0.25 + 0.75 * k / 3 for k in range(4)]
+    hand = [0.01 * 0.25] + [cycle[k % 5] * (line[k] / line[k - 1] if k <= 3 else 1.0)
+                            for k in range(1, 10)]
+    assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(10)), hand, FLOAT64)
+    assert_close(run(s, 10)[0], hand, FLOAT64)
+
+
+@pytest.mark.parametrize("kind", ["PolynomialLR", "LinearLR"])
+def test_a_ratio_lrcore_has_no_curve_for_after_a_closed_form_is_refused(kind):
+    """A PolynomialLR's or a falling LinearLR's ratio of each step divides by a falling
+    line: no node of lrcore's is that curve."""
+    o = two_groups()
+    after = L.PolynomialLR(o, 6) if kind == "PolynomialLR" else L.LinearLR(o, 1.0, 0.5, 3)
+    s = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, cycle_momentum=False), after])
+    reason = {
+        "PolynomialLR": "its ratio of step k, ((T - k) / (T - k + 1))**power, divides by a "
+                        "line falling to 0, a curve lrcore has no node for",
+        "LinearLR": "its ratio of step k, L(k) / L(k - 1), divides by a falling line L(k) = "
+                    "a + (b - a) k / T, a curve lrcore has no node for (a rising one, "
+                    "end_factor > start_factor, is read)"}[kind]
     with pytest.raises(lrcore.SpecError, match="^" + re.escape(
-            "scheduler.schedulers[1]: LinearLR is not supported: after a scheduler that "
-            "sets the rate outright in a ChainedScheduler only ExponentialLR, "
-            "MultiplicativeLR, StepLR, MultiStepLR and ConstantLR are read (their ratio of "
-            "each step is a curve lrcore has); from_torch reads ")):
+            f"scheduler.schedulers[1]: {kind} is not supported: after a scheduler that "
+            f"sets the rate outright in a ChainedScheduler {reason}; from_torch reads ")):
+        lrcore.from_torch(s)
+
+
+# ---- a ChainedScheduler holding a CosineAnnealingLR or a LambdaLR ----------------------------
+
+COSINE_CHAINS = {
+    "LinearLR-Cosine": lambda o: [L.LinearLR(o, 0.1, total_iters=5),
+                                  L.CosineAnnealingLR(o, 8, eta_min=0.001)],
+    "Cosine-LinearLR": lambda o: [L.CosineAnnealingLR(o, 8, eta_min=0.001),
+                                  L.LinearLR(o, 0.1, total_iters=5)],
+    "ConstantLR-to-T_max": lambda o: [L.ConstantLR(o, 0.5, 8),
+                                      L.CosineAnnealingLR(o, 8, eta_min=0.001)],
+    "Cosine-MultiStepLR-PolynomialLR": lambda o: [
+        L.CosineAnnealingLR(o, 6, eta_min=0.001), L.MultiStepLR(o, [2, 4, 11], 0.5),
+        L.PolynomialLR(o, 4, 0.5)],
+    "LinearLR-3.5-Cosine-2.5": lambda o: [L.LinearLR(o, 0.1, total_iters=3.5),
+                                          L.CosineAnnealingLR(o, 2.5, 0.002)],
+    "ExponentialLR-Cosine-2.5": lambda o: [L.ExponentialLR(o, 0.9),
+                                           L.CosineAnnealingLR(o, 2.5)],
+    "nested-two-cosines": lambda o: [L.CosineAnnealingLR(o, 2.5), L.ChainedScheduler(
+        [L.StepLR(o, 2, 0.5), L.CosineAnnealingLR(o, 3.5)])],
+    "ExponentialLR-Cosine-8": lambda o: [L.ExponentialLR(o, 0.9), L.CosineAnnealingLR(o, 8)],
+    "Cosine-4-ExponentialLR-LinearLR": lambda o: [
+        L.CosineAnnealingLR(o, 4), L.ExponentialLR(o, 0.95), L.LinearLR(o, 0.5, total_iters=3)],
+    "MultiplicativeLR-Cosine-1-StepLR": lambda o: [
+        L.MultiplicativeLR(o, lambda e: 0.9), L.CosineAnnealingLR(o, 1), L.StepLR(o, 1, 0.8)],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(COSINE_CHAINS))
+def test_a_chained_scheduler_holding_a_cosine(kind):
+    """CosineAnnealingLR multiplies the distance to eta_min by a ratio of cosines (and
+    adds a step of its base_lrs' wave where that would divide by 0): up to the others'
+    last ratio torch's steps, then the cosine through the rate there, then the wave of
+    base_lrs from torch's restart; with eta_min 0 and a fractional T_max, the cosine times
+    the others' multiplier curves. Both groups, read at the start, after 5 steps and from
+    then on, over three periods."""
+    def make():
+        return L.ChainedScheduler(COSINE_CHAINS[kind](two_groups()))
+    assert_reads(make, 40, what=kind)
+    assert_reads(make, 35, what=kind + " after 5", before=5)
+    assert_reads(make, 35, what=kind + " from now", origin="now", before=5)
+
+
+def test_a_chained_scheduler_holding_a_cosine_written_out():
+    """LinearLR(0.5, total_iters=2) then CosineAnnealingLR(T_max=4, eta_min=0.01) from
+    0.05: 0.025 at step 0; each step multiplies by LinearLR's ratio, then the distance to
+    0.01 by (1 + cos(pi k / 4)) / (1 + cos(pi (k - 1) / 4)); from step 2 the cosine
+    through that rate reaches 0.01 at step 4, and at step 5 torch adds a step of the
+    0.05 wave: 0.01 + 0.04 (1 + cos(pi k / 4)) / 2 from then on."""
+    o = two_groups()
+    s = L.ChainedScheduler([L.LinearLR(o, 0.5, total_iters=2),
+                            L.CosineAnnealingLR(o, 4, eta_min=0.01)])
+    w = [1 + math.cos(math.pi * k / 4) for k in range(12)]
+    r1 = (0.025 * 0.75 / 0.5 - 0.01) * w[1] / w[0] + 0.01
+    r2 = (r1 * 1.0 / 0.75 - 0.01) * w[2] / w[1] + 0.01
+    hand = [0.025, r1, r2, (r2 - 0.01) * w[3] / w[2] + 0.01, 0.01] \
+        + [0.01 + 0.04 * w[k] / 2 for k in range(5, 12)]
+    assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(12)), hand, FLOAT64)
+    assert_close(run(s, 12)[0], hand, FLOAT64)
+
+
+def test_a_chained_cosine_restarted_product_written_out():
+    """ExponentialLR(0.5), then CosineAnnealingLR(T_max=2) from 0.05: the ratios
+    telescope to 0.05 x 0.5**k x (1 + cos(pi k / 2)) / 2, 0 at step 2; at step 3 torch
+    adds a step of the 0.05 wave to that 0 (0.025), and each period of 4 steps from
+    there is the wave times 0.5**j."""
+    o = two_groups()
+    s = L.ChainedScheduler([L.ExponentialLR(o, 0.5), L.CosineAnnealingLR(o, 2)])
+    hand = [0.05, 0.0125, 0.0] + [0.025, 0.025, 0.00625, 0.0] * 3
+    assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(15)), hand, FLOAT64)
+    assert_close(run(s, 15)[0], hand, FLOAT64)
+
+
+def test_a_chained_cosine_no_curve_follows_is_refused():
+    """A ratio that never ends with eta_min > 0: each step adds eta_min (ratio - 1) / (1 +
+    cos(pi (k - 1) / T_max)) to the distance it multiplies, a sum of secants no curve
+    is; with eta_min 0 and a whole T_max, a StepLR every 2 steps restarts its product at
+    each torch restart (T_max + 1) out of step with the period of 2 T_max = 6."""
+    for kind, ratio, eta, t in (("ExponentialLR", lambda o: L.ExponentialLR(o, 0.9), 0.001, 8),
+                                ("StepLR", lambda o: L.StepLR(o, 2, 0.5), 0.0, 3)):
+        o = two_groups()
+        s = L.ChainedScheduler([ratio(o), L.CosineAnnealingLR(o, t, eta)])
+        with pytest.raises(lrcore.SpecError, match="^" + re.escape(
+                "scheduler.schedulers[1]: CosineAnnealingLR is not supported: in a "
+                f"ChainedScheduler with a ratio that never ends ({kind}), which the "
+                "cosine's recursion multiplies "
+                "into the distance to eta_min, each step adds eta_min (ratio - 1) / (1 + "
+                "cos(pi (k - 1) / T_max)), and at each torch restart (T_max + 1 mod 2 T_max) "
+                "the product of the ratios begins anew: a sum of secants and, unless each "
+                "ratio is one number at every step and the others end by T_max, a product "
+                "restarted out of step with them, which no curve of lrcore's is (eta_min 0 "
+                "with a fractional T_max, or with such ratios, or ratios that end, are read); "
+                "from_torch reads ")):
+            lrcore.from_torch(s)
+
+
+def test_a_chained_cosine_torch_drives_below_zero_is_refused():
+    """PolynomialLR reaches 0 at total_iters; the cosine's next step moves the distance
+    to eta_min (-0.01) on: torch sets -0.02 at step 5, a rate no spec has."""
+    def make():
+        o = two_groups()
+        return L.ChainedScheduler([L.CosineAnnealingLR(o, 3, eta_min=0.01),
+                                   L.MultiStepLR(o, [2, 4, 11], 0.5), L.PolynomialLR(o, 4, 2.0)])
+    s = make()
+    assert run(make(), 6)[0, 5] < 0
+    with pytest.raises(lrcore.SpecError, match="^" + re.escape(
+            "scheduler: sets a negative rate (-0.020000000000000025) at step 5, and a spec's "
+            "rates are >= 0; give its schedulers ratios that keep the rate >= 0, "
+            'got "ChainedScheduler()"') + "$"):
+        lrcore.from_torch(s)
+
+
+LAMBDA_CHAINS = {
+    "cosine-ExponentialLR": lambda o, hf: [
+        hf("cosine", o, num_warmup_steps=3, num_training_steps=20), L.ExponentialLR(o, 0.95)],
+    "ConstantLR-linear-StepLR": lambda o, hf: [
+        L.ConstantLR(o, 0.5, 4), hf("linear", o, num_warmup_steps=2, num_training_steps=15),
+        L.StepLR(o, 3, 0.5)],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LAMBDA_CHAINS))
+def test_a_chained_scheduler_holding_a_lambda(kind):
+    """LambdaLR sets base_lrs x its function of the step outright, as a cycler does:
+    those before it are overwritten, those after it multiply it by their ratio."""
+    transformers = pytest.importorskip("transformers")
+
+    def make():
+        return L.ChainedScheduler(LAMBDA_CHAINS[kind](two_groups(), transformers.get_scheduler))
+    assert_reads(make, 25, what=kind)
+    assert_reads(make, 20, what=kind + " after 5", before=5)
+    assert_reads(make, 20, what=kind + " from now", origin="now", before=5)
+
+
+SWALR_CHAINS = {
+    "ExponentialLR-SWALR": lambda o: [L.ExponentialLR(o, 0.9),
+                                      SWALR(o, [0.01, 0.2], anneal_epochs=5)],
+    "SWALR-linear-ExponentialLR": lambda o: [
+        SWALR(o, 0.01, anneal_epochs=5, anneal_strategy="linear"), L.ExponentialLR(o, 0.9)],
+    "LinearLR-SWALR-0-StepLR": lambda o: [L.LinearLR(o, 0.2, total_iters=4),
+                                          SWALR(o, 0.01, anneal_epochs=0), L.StepLR(o, 3, 0.5)],
+    "SWALR-1-ConstantLR": lambda o: [SWALR(o, 0.01, anneal_epochs=1), L.ConstantLR(o, 0.5, 3)],
+    "Cosine-SWALR-MultiStepLR": lambda o: [L.CosineAnnealingLR(o, 4, 0.001),
+                                           SWALR(o, [0.02, 0.3], anneal_epochs=6),
+                                           L.MultiStepLR(o, [0, 3, 9], 0.5)],
+}
+
+
+@pytest.mark.parametrize("kind", sorted(SWALR_CHAINS))
+def test_a_chained_scheduler_holding_a_swalr(kind):
+    """While SWALR anneals, each call inverts its last share of swa_lr on the rate the
+    others multiplied (torch's steps, written out); from the call whose share is 1 it
+    sets swa_lr outright, and the schedulers after it multiply that by their ratios."""
+    def make():
+        return L.ChainedScheduler(SWALR_CHAINS[kind](two_groups()))
+    assert_reads(make, 20, what=kind)
+    assert_reads(make, 15, what=kind + " after 5", before=5)
+    assert_reads(make, 15, what=kind + " from now", origin="now", before=5)
+
+
+def test_a_chained_scheduler_holding_a_swalr_written_out():
+    """ExponentialLR(0.5), then SWALR(swa_lr 0.01, linear, 2 epochs) from 0.05: 0.05 at
+    step 0; at step 1 it undoes share 0 of 0.025 and applies share 1/2; at step 2 it
+    sets 0.01; then ExponentialLR's halving is overwritten at every step."""
+    o = two_groups()
+    s = L.ChainedScheduler([L.ExponentialLR(o, 0.5),
+                            SWALR(o, 0.01, anneal_epochs=2, anneal_strategy="linear")])
+    hand = [0.05, 0.01 / 2 + 0.025 / 2, 0.01, 0.01, 0.01]
+    assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(5)), hand, FLOAT64)
+    assert_close(run(s, 5)[0], hand, FLOAT64)
+
+
+# ---- a ChainedScheduler over a closed form inside a SequentialLR -----------------------------
+
+SETTER_FORMS = {
+    "first": lambda o, c: L.SequentialLR(o, [L.ChainedScheduler(
+        [c(o), L.ExponentialLR(o, 0.9), L.ConstantLR(o, 0.5, 3)]), L.ExponentialLR(o, 0.8)],
+        [9]),
+    "first-restarted-ratios": lambda o, c: L.SequentialLR(o, [L.ChainedScheduler(
+        [L.ExponentialLR(o, 0.5), c(o), L.MultiplicativeLR(o, lambda e: 0.9),
+         L.MultiStepLR(o, [0, 2, 5], 0.5)]), L.ConstantLR(o, 0.5, 2)], [7]),
+    "nested": lambda o, c: L.SequentialLR(o, [L.SequentialLR(o, [L.ChainedScheduler(
+        [c(o), L.StepLR(o, 2, 0.5)]), L.ExponentialLR(o, 0.9)], [6]),
+        L.ConstantLR(o, 0.5, 2)], [12]),
+    "after-a-fractional-milestone": lambda o, c: L.SequentialLR(o, [
+        L.ExponentialLR(o, 0.9), L.ChainedScheduler([c(o), L.ExponentialLR(o, 0.9)])], [3.5]),
+    "first-LinearLR": lambda o, c: L.SequentialLR(o, [L.ChainedScheduler(
+        [c(o), L.LinearLR(o, 0.1, total_iters=5)]), L.ExponentialLR(o, 0.9)], [12]),
+}
+
+SETTERS = {
+    "CyclicLR": CYCLERS["CyclicLR"],
+    "OneCycleLR": CYCLERS["OneCycleLR"],
+    "CosineAnnealingWarmRestarts": lambda o: L.CosineAnnealingWarmRestarts(o, 4, 2, 0.001),
+    "LambdaLR": lambda o: pytest.importorskip("transformers").get_scheduler(
+        "cosine", o, num_warmup_steps=3, num_training_steps=30),
+}
+
+
+@pytest.mark.parametrize("form", sorted(SETTER_FORMS))
+@pytest.mark.parametrize("setter", sorted(SETTERS))
+def test_a_chained_scheduler_over_a_closed_form_in_a_sequential_lr(setter, form):
+    """SequentialLR restarts the chain by a plain step at last_epoch 0: the closed form
+    sets c(0), and those after it apply their initial factor and (ExponentialLR,
+    MultiplicativeLR) a step of their recursion; then as on its own. Rate and momentum
+    of both groups, read at the start, after 5 steps and from then on."""
+    def make():
+        return SETTER_FORMS[form](two_groups(momentum=True), SETTERS[setter])
+
+    for before, origin in ((0, "start"), (5, "start"), (5, "now")):
+        for group in (0, 1):
+            s = quietly(make)
+            run(s, before)
+            spec = lrcore.from_torch(s, group=group, origin=origin)
+            lo = before if origin == "now" else 0
+            t = np.arange(20 - lo)
+            what = f"{origin} after {before}, group {group}"
+            assert_close(lrcore.evaluate(spec, t), run(quietly(make), 20)[group, lo:],
+                         FLOAT64, what="rate " + what)
+            if setter in ("CyclicLR", "OneCycleLR"):
+                assert_close(lrcore.evaluate(spec, t, hyperparam="momentum"),
+                             run(quietly(make), 20, "momentum")[group, lo:], FLOAT64,
+                             what="momentum " + what)
+
+
+def test_a_chained_scheduler_over_a_closed_form_in_a_sequential_lr_written_out():
+    """CyclicLR(0.01 to 0.2, 3 up, 2 down) then ExponentialLR(0.9), restarted by the
+    SequentialLR: 0.01 x 0.9 at step 0 (ExponentialLR steps at last_epoch 0 outside its
+    initial mode), the cycle times 0.9 after; at milestone 6 ExponentialLR(0.5) restarts
+    from its base rate, the initial_lr CyclicLR's constructor wrote (0.01)."""
+    def make():
+        o = two_groups()
+        chain = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, step_size_up=3,
+                                               step_size_down=2, cycle_momentum=False),
+                                    L.ExponentialLR(o, 0.9)])
+        return L.SequentialLR(o, [chain, L.ExponentialLR(o, 0.5)], [6])
+    cycle = [0.01 + 0.19 * x for x in (0, 1 / 3, 2 / 3, 1, 1 / 2)]
+    hand = [cycle[k % 5] * 0.9 for k in range(6)] + [0.01, 0.005]
+    assert_close(lrcore.evaluate(lrcore.from_torch(quietly(make)), np.arange(8)), hand,
+                 FLOAT64)
+    assert_close(run(quietly(make), 8)[0], hand, FLOAT64)
+
+
+def test_a_chained_closed_form_first_stepped_before_its_start_is_refused():
+    """At a fractional milestone of a nested SequentialLR the chain is first stepped at
+    last_epoch -1: lrcore reads a chain over a closed form from its step 0 only."""
+    o = two_groups()
+    chain = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, cycle_momentum=False),
+                                L.ExponentialLR(o, 0.9)])
+    inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), chain], [2.5])
+    s = quietly(lambda: L.SequentialLR(o, [inner, L.ConstantLR(o, 0.5, 2)], [14]))
+    with pytest.raises(lrcore.SpecError, match="^" + re.escape(
+            "scheduler.schedulers[0].schedulers[1]: ChainedScheduler is not supported: a "
+            "nested SequentialLR first steps it at last_epoch -1, before the start of the "
+            "scheduler in it that sets the rate outright, and lrcore reads such a chain from "
+            "its step 0 only; give the nested SequentialLR whole milestones; from_torch "
+            "reads ")):
+        lrcore.from_torch(s)
+
+
+SEQUENTIAL_COSINE_FORMS = {
+    "first": lambda o, c: L.SequentialLR(
+        o, [L.ChainedScheduler(c(o)), L.ExponentialLR(o, 0.8)], [13]),
+    "nested": lambda o, c: L.SequentialLR(o, [L.SequentialLR(
+        o, [L.ChainedScheduler(c(o)), L.ExponentialLR(o, 0.9)], [9]),
+        L.ConstantLR(o, 0.5, 2)], [14]),
+    "after-a-fractional-milestone": lambda o, c: L.SequentialLR(
+        o, [L.ExponentialLR(o, 0.9), L.ChainedScheduler(c(o))], [3.5]),
+    "nested-fractional-milestone": lambda o, c: L.SequentialLR(o, [L.SequentialLR(
+        o, [L.ExponentialLR(o, 0.9), L.ChainedScheduler(c(o))], [2.5]),
+        L.ConstantLR(o, 0.5, 2)], [14]),
+}
+
+SEQUENTIAL_COSINE_CHAINS = {
+    "LinearLR-Cosine": lambda o: [L.LinearLR(o, 0.1, total_iters=3),
+                                  L.CosineAnnealingLR(o, 6, 0.001)],
+    "ExponentialLR-Cosine-2.5": lambda o: [L.ExponentialLR(o, 0.9),
+                                           L.CosineAnnealingLR(o, 2.5)],
+    "ExponentialLR-Cosine-4-PolynomialLR": lambda o: [
+        L.ExponentialLR(o, 0.9), L.CosineAnnealingLR(o, 4), L.PolynomialLR(o, 3)],
+    "Cosine-1-ConstantLR": lambda o: [L.CosineAnnealingLR(o, 1, 0.001),
+                                      L.ConstantLR(o, 0.5, 2)],
+    "ExponentialLR-Cosine-1": lambda o: [L.ExponentialLR(o, 0.9), L.CosineAnnealingLR(o, 1)],
+}
+
+
+@pytest.mark.parametrize("form", sorted(SEQUENTIAL_COSINE_FORMS))
+@pytest.mark.parametrize("kind", sorted(SEQUENTIAL_COSINE_CHAINS))
+def test_a_chained_cosine_in_a_sequential_lr(kind, form):
+    """A SequentialLR restarts the chain by a plain step at last_epoch 0, from the rate
+    it finds: the cosine multiplies the distance to eta_min by (1 + cos 0) / (1 + cos(-pi
+    / T_max)) there (T_max 1: adds a step of its wave), ExponentialLR and PolynomialLR
+    apply a step of theirs on their initial factor; then as read on its own."""
+    def make():
+        return SEQUENTIAL_COSINE_FORMS[form](two_groups(), SEQUENTIAL_COSINE_CHAINS[kind])
+    assert_reads(make, 30, what=kind)
+    assert_reads(make, 25, what=kind + " after 5", before=5)
+    assert_reads(make, 25, what=kind + " from now", origin="now", before=5)
+
+
+def test_a_chained_swalr_in_a_sequential_lr_is_refused():
+    o = two_groups()
+    chain = L.ChainedScheduler([L.ExponentialLR(o, 0.9), SWALR(o, 0.01, anneal_epochs=3)])
+    s = quietly(lambda: L.SequentialLR(o, [chain, L.ConstantLR(o, 0.5, 2)], [6]))
+    with pytest.raises(lrcore.SpecError, match="^" + re.escape(
+            "scheduler.schedulers[0].schedulers[1]: SWALR is not supported: in a "
+            "ChainedScheduler that a SequentialLR restarts, it anneals by its count of "
+            "calls, which the restart does not rewind (not mapped yet); read the "
+            "ChainedScheduler on its own; from_torch reads ")):
         lrcore.from_torch(s)
