@@ -6,9 +6,10 @@ import dataclasses
 import math
 from fractions import Fraction
 
+from .. import twofloat
 from ..errors import SpecError
 from ..fields import MAX_STEP, RATE, Bool, Choice, Float, Steps, exact, param
-from ..formulas import exp_times, floor_ratio
+from ..formulas import exp_pair, exp_times, floor_ratio
 from ..node import Node
 from ..ops import horizon
 from .exponential import _known
@@ -105,6 +106,8 @@ class Cyclic(Node):
         else:
             g = ops.const(math.log(self.gamma))
             log_sigma = lambda t: ops.to_float(t) * g  # noqa: E731
+        if log_sigma is not None and twofloat.wanted(ops):
+            return self._amplitude_2f(ops, up, down, scale, position, cycles)
         if not self.invert:
             if log_sigma is None:
                 return lambda t: low + amp * phase(position(t))
@@ -125,6 +128,48 @@ class Cyclic(Node):
             return low + amp * (rest(q) - phase(q) * ops.expm1(log_sigma(t)))
 
         return dip
+
+    def _amplitude_2f(self, ops, up, down, scale, position, cycles):
+        """Float32 backends, ``triangular2`` and ``exp_range``: the rate
+        ``low + (A / L) (m sigma)`` (rising) or ``low + (A / L) (n + m (1 - sigma))``
+        (``invert``), ``L`` the branch's length (up or down), ``m`` and ``n = L - m``
+        its exact integer distances, ``sigma`` a pair (:func:`exp_pair`) and each
+        product a pair: one rounding at the end where the float formula rounded the
+        phase, the amplitude, ``sigma`` and each product (4.5 ulp)."""
+        period = up + down
+        if self.mode == "triangular2":
+            sigma = exp_pair(ops, math.log(0.5), horizon() * scale // period)
+            count = cycles
+        else:
+            sigma = exp_pair(ops, math.log(self.gamma), horizon())
+            count = lambda t: t  # noqa: E731
+        amp = self.high - self.low
+        a_up, a_down = twofloat.pair(ops, amp / up), twofloat.pair(ops, amp / down)
+        low_hi, low_lo = twofloat.pair(ops, self.low)
+        one = ops.const(1.0)
+
+        def rate(t):
+            q = position(t)
+            rising = q <= up
+            m = ops.to_float(ops.where(rising, q, down - (q - up)))  # in int32
+            n = ops.to_float(ops.where(rising, up - q, q - up))
+            s_hi, s_lo = sigma(count(t))
+            if self.invert:  # n + m (1 - sigma), every term >= 0
+                d_hi, d_lo = twofloat.two_sum(-s_hi, one)  # see linear_curve
+                p, e = twofloat.two_prod(ops, m, d_hi)
+                x_hi, x_err = twofloat.two_sum(n, p)
+                x_lo = x_err + (e + m * (d_lo - s_lo))
+            else:
+                x_hi, x_lo = twofloat.two_prod(ops, m, s_hi)
+                x_lo = x_lo + m * s_lo
+            c_hi = ops.where(rising, a_up[0], a_down[0])
+            c_lo = ops.where(rising, a_up[1], a_down[1])
+            p, e = twofloat.two_prod(ops, x_hi, c_hi)
+            e = e + (x_hi * c_lo + x_lo * c_hi)
+            r_hi, r_err = twofloat.two_sum(p, low_hi)
+            return r_hi + (r_err + (e + low_lo))
+
+        return rate
 
     def breakpoints(self):
         up, down, scale = self.scaled()
