@@ -157,14 +157,43 @@ def growth(ops: Any, start: float, c: float, last: int,
     if c <= 0.0 or last * c <= 1.0:
         power = exp_times(ops, c, last)
         return lambda k: s * power(k)
-    block = max(1, int(1.0 / c))
     log_s = math.log(start)
+    if twofloat.wanted(ops):
+        return _growth_2f(ops, log_s, c, last, ceiling)
+    block = max(1, int(1.0 / c))
     table = ops.table([min(math.exp(x) if x < 709 else math.inf, ceiling)
                        for x in (log_s + j * block * c for j in range(last // block + 1))])
 
     def grown(k):
         j = ops.floordiv(k, block)
         return ops.take(table, j) * ops.exp(ops.to_float(k - j * block) * k_c)
+
+    return grown
+
+
+def _growth_2f(ops: Any, log_s: float, c: float, last: int,
+               ceiling: float) -> Callable[[Any], Any]:
+    """:func:`growth` on float32 backends: blocks of ``B`` steps with ``B c <= 1/4`` (or
+    ``B = 1``), each block's value a pair from the float64 table, times ``1 + expm1(r c)``
+    from the series of the pair ``r c`` (as :func:`exp_pair`): rounded once, where a
+    float ``exp`` of a rounded argument times a rounded table entry was 2.5 ulp."""
+    block = max(1, int(0.25 / c))
+    values = [min(math.exp(x) if x < 709 else math.inf, ceiling)
+              for x in (log_s + j * block * c for j in range(last // block + 1))]
+    hi_values = [float(ops.dtype(v)) if v < 3e38 else math.inf for v in values]
+    table_hi = ops.table(hi_values)
+    table_lo = ops.table([v - h if math.isfinite(h) else 0.0
+                          for v, h in zip(values, hi_values)])
+    rc = twofloat.times(ops, c, block)
+
+    def grown(k: Any) -> Any:
+        j = ops.floordiv(k, block)
+        g_hi, g_lo = ops.take(table_hi, j), ops.take(table_lo, j)
+        if block == 1:
+            return g_hi + g_lo
+        y_hi, y_lo = rc(k - j * block)
+        m = -twofloat.expm1_neg(ops, y_hi, y_lo)  # exp(r c) - 1, in [0, 0.29)
+        return g_hi + (g_lo + g_hi * m)
 
     return grown
 

@@ -243,6 +243,8 @@ ONE_ROUNDING = {
     "repeat decay, many cycles": lrcore.repeat(schedule=lrcore.constant(value=0.3),
                                                period=3, decay=0.9931),
     "exponential smooth, long": lrcore.exponential(start=0.1, rate=0.999, every=7),
+    "exponential growth to a bound": lrcore.exponential(start=6.255e-05, rate=1.418,
+                                                        every=396, bound=0.02503, begin=16),
 }
 
 
