@@ -91,7 +91,7 @@ def exp_pair(ops: Any, c: float, last: int) -> Callable[[Any], tuple[Any, Any]]:
 
     A float ``exp`` is off by up to an ulp (XLA: 1.01) besides its argument's rounding.
     Here ``k = j B + r`` with blocks of ``B`` steps, ``B |c| <= 1/4`` (or ``B = 1``):
-    ``exp(j B c)`` comes from a float64 table as two floats (a few hundred entries:
+    ``exp(j B c)`` comes from a float64 table as two floats (at most ~900 entries:
     past ``exp(k c) < 2**-160`` the rate is float32's 0 for any rate up to 2**11, so
     ``k`` stops there), times ``1 + expm1(r c)``, with ``r c`` a pair and
     :func:`twofloat.expm1_neg`'s series, no float ``exp`` at all: about half an ulp in
