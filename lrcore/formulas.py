@@ -20,8 +20,8 @@ import numpy as np
 
 from . import twofloat
 
-__all__ = ["angle_pair", "cosine_curve", "exp_times", "exponent_bound", "growth", "interval_curve",
-           "linear_curve", "power_mix", "power_of_log", "power_weights", "times"]
+__all__ = ["angle_pair", "cosine_curve", "exp_pair", "exp_times", "exponent_bound", "growth",
+           "interval_curve", "linear_curve", "power_mix", "power_of_log", "power_weights", "times"]
 
 _MAX_STEP = 2**31 - 1  # lrcore.fields.MAX_STEP (formulas import no spec module)
 # Floor for a log argument in a branch that is never taken when it matters (see below).
@@ -34,7 +34,27 @@ _MAX_TABLE = 2048
 
 
 def linear_curve(ops: Any, d: int, a: float, b: float) -> Callable[[Any], Any]:
-    """``t -> a + (b - a) t / D`` on integer ``0 <= t <= D``."""
+    """``t -> a + (b - a) t / D`` on integer ``0 <= t <= D``.
+
+    Float32 backends: ``low + n (height / D)`` with the slope as a pair whose high part
+    makes ``n k_hi`` exact (:func:`_split_times`) and ``low`` as a pair, summed with
+    :func:`twofloat.two_sum`: one rounding at the end, where ``low + height (n / D)``
+    rounded the height, the quotient, the product and the sum (2.7 ulp on keras-jax,
+    which a product of schedules adds to the other factors' errors)."""
+    if twofloat.wanted(ops):
+        if a >= b:
+            low, slope, n_of = b, (a - b) / d, (lambda t: d - t)
+        else:
+            low, slope, n_of = a, (b - a) / d, (lambda t: t)
+        scaled = _split_times(ops, slope, d)
+        low_hi, low_lo = twofloat.pair(ops, low)
+
+        def line(t):
+            p_hi, p_lo = scaled(n_of(t))
+            s, err = twofloat.two_sum(p_hi, low_hi)  # a constant first: XLA folds (c + x) - c
+            return s + (err + (p_lo + low_lo))
+
+        return line
     return _ramp(ops, d, a, b, float(d), sine=False)
 
 
@@ -85,12 +105,58 @@ def exp_times(ops: Any, c: float, last: int) -> Callable[[Any], Any]:
     """``k -> exp(k c)`` for integers ``0 <= k <= last`` and a float64 constant ``c``.
     On float32 backends ``k c`` is a two-float pair (:func:`twofloat.times`): a float
     argument carries the roundings of ``c`` and of ``k c``, ``|k c|`` times 2**-24
-    each, into the result (12 ulp at ``exp(-8.6)``, a step decay's third drop)."""
+    each, into the result (12 ulp at ``exp(-8.6)``, a step decay's third drop). A decay
+    (``c < 0``) is :func:`exp_pair`'s, rounded once."""
+    if twofloat.wanted(ops) and c < 0.0:
+        power = exp_pair(ops, c, last)
+
+        def decayed(k):
+            hi, lo = power(k)
+            return hi + lo
+
+        return decayed
     if twofloat.wanted(ops) and c != 0.0:
         kc = twofloat.times(ops, c, last)
         return lambda k: twofloat.exp(ops, *kc(k))
     k_c = ops.const(c)
     return lambda k: ops.exp(ops.to_float(k) * k_c)
+
+
+def exp_pair(ops: Any, c: float, last: int) -> Callable[[Any], tuple[Any, Any]]:
+    """Float32 backends: ``k -> exp(k c)`` as a normalized pair ``(hi, lo)``, for
+    integers ``0 <= k <= last`` and a float64 constant ``c < 0`` (a decay), so that a
+    caller multiplying it rounds once.
+
+    A float ``exp`` is off by up to an ulp (XLA: 1.01) besides its argument's rounding.
+    Here ``k = j B + r`` with blocks of ``B`` steps, ``B |c| <= 1/4`` (or ``B = 1``):
+    ``exp(j B c)`` comes from a float64 table as two floats (at most ~900 entries:
+    past ``exp(k c) < 2**-160`` the rate is float32's 0 for any rate up to 2**11, so
+    ``k`` stops there), times ``1 + expm1(r c)``, with ``r c`` a pair and
+    :func:`twofloat.expm1_neg`'s series, no float ``exp`` at all: about half an ulp in
+    all. A step decay (``B = 1``) is the table itself."""
+    k_zero = min(last, math.ceil(160.0 * math.log(2.0) / -c) + 1)
+    block = max(1, int(0.25 / -c))
+    values = [math.exp(j * block * c) for j in range(k_zero // block + 1)]
+    hi_values = [float(ops.dtype(v)) for v in values]
+    table_hi = ops.table(hi_values)
+    table_lo = ops.table([v - h for v, h in zip(values, hi_values)])
+    if block == 1:
+        def stairs(k: Any) -> tuple[Any, Any]:
+            j = ops.minimum(k, k_zero)
+            return ops.take(table_hi, j), ops.take(table_lo, j)
+
+        return stairs
+    rc = twofloat.times(ops, c, block)
+
+    def power(k: Any) -> tuple[Any, Any]:
+        k = ops.minimum(k, k_zero)
+        j = ops.floordiv(k, block)
+        g_hi, g_lo = ops.take(table_hi, j), ops.take(table_lo, j)
+        y_hi, y_lo = rc(k - j * block)
+        m = -twofloat.expm1_neg(ops, y_hi, y_lo)  # exp(r c) - 1, in [-0.23, 0]
+        return twofloat._fast_two_sum(g_hi, g_lo + g_hi * m)
+
+    return power
 
 
 def growth(ops: Any, start: float, c: float, last: int,
@@ -116,19 +182,56 @@ def growth(ops: Any, start: float, c: float, last: int,
         if k_zero <= _MAX_TABLE:
             stairs = ops.table([start * math.exp(k * c) for k in range(k_zero + 1)])
             return lambda k: ops.take(stairs, ops.minimum(k, k_zero))
-        power = exp_times(ops, c, k_zero)
-        return lambda k: s * power(ops.minimum(k, k_zero))
+        power = exp_pair(ops, c, k_zero)
+        s_hi, s_lo = twofloat.pair(ops, start)
+        s_f = float(ops.dtype(start))
+
+        def decayed(k):  # start * (hi + lo), the start a pair too: one rounding
+            hi, lo = power(ops.minimum(k, k_zero))
+            p, e = twofloat.two_prod(ops, hi, s_hi, s_f)
+            return p + (e + (hi * s_lo + lo * s_hi))
+
+        return decayed
     if c <= 0.0 or last * c <= 1.0:
         power = exp_times(ops, c, last)
         return lambda k: s * power(k)
-    block = max(1, int(1.0 / c))
     log_s = math.log(start)
+    if twofloat.wanted(ops):
+        return _growth_2f(ops, log_s, c, last, ceiling)
+    block = max(1, int(1.0 / c))
     table = ops.table([min(math.exp(x) if x < 709 else math.inf, ceiling)
                        for x in (log_s + j * block * c for j in range(last // block + 1))])
 
     def grown(k):
         j = ops.floordiv(k, block)
         return ops.take(table, j) * ops.exp(ops.to_float(k - j * block) * k_c)
+
+    return grown
+
+
+def _growth_2f(ops: Any, log_s: float, c: float, last: int,
+               ceiling: float) -> Callable[[Any], Any]:
+    """:func:`growth` on float32 backends: blocks of ``B`` steps with ``B c <= 1/4`` (or
+    ``B = 1``), each block's value a pair from the float64 table, times ``1 + expm1(r c)``
+    from the series of the pair ``r c`` (as :func:`exp_pair`): rounded once, where a
+    float ``exp`` of a rounded argument times a rounded table entry was 2.5 ulp."""
+    block = max(1, int(0.25 / c))
+    values = [min(math.exp(x) if x < 709 else math.inf, ceiling)
+              for x in (log_s + j * block * c for j in range(last // block + 1))]
+    hi_values = [float(ops.dtype(v)) if v < 3e38 else math.inf for v in values]
+    table_hi = ops.table(hi_values)
+    table_lo = ops.table([v - h if math.isfinite(h) else 0.0
+                          for v, h in zip(values, hi_values)])
+    rc = twofloat.times(ops, c, block)
+
+    def grown(k: Any) -> Any:
+        j = ops.floordiv(k, block)
+        g_hi, g_lo = ops.take(table_hi, j), ops.take(table_lo, j)
+        if block == 1:
+            return g_hi + g_lo
+        y_hi, y_lo = rc(k - j * block)
+        m = -twofloat.expm1_neg(ops, y_hi, y_lo)  # exp(r c) - 1, in [0, 0.29)
+        return g_hi + (g_lo + g_hi * m)
 
     return grown
 

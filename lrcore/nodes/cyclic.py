@@ -6,9 +6,10 @@ import dataclasses
 import math
 from fractions import Fraction
 
+from .. import twofloat
 from ..errors import SpecError
 from ..fields import MAX_STEP, RATE, Bool, Choice, Float, Steps, exact, param
-from ..formulas import exp_times, floor_ratio, mul_div
+from ..formulas import exp_pair, exp_times, floor_ratio, mul_div
 from ..node import Node
 from ..ops import horizon, within
 from .exponential import _known
@@ -133,15 +134,18 @@ class Cyclic(Node):
         else:
             g = ops.const(math.log(self.gamma))
             log_sigma = lambda t: ops.to_float(t) * g  # noqa: E731
+        # the last cycle count triangular2 meets (its count stops where 2**-k is 0)
+        last = (self._count_steps() * scale // period if scale > 1 else horizon() // period) \
+            if self.mode == "triangular2" else horizon()
+        if log_sigma is not None and twofloat.wanted(ops):
+            return self._amplitude_2f(ops, up, down, last, position, cycles)
         if not self.invert:
             if log_sigma is None:
                 return lambda t: low + amp * phase(position(t))
             if self.mode == "triangular2":
-                last = self._count_steps() * scale // period if scale > 1 \
-                    else horizon() // period
                 sigma, count = exp_times(ops, math.log(0.5), last), cycles
             else:
-                sigma, count = exp_times(ops, math.log(self.gamma), horizon()), lambda t: t
+                sigma, count = exp_times(ops, math.log(self.gamma), last), lambda t: t
             return lambda t: low + amp * phase(position(t)) * sigma(count(t))
         # the dip, high - amp * phi * sigma, as low + amp * (1 - phi * sigma) with
         # 1 - phi sigma = (1 - phi) + phi (1 - sigma): two non-negative terms, the first
@@ -154,6 +158,48 @@ class Cyclic(Node):
             return low + amp * (rest(q) - phase(q) * ops.expm1(log_sigma(t)))
 
         return dip
+
+    def _amplitude_2f(self, ops, up, down, last, position, cycles):
+        """Float32 backends, ``triangular2`` and ``exp_range``: the rate
+        ``low + (A / L) (m sigma)`` (rising) or ``low + (A / L) (n + m (1 - sigma))``
+        (``invert``), ``L`` the branch's length (up or down), ``m`` and ``n = L - m``
+        its exact integer distances, ``sigma`` a pair (:func:`exp_pair`) and each
+        product a pair: one rounding at the end where the float formula rounded the
+        phase, the amplitude, ``sigma`` and each product (4.5 ulp)."""
+        if self.mode == "triangular2":
+            sigma = exp_pair(ops, math.log(0.5), last)
+            count = cycles
+        else:
+            sigma = exp_pair(ops, math.log(self.gamma), last)
+            count = lambda t: t  # noqa: E731
+        amp = self.high - self.low
+        a_up = twofloat.pair(ops, amp / up)
+        a_down = twofloat.pair(ops, amp / down) if down else a_up  # down 0: q < up always
+        low_hi, low_lo = twofloat.pair(ops, self.low)
+        one = ops.const(1.0)
+
+        def rate(t):
+            q = position(t)
+            rising = q <= up
+            m = ops.to_float(ops.where(rising, q, down - (q - up)))  # in int32
+            n = ops.to_float(ops.where(rising, up - q, q - up))
+            s_hi, s_lo = sigma(count(t))
+            if self.invert:  # n + m (1 - sigma), every term >= 0
+                d_hi, d_lo = twofloat.two_sum(-s_hi, one)  # see linear_curve
+                p, e = twofloat.two_prod(ops, m, d_hi)
+                x_hi, x_err = twofloat.two_sum(n, p)
+                x_lo = x_err + (e + m * (d_lo - s_lo))
+            else:
+                x_hi, x_lo = twofloat.two_prod(ops, m, s_hi)
+                x_lo = x_lo + m * s_lo
+            c_hi = ops.where(rising, a_up[0], a_down[0])
+            c_lo = ops.where(rising, a_up[1], a_down[1])
+            p, e = twofloat.two_prod(ops, x_hi, c_hi)
+            e = e + (x_hi * c_lo + x_lo * c_hi)
+            r_hi, r_err = twofloat.two_sum(p, low_hi)
+            return r_hi + (r_err + (e + low_lo))
+
+        return rate
 
     def breakpoints(self):
         up, down, scale = self.scaled()

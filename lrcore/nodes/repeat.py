@@ -5,8 +5,9 @@ from __future__ import annotations
 import dataclasses
 import math
 
+from .. import twofloat
 from ..fields import Float, NodeField, Steps, param
-from ..formulas import exp_times
+from ..formulas import exp_pair, exp_times
 from ..node import Node
 from ..ops import horizon, within
 
@@ -41,6 +42,15 @@ class Repeat(Node):
             f = self.schedule.build(ops)
         if self.decay == 1.0:
             return lambda t: f(ops.mod(t, p))
+        if twofloat.wanted(ops):  # the decay as a pair: the product rounds once
+            pair = exp_pair(ops, math.log(self.decay), horizon() // p)
+
+            def decayed(t):
+                v = f(ops.mod(t, p))
+                hi, lo = pair(ops.floordiv(t, p))
+                return v * hi + v * lo
+
+            return decayed
         decay = exp_times(ops, math.log(self.decay), horizon() // p)
         return lambda t: f(ops.mod(t, p)) * decay(ops.floordiv(t, p))
 

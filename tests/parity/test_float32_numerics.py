@@ -223,6 +223,39 @@ def test_formula_within_4_ulp(name, where, values):
     assert ulps <= ULPS, f"{name} on {where}: {ulps:.2f} ulp at step {step}"
 
 
+# Formulas that round once at the end on float32 backends: the terms are pairs (a line's
+# slope and lower rate, a decay's power from a float64 table and a series), within an
+# ulp of the reference, where the float formulas rounded each factor (up to 4.5 ulp).
+ONE_ROUNDING = {
+    "linear falling": lrcore.linear(start=0.7487, end=0.06456, duration=343),
+    "linear rising": lrcore.linear(start=2.411e-06, end=0.9706, duration=515),
+    "linear to 0, long": lrcore.linear(start=0.3, end=0.0, duration=3_000_017),
+    "cyclic exp_range": lrcore.cyclic(low=0.001589, high=0.06544, up=122, down=177,
+                                      mode="exp_range", gamma=0.994772),
+    "cyclic exp_range dip": lrcore.cyclic(low=0.0002809, high=0.02651, up=33, down=266,
+                                          mode="exp_range", gamma=0.999912, invert=True),
+    "cyclic exp_range dip, gamma near 1": lrcore.cyclic(low=0.1044, high=4.486, up=51,
+                                                        down=94, mode="exp_range",
+                                                        gamma=0.999999, invert=True),
+    "cyclic triangular2 dip, real steps": lrcore.cyclic(low=1e-3, high=0.06, up=2.5,
+                                                        down=2.25, mode="triangular2",
+                                                        invert=True),
+    "repeat decay, many cycles": lrcore.repeat(schedule=lrcore.constant(value=0.3),
+                                               period=3, decay=0.9931),
+    "exponential smooth, long": lrcore.exponential(start=0.1, rate=0.999, every=7),
+    "exponential growth to a bound": lrcore.exponential(start=6.255e-05, rate=1.418,
+                                                        every=396, bound=0.02503, begin=16),
+}
+
+
+@pytest.mark.parametrize(("where", "values"), VALUES, ids=[v[0] for v in VALUES])
+@pytest.mark.parametrize("name", sorted(ONE_ROUNDING))
+def test_formula_rounds_about_once(name, where, values):
+    spec = lrcore.Schedule(schedule=ONE_ROUNDING[name]).resolve()
+    ulps, step = _beyond_slack(spec, values)
+    assert ulps <= 1.5, f"{name} on {where}: {ulps:.2f} ulp at step {step}"
+
+
 def test_a_short_staircase_is_the_reference_rounded_once():
     """A staircase decay draws its stairs from a float64 table on float32 backends (to
     step 850: past it the rates are float32 subnormals, which tensorflow flushes)."""

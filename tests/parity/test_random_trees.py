@@ -51,7 +51,13 @@ ALL = [b for b in AVAILABLE if b != "reference"]
 
 # ---- the checks ---------------------------------------------------------------------------
 
-def _check(batch: list[Case], backends: list[str]) -> None:
+#: the most float32 ulps a backend may be off on the seeded batch (issue 17: optax,
+#: keras-jax and mlx compute in float32 and stay within 4; keras-tensorflow and
+#: keras-torch round the float64 reference once)
+FLOAT32_ULPS = 4.0
+
+
+def _check(batch: list[Case], backends: list[str], ulps: float | None = None) -> None:
     specs = []
     for doc, _ in batch:
         try:
@@ -64,6 +70,13 @@ def _check(batch: list[Case], backends: list[str]) -> None:
     bad = [(rep, doc, r) for rep, (doc, r) in zip(reports, batch, strict=True) if not rep.ok]
     assert not bad, "\n\n".join(f"{rep.table()}\n{yaml.safe_dump(doc, sort_keys=False)}"
                                 f"reports: {r}" for rep, doc, r in bad)
+    if ulps is None:
+        return
+    far = [(rep, doc, r) for rep, (doc, r) in zip(reports, batch, strict=True)
+           if any(res.dtype == "float32" and res.ulps > ulps for res in rep.results)]
+    assert not far, f"more than {ulps} float32 ulps:\n\n" + "\n\n".join(
+        f"{rep.table()}\n{yaml.safe_dump(doc, sort_keys=False)}reports: {r}"
+        for rep, doc, r in far)
 
 
 @settings(database=None, suppress_health_check=[HealthCheck.too_slow,
@@ -76,8 +89,9 @@ def test_random_trees_on_in_process_backends(batch: list[Case]) -> None:
 
 def test_seeded_batch_on_every_backend() -> None:
     """A fixed batch of trees on every installed backend, the Keras backends of other
-    processes included (one subprocess each for the whole batch)."""
-    _check(seeded_batch(SEED, BATCH), ALL)
+    processes included (one subprocess each for the whole batch); the float32 ones within
+    :data:`FLOAT32_ULPS` of the reference."""
+    _check(seeded_batch(SEED, BATCH), ALL, FLOAT32_ULPS)
 
 
 def test_grammar_reaches_every_node_type_and_depth() -> None:
