@@ -68,7 +68,14 @@ def _split_const(ops: Any, b: float) -> tuple[Any, Any]:
     """:func:`_split` of a constant, at build time (numpy, in the backend's dtype)."""
     dt = ops.dtype
     b = dt(b)
-    t = b * dt(2 ** ((np.finfo(dt).nmant + 2) // 2)) + b
+    shift = (np.finfo(dt).nmant + 2) // 2
+    if abs(float(b)) >= float(np.finfo(dt).max) / 2.0 ** (shift + 1):
+        # b 2**s would overflow: the same split from b's significand, in float64
+        m, e = math.frexp(float(b))
+        hi = math.ldexp(round(math.ldexp(m, np.finfo(dt).nmant + 1 - shift)),
+                        e - (np.finfo(dt).nmant + 1 - shift))
+        return ops.const(hi), ops.const(float(b) - hi)
+    t = b * dt(2 ** shift) + b
     hi = t - (t - b)
     return ops.const(float(hi)), ops.const(float(b - hi))
 

@@ -86,6 +86,19 @@ def test_two_prod_keeps_the_product(where, ops, run):
 
 
 @pytest.mark.parametrize(("where", "ops", "run"), RUNNERS, ids=[r[0] for r in RUNNERS])
+@pytest.mark.parametrize("b", [3.0e38, -1.0e38, 2.0e35, 1.0e38 * (1 + 2.0**-23)])
+def test_two_prod_by_a_constant_near_float32_max(where, ops, run, b):
+    """A constant factor whose Veltkamp split would overflow (``b 2**12``; the start of
+    an exponential at 1e38 drew it, under filterwarnings=error) is split from its
+    significand instead: the pair is still the product."""
+    a = RNG.uniform(0.25, 1, 1000).astype(np.float32)
+    p, e = run(lambda a: twofloat.two_prod(ops, a, ops.const(b), b))(a)
+    exact = a.astype(np.float64) * float(np.float32(b))
+    assert np.all(np.isfinite(np.asarray(p)))
+    assert np.max(np.abs(_value(p, e) - exact) / np.abs(exact)) <= 2.0**-34
+
+
+@pytest.mark.parametrize(("where", "ops", "run"), RUNNERS, ids=[r[0] for r in RUNNERS])
 def test_times_an_integer_step(where, ops, run):
     """``n k`` for steps up to 2**31 - 1 (past float32's integers), k = pi / (2 D)."""
     for d in (1000, 2**31 - 1):
