@@ -1,6 +1,7 @@
 """Read a live torch learning-rate scheduler back into an lrcore spec:
 ``lrcore.from_torch(scheduler)``. The mappings live in :mod:`.decays`, :mod:`.cycles`,
-:mod:`.composites` and :mod:`.lambdas`; :mod:`.checks` checks that the scheduler runs
+:mod:`.sequential`, :mod:`.chained` (with :mod:`.recursion`, torch's steps written out, and
+:mod:`.composite_momentum`) and :mod:`.lambdas`; :mod:`.checks` checks that the scheduler runs
 the curve read from it. The README's "PyTorch" section lists the mappings and explains
 the choices."""
 

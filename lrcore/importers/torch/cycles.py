@@ -230,11 +230,11 @@ def momentum(s: Any, group: int, node: Node) -> dict[str, Node]:
     ``hyperparams``; ``node`` is the rate's node, whose phases it shares."""
     kind = name(s)
     if kind == "SequentialLR":  # the cycles of the cyclers in it, held in between
-        from .composites import sequential_momentum
+        from .composite_momentum import sequential_momentum
 
         return sequential_momentum(s, group)
     if kind == "ChainedScheduler":  # the last cycler in it sets it at every step
-        from .composites import chained_momentum
+        from .composite_momentum import chained_momentum
 
         return chained_momentum(s, group)
     if kind not in ("OneCycleLR", "CyclicLR") or not getattr(s, "cycle_momentum", False):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...node import Node
-from . import composites, cycles, decays, lambdas
+from . import chained, cycles, decays, lambdas, sequential
 from .common import CHAINABLE, is_torch_own, name, named, torch_classes, unsupported
 from .common import base as recorded_base
 
@@ -22,8 +22,8 @@ BUILDERS = {
     "OneCycleLR": cycles.one_cycle_lr,
     "CosineAnnealingWarmRestarts": cycles.warm_restarts,
     "SWALR": cycles.swalr,
-    "SequentialLR": composites.sequential_lr,
-    "ChainedScheduler": composites.chained_scheduler,
+    "SequentialLR": sequential.sequential_lr,
+    "ChainedScheduler": chained.chained_scheduler,
     "LambdaLR": lambdas.lambda_lr,
 }
 

@@ -1,0 +1,448 @@
+"""torch's ChainedScheduler: the product of multiplying schedulers, a closed form
+times the ratios after it, or torch's steps written out up to a curve lrcore has."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+from ...document import Schedule
+from ...errors import SpecError
+from ...evaluate import evaluate
+from ...fields import MAX_STEP
+from ...node import Node
+from ...nodes.constant import Constant
+from ...nodes.cosine import Cosine
+from ...nodes.exponential import Exponential
+from ...nodes.inverse_time import InverseTime
+from ...nodes.linear import Linear
+from ...nodes.piecewise_constant import PiecewiseConstant
+from ...nodes.repeat import Repeat
+from ...nodes.scale import Scale
+from ...nodes.shift import Shift
+from ...presets.optax import chain
+from .common import (
+    base,
+    is_torch_own,
+    name,
+    named,
+    real,
+)
+from .common import unsupported as refuse
+from .recursion import negative, plain_step, restart_factor
+
+
+def chained_scheduler(s, group, path, base_rate):
+    # each child multiplies the current rate by its own ratio: the rate is the first
+    # child's curve times every other child's multiplier curve (its curve from 1.0)
+    from .dispatch import curve
+
+    if path == "scheduler" and any(setter(c) for c, _ in flat(s, path)):
+        return set_then_multiplied(s, group, path)
+    if path == "scheduler" and any(name(c) == "SWALR" and is_torch_own(c)
+                                   for c, _ in flat(s, path)):
+        return chain_with_swalr(s, group, path)
+    if path == "scheduler" and any(name(c) == "CosineAnnealingLR" and is_torch_own(c)
+                                   for c, _ in flat(s, path)):
+        return chain_with_cosine(s, group, path)
+    node = None
+    for i, child in enumerate(s._schedulers):
+        p = f"{path}.schedulers[{i}]"
+        start = base_rate if i == 0 else 1.0
+        if name(child) == "ChainedScheduler":
+            factor = chained_scheduler(child, group, p, start)
+        else:
+            factor = curve(child, group, p, base=start, chained=True)
+        node = factor if node is None else Scale(schedule=node, by=factor)
+    return node
+
+
+def restarted_chain(s: Any, group: int, path: str, start: float) -> Node:
+    """A ChainedScheduler that SequentialLR restarts: it steps the chain's schedulers
+    again at step 0 but outside their initial mode, where ExponentialLR,
+    MultiplicativeLR and PolynomialLR apply one step of their recursion."""
+    from .dispatch import curve
+
+    if any(setter(c) for c, _ in flat(s, path)):
+        return set_then_multiplied(s, group, path, restarted=True)
+    if any(name(c) == "CosineAnnealingLR" and is_torch_own(c) for c, _ in flat(s, path)):
+        return chain_with_cosine(s, group, path, first=start)
+    for c, p in flat(s, path):
+        if name(c) == "SWALR" and is_torch_own(c):
+            raise refuse(c, p, "in a ChainedScheduler that a SequentialLR restarts, it "
+                         "anneals by its count of calls, which the restart does not rewind "
+                         "(not mapped yet); read the ChainedScheduler on its own")
+    node = None
+    for i, child in enumerate(s._schedulers):
+        p = f"{path}.schedulers[{i}]"
+        at = start if i == 0 else 1.0
+        if name(child) == "ChainedScheduler":
+            factor = restarted_chain(child, group, p, at)
+        else:
+            factor = curve(child, group, p, base=at * restart_factor(child, group, p),
+                           chained=True)
+        node = factor if node is None else Scale(schedule=node, by=factor)
+    return node
+
+
+#: the closed forms that set the rate outright at every step, whatever the group holds
+#: (LambdaLR: base_lrs times its function of the step)
+SETTERS = ("CyclicLR", "OneCycleLR", "CosineAnnealingWarmRestarts", "LambdaLR")
+
+
+def setter(s: Any) -> bool:
+    return name(s) in SETTERS and is_torch_own(s)
+
+
+def flat(s: Any, path: str) -> list[tuple[Any, str]]:
+    """A ChainedScheduler's schedulers in the order its step() steps them (a nested
+    chain steps its own in turn), with their paths."""
+    out = []
+    for i, child in enumerate(s._schedulers):
+        p = f"{path}.schedulers[{i}]"
+        out.extend(flat(child, p) if name(child) == "ChainedScheduler" else [(child, p)])
+    return out
+
+
+def set_then_multiplied(s: Any, group: int, path: str, restarted: bool = False) -> Node:
+    """A ChainedScheduler holding a closed form that sets the rate outright (CyclicLR,
+    OneCycleLR, CosineAnnealingWarmRestarts, LambdaLR): at every step the last of them
+    sets its closed form c(k), the schedulers before it are overwritten, and each one
+    after it multiplies that by its own ratio of the step, f(k). At step 0 its
+    constructor set c(0) and those after it applied their initial factor (built in the
+    list's order); ``restarted``: a SequentialLR restarted the chain there, by a plain
+    step at last_epoch 0, where ExponentialLR, MultiplicativeLR and PolynomialLR apply a
+    step of their recursion too."""
+    from .dispatch import curve
+
+    members = flat(s, path)
+    j = max(i for i, (c, _) in enumerate(members) if setter(c))
+    closed = node = curve(members[j][0], group, members[j][1])
+    start = float(evaluate(Schedule(schedule=closed), [0])[0])
+    for child, p in members[j + 1:]:
+        initial, factor = step_ratio(child, group, p)
+        start *= initial * (restart_factor(child, group, p) if restarted else 1.0)
+        if factor is not None:
+            node = Scale(schedule=node, by=factor)
+    if node is closed and start == float(evaluate(Schedule(schedule=closed), [0])[0]):
+        return closed
+    return chain([(Constant(value=start), 1), (Shift(schedule=node, offset=1), None)])
+
+
+def step_ratio(s: Any, group: int, path: str) -> tuple[float, Node | None]:
+    """What scheduler ``s`` multiplies the rate by at its construction (step 0) and, as
+    a curve of the step k >= 1 (``None``: 1 throughout), at each plain step() (torch's
+    get_lr, written out)."""
+    from .decays import literal_factor, multiplicative_lr, step_lr
+    from .dispatch import curve
+
+    kind = name(s)
+    if not is_torch_own(s):
+        curve(s, group, path)  # refuses it
+    if kind == "LinearLR":
+        return linear_ratio(s, group, path)
+    if kind == "PolynomialLR":
+        curve(s, group, path, base=1.0, chained=True)  # refuses bad parameters first
+        raise refuse(s, path, "after a scheduler that sets the rate outright in a "
+                     "ChainedScheduler its ratio of step k, ((T - k) / (T - k + 1))**power, "
+                     "divides by a line falling to 0, a curve lrcore has no node for")
+    if kind not in ("ExponentialLR", "MultiplicativeLR", "StepLR", "MultiStepLR",
+                    "ConstantLR"):
+        raise refuse(s, path, "after a scheduler that sets the rate outright in a "
+                     "ChainedScheduler only ExponentialLR, MultiplicativeLR, StepLR, "
+                     "MultiStepLR, ConstantLR and a rising LinearLR are read (their ratio "
+                     "of each step is a curve lrcore has)")
+    if kind == "ExponentialLR":
+        return 1.0, Constant(value=real(s.gamma, f"{path}.gamma"))
+    if kind == "MultiplicativeLR":
+        factor = literal_factor(s.lr_lambdas[group])
+        if factor is None:
+            multiplicative_lr(s, group, path, 1.0)  # raises: not a literal
+        return 1.0, Constant(value=factor)
+    gamma = real(getattr(s, "gamma", 1.0), f"{path}.gamma") if kind != "ConstantLR" else 1.0
+    if kind == "StepLR":  # k % step_size == 0: at the multiples of its numerator
+        step_lr(s, group, path, 1.0)  # refuses a step_size of 0
+        every = abs(Fraction(real(s.step_size, f"{path}.step_size")).numerator)
+        if every > MAX_STEP:  # never within the step domain
+            return 1.0, None
+        if every == 1:
+            return 1.0, Constant(value=gamma)
+        return 1.0, Repeat(schedule=PiecewiseConstant(values=[gamma, 1.0], boundaries=[1]),
+                           period=every)
+    if kind == "MultiStepLR":
+        counts: dict[int, int] = {}
+        for m, c in s.milestones.items():
+            if real(m, f"{path}.milestones") >= 0 and m == math.floor(m):
+                counts[int(m)] = counts.get(int(m), 0) + c
+        initial = gamma ** counts.pop(0, 0)
+        values, bounds = [1.0], []
+        for m in sorted(counts):
+            if bounds and bounds[-1] == m:
+                values[-1] = gamma ** counts[m]
+            else:
+                bounds.append(m)
+                values.append(gamma ** counts[m])
+            bounds.append(m + 1)
+            values.append(1.0)
+        return initial, PiecewiseConstant(values=values, boundaries=bounds) if bounds \
+            else None
+    factor = real(s.factor, f"{path}.factor")
+    total = real(s.total_iters, f"{path}.total_iters")
+    if total < 1 or total != math.floor(total):
+        return factor, None
+    if factor == 0:
+        raise SpecError(f"{path}.factor", "must not be 0 in a ConstantLR after a "
+                        "scheduler that sets the rate (torch divides by it at total_iters: "
+                        "ZeroDivisionError)", factor)
+    return factor, PiecewiseConstant(values=[1.0, 1.0 / factor, 1.0],
+                                     boundaries=[int(total), int(total) + 1])
+
+
+def last_ratio(s: Any, group: int, path: str) -> int | None:
+    """The last step k >= 1 at which a multiplying scheduler's plain step() multiplies the
+    rate by a ratio other than 1 (0: none; ``None``: it does so forever)."""
+    from .decays import literal_factor
+
+    kind = name(s)
+    if kind in ("ExponentialLR", "StepLR"):
+        return 0 if real(s.gamma, f"{path}.gamma") == 1.0 else None
+    if kind == "MultiplicativeLR":
+        return 0 if literal_factor(s.lr_lambdas[group]) == 1.0 else None
+    if kind == "MultiStepLR":
+        if real(s.gamma, f"{path}.gamma") == 1.0:
+            return 0
+        return max((int(m) for m in s.milestones if m >= 1 and m == math.floor(m)), default=0)
+    total = real(s.total_iters, f"{path}.total_iters")
+    if kind == "ConstantLR":
+        return int(total) if total >= 1 and total == math.floor(total) else 0
+    return max(0, math.floor(total))  # LinearLR, PolynomialLR: at each 1 <= k <= total
+
+
+def chain_with_cosine(s: Any, group: int, path: str, first: float | None = None) -> Node:
+    """A ChainedScheduler holding a CosineAnnealingLR among multiplying schedulers. Its
+    step multiplies the distance to eta_min by (1 + cos(pi k / T)) / (1 + cos(pi (k - 1)
+    / T)) (at k = T + 1 mod 2 T, where that divides by 0, it adds a step of its base_lrs'
+    wave instead). While the others' ratios are not all 1 (up to their last one, K)
+    torch's steps are written out, rate by rate; from K on only the cosine moves the rate:
+    a periodic cosine through the rate at K, down to eta_min, then the wave of base_lrs
+    from the step torch restarts it. With eta_min 0 and a fractional T_max (no restart)
+    the ratios telescope for ever: the cosine times the others' multiplier curves.
+    ``first``: a SequentialLR restarted the chain from that rate by a plain step at
+    last_epoch 0, where each of them applies a step of its recursion too."""
+    from .decays import count
+    from .dispatch import curve
+
+    members = flat(s, path)
+    cosines = [(c, p) for c, p in members if name(c) == "CosineAnnealingLR"]
+    others = [(c, p) for c, p in members if name(c) != "CosineAnnealingLR"]
+    initial = base(members[0][0], group, members[0][1]) if first is None else first
+    start = initial  # the first one's start, the cosines' step at 0 aside
+    for c, p in members:  # refuses what is not a multiplying scheduler of torch's own
+        if name(c) != "CosineAnnealingLR" or not is_torch_own(c):
+            again = 1.0 if first is None else restart_factor(c, group, p)
+            start *= again
+            initial *= again * float(evaluate(Schedule(schedule=curve(
+                c, group, p, base=1.0, chained=True)), [0])[0])
+        elif first is not None:  # its get_lr at last_epoch 0, outside its initial mode
+            initial = plain_step(c, group, p, 0, initial)
+            t = real(c.T_max, f"{p}.T_max")
+            # a ratio where eta_min is 0, unless T_max 1 adds a step of its wave at once
+            start *= plain_step(c, group, p, 0, 1.0) \
+                if real(c.eta_min, f"{p}.eta_min") == 0 and (-1 - t) % (2 * t) else math.nan
+    ends = [last_ratio(c, group, p) for c, p in others]
+    params = [(real(c.eta_min, f"{p}.eta_min"), count(c.T_max, f"{p}.T_max"))
+              for c, p in cosines]
+    if all(eta == 0 and isinstance(t, Fraction) for eta, t in params):
+        # no restart, no eta_min: every step multiplies the rate by its ratios
+        return telescoped(members, group, start)
+    cos, cp = cosines[0] if len(cosines) == 1 else (None, None)
+    if cos is not None and None in ends and params[0][0] == 0:
+        head = telescoped(members, group, start) if not math.isnan(start) else \
+            chain([(Constant(value=initial), 1), (Constant(value=0.0), None)])  # T_max 1
+        node = restarted_products(members, others, ends, group, cos, cp, params[0][1], head)
+        if node is not None:
+            return node
+    if cos is None or None in ends:
+        what = "two CosineAnnealingLRs, each multiplying" if cos is None else \
+            "a ratio that never ends ({}), which the cosine's recursion multiplies".format(
+                ", ".join(name(c) for (c, _), e in zip(others, ends) if e is None))
+        raise refuse(cosines[0][0], cosines[0][1], f"in a ChainedScheduler with {what} "
+                     "into the distance to eta_min, each step adds eta_min (ratio - 1) / "
+                     "(1 + cos(pi (k - 1) / T_max)), and at each torch restart (T_max + 1 "
+                     "mod 2 T_max) the product of the ratios begins anew: a sum of secants "
+                     "and, unless each ratio is one number at every step and the others end "
+                     "by T_max, a product restarted out of step with them, which no curve "
+                     "of lrcore's is (eta_min 0 with a fractional T_max, or with such "
+                     "ratios, or ratios that end, are read)")
+    eta, t = params[0]
+    wave = base(cos, group, cp)
+    last = max(ends, default=0)
+    rates, r = [initial], initial
+    for k in range(1, last + 1):  # torch's steps, written out (its own arithmetic)
+        for c, p in members:
+            r = plain_step(c, group, p, k, r)
+        if r < 0:
+            raise negative(s, r, k)
+        rates.append(r)
+    prefix = [(Constant(value=v), 1) for v in rates[:-1]]
+    restart = None
+    if not isinstance(t, Fraction):  # the first k > K with (k - 1 - T) % 2T == 0
+        restart = last + 1 + (t - last) % (2 * t)
+    with named(cos, cp):
+        base_wave = Cosine(start=wave, end=eta, duration=t, periodic=True)
+        if restart == last + 1:  # the rate at K is eta_min: the wave of base_lrs next
+            return chain([*prefix, (Constant(value=r), 1),
+                          (Shift(schedule=base_wave, offset=restart), None)])
+        w = 1 + math.cos(math.pi * last / t)
+        if eta + 2 * (r - eta) / w < 0:  # its wave through r at K dips below 0
+            raise negative(s, eta + 2 * (r - eta) / w, last + (-last) % (2 * t))
+        through = Shift(schedule=Cosine(start=eta + 2 * (r - eta) / w, end=eta, duration=t,
+                                        periodic=True), offset=last)
+        if restart is None:
+            return chain([*prefix, (through, None)])
+        return chain([*prefix, (through, restart - last),
+                      (Shift(schedule=base_wave, offset=restart), None)])
+
+
+def swalr_step(s: Any, group: int, path: str, k: int, r: float) -> float:
+    """The rate SWALR's get_lr sets after ``k`` calls from the rate ``r`` the group holds:
+    it undoes the share of swa_lr of call k - 1 (``_get_initial_lr``) and applies that of
+    call k (torch's code, written out; its own anneal function)."""
+    from .cycles import swalr_parameters, swalr_share
+
+    swa, _, epochs = swalr_parameters(s, group, path)
+    step = k if epochs else max(1, k)
+    prev = type(s)._get_initial_lr(r, swa, swalr_share(s, step - 1) if step >= 1 else
+                                   s.anneal_func(0))
+    alpha = swalr_share(s, step)
+    return swa * alpha + prev * (1 - alpha)
+
+
+def chain_with_swalr(s: Any, group: int, path: str) -> Node:
+    """A ChainedScheduler holding a SWALR among multiplying schedulers. While it anneals,
+    each call inverts its last share of swa_lr on the rate the others have multiplied,
+    an affine recursion with no closed form: torch's steps are written out, rate by rate,
+    up to the call whose share is 1. From there it sets swa_lr outright, and the
+    schedulers after it multiply that by their ratio of each step."""
+    from .cycles import swalr_parameters, swalr_share
+    from .dispatch import curve
+
+    members = flat(s, path)
+    j = max(i for i, (c, _) in enumerate(members) if name(c) == "SWALR")
+    swalr, sp = members[j]
+    swa, _, _ = swalr_parameters(swalr, group, sp)
+    node: Node = Constant(value=swa)  # the rate it sets once annealed
+    for c, p in members[j + 1:]:
+        _, factor = step_ratio(c, group, p)  # refuses what has no ratio curve
+        if factor is not None:
+            node = Scale(schedule=node, by=factor)
+    r = base(members[0][0], group, members[0][1])
+    for i, (c, p) in enumerate(members):  # the construction, in the list's order
+        if name(c) == "SWALR" and is_torch_own(c):
+            r = swalr_step(c, group, p, 0, r)
+        elif name(c) == "CosineAnnealingLR" and is_torch_own(c) and i < j:
+            continue  # it keeps the rate at its construction; overwritten once annealed
+        else:
+            r *= float(evaluate(Schedule(schedule=curve(c, group, p, base=1.0,
+                                                        chained=True)), [0])[0])
+    rates, k = [r], 1
+    step = (lambda c, p, k, r: swalr_step(c, group, p, k, r) if name(c) == "SWALR"
+            else plain_step(c, group, p, k, r))
+    while swalr_share(swalr, k if swalr.anneal_epochs else max(1, k)) != 1:
+        for c, p in members:
+            r = step(c, p, k, r)
+        if r < 0:
+            raise negative(s, r, k)
+        rates.append(r)
+        k += 1
+    return chain([*((Constant(value=v), 1) for v in rates), (Shift(schedule=node, offset=k),
+                                                              None)])
+
+
+def linear_ratio(s: Any, group: int, path: str) -> tuple[float, Node | None]:
+    """LinearLR's ratio of step k, 1 + (b - a) / (T a + (k - 1)(b - a)), is L(k) / L(k -
+    1) for its line L(k) = a + (b - a) k / T, up to k = T: the line times the inverse-time
+    decay 1 / L(k - 1), which lrcore has for a rising line (b > a)."""
+    from .decays import count
+    from .dispatch import curve
+
+    curve(s, group, path, base=1.0, chained=True)  # refuses bad parameters first
+    total = count(s.total_iters, f"{path}.total_iters")
+    a = real(s.start_factor, f"{path}.start_factor")
+    b = real(s.end_factor, f"{path}.end_factor")
+    if total < 1 or a == b:  # no ratio but 1 after step 0
+        return a, None
+    if b < a:
+        raise refuse(s, path, "after a scheduler that sets the rate outright in a "
+                     "ChainedScheduler its ratio of step k, L(k) / L(k - 1), divides by a "
+                     "falling line L(k) = a + (b - a) k / T, a curve lrcore has no node for "
+                     "(a rising one, end_factor > start_factor, is read)")
+    with named(s, path):
+        ratio = Scale(schedule=Shift(schedule=Linear(start=a, end=b, duration=total),
+                                     offset=1),
+                      by=InverseTime(start=1.0 / a, rate=(b - a) / a, every=total))
+    return a, chain([(Constant(value=1.0), 1), (ratio, math.floor(total)),
+                     (Constant(value=1.0), None)])
+
+
+def telescoped(members: list, group: int, start: float) -> Node:
+    """The product of a chain's curves: the first's from its base, the others' ratios
+    (a CosineAnnealingLR with eta_min 0: its wave, through the rate it finds); the
+    first from ``start``."""
+    from .decays import cosine_annealing_lr
+    from .dispatch import curve
+
+    node = None
+    for i, (c, p) in enumerate(members):
+        at = start if i == 0 else 1.0
+        if name(c) == "CosineAnnealingLR":
+            with named(c, p):
+                factor = cosine_annealing_lr(c, group, p, at)
+        else:
+            factor = curve(c, group, p, base=at, chained=True)
+        node = factor if node is None else Scale(schedule=node, by=factor)
+    return node
+
+
+def constant_ratio(s: Any, group: int, path: str) -> float | None:
+    """The ratio a multiplying scheduler applies at every step k >= 1, if one number."""
+    from .decays import literal_factor
+
+    kind = name(s)
+    if kind == "ExponentialLR":
+        return real(s.gamma, f"{path}.gamma")
+    if kind == "MultiplicativeLR":
+        return literal_factor(s.lr_lambdas[group])
+    if kind == "StepLR" and abs(Fraction(real(s.step_size, f"{path}.step_size"))
+                                .numerator) == 1:  # k % step_size == 0 at every k
+        return real(s.gamma, f"{path}.gamma")
+    return None
+
+
+def restarted_products(members: list, others: list, ends: list, group: int, cos: Any,
+                       cp: str, t: Any, head: Node) -> Node | None:
+    """A CosineAnnealingLR with eta_min 0 and a whole T_max among ratios ``g`` that are
+    one number at every step (the others ending by T_max): the ratios telescope up to
+    T_max, where the wave reaches 0; at each restart k = T_max + 1 (mod 2 T_max) torch
+    adds a step of base_lrs' wave to that 0, and the schedulers after it multiply it by
+    theirs (``a``): base_lrs' wave times a g**j, j steps into each period of 2 T_max.
+    ``head``: the curve up to T_max. ``None`` where the ratios are not of that kind."""
+    ratios = {}
+    for (c, p), e in zip(others, ends):
+        if e is None:
+            g = constant_ratio(c, group, p)
+            if g is None or g <= 0:
+                return None
+            ratios[p] = g
+        elif e > t:
+            return None
+    j = [p for _, p in members].index(cp)
+    after = math.prod(ratios.get(p, 1.0) for _, p in members[j + 1:])
+    every = math.prod(ratios.values())
+    with named(cos, cp):
+        wave = Shift(schedule=Cosine(start=base(cos, group, cp), end=0.0, duration=t,
+                                     periodic=True), offset=t + 1)
+        period: Node = Scale(schedule=wave, by=Exponential(start=after, rate=every))
+    return chain([(head, t + 1),
+                  (Repeat(schedule=period, period=2 * t), None)])
