@@ -177,12 +177,6 @@ AT_LOAD = [
                                         "duration": 2**31}),
      r"^schedule\.duration: must be <= 2\*\*31 - 1 for polynomial \(linear and cosine take "
      r"longer durations\), got 2147483648$"),
-    ("real staircase every below 1 on a slow growth", doc({
-        "type": "exponential", "start": 0.1, "rate": 1.0000000001, "every": 0.5,
-        "staircase": True}),
-     r"^schedule\.every: must be >= 1 with staircase when it is not a whole number of steps "
-     r"and the rate still changes after 2\*\*31 - 1 stairs \(floor\(t / every\) must stay "
-     r"within 2\*\*31 - 1\), got 0\.5$"),
     ("onecycle past the domain", doc({"type": "onecycle", "peak": 0.1, "duration": 2**31}),
      r"^schedule\.duration: must be a whole number of steps <= 2\*\*31 - 1 for onecycle "
      r"\(linear and cosine take real and longer durations\), got 2147483648$"),
