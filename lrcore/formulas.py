@@ -135,7 +135,8 @@ def exp_pair(ops: Any, c: float, last: int) -> Callable[[Any], tuple[Any, Any]]:
     :func:`twofloat.expm1_neg`'s series, no float ``exp`` at all: about half an ulp in
     all. A step decay (``B = 1``) is the table itself."""
     k_zero = min(last, math.ceil(160.0 * math.log(2.0) / -c) + 1)
-    block = max(1, int(0.25 / -c))
+    # no longer than the k it sees: j B stays within int32 for the slowest decays
+    block = max(1, min(int(0.25 / -c), k_zero))
     values = [math.exp(j * block * c) for j in range(k_zero // block + 1)]
     hi_values = [float(ops.dtype(v)) for v in values]
     table_hi = ops.table(hi_values)

@@ -6,7 +6,7 @@ import dataclasses
 import math
 from fractions import Fraction
 
-from .. import twofloat
+from .. import limbs, twofloat
 from ..errors import SpecError
 from ..fields import MAX_STEP, RATE, Bool, Choice, Float, Steps, exact, param
 from ..formulas import exp_pair, exp_times, floor_ratio, mul_div
@@ -24,7 +24,8 @@ class Cyclic(Node):
 
     With :math:`T = U + D`, cycle :math:`k = \lfloor t / T \rfloor` and position
     :math:`q = t \bmod T` (exact: for real :math:`U = u / Q`, :math:`D = d / Q` the
-    integers :math:`k` and :math:`Q q = t Q \bmod (u + d)`):
+    integers :math:`k` and :math:`Q q = t Q \bmod (u + d)`, in 24-bit limbs where
+    :math:`u + d` passes int32):
 
     .. math:: \phi = q / U \ (q \le U), \qquad \phi = (T - q) / D \ (q > U), \qquad
               \eta(t) = l + (h - l)\,\phi\,\sigma
@@ -66,20 +67,10 @@ class Cyclic(Node):
             raise SpecError(f"{path}.high", f"must be >= low ({self.low:g})", self.high)
         if not all(_known(v) for v in (self.up, self.down)):
             return  # checked again once "Nep" / "N%" are resolved
-        u, d, q = self.scaled()
         for name in ("up", "down"):
             value = getattr(self, name)
             if isinstance(value, int) and value > MAX_STEP:
                 raise SpecError(f"{path}.{name}", f"must be <= 2**31 - 1 = {MAX_STEP}", value)
-        if q > 1 and u + d > MAX_STEP:
-            raise SpecError(f"{path}.up", "up and down over their common denominator q must "
-                            "have (up + down) * q <= 2**31 - 1 (the position in the cycle is "
-                            "an integer count of 1/q steps); use simpler fractions", self.up)
-        if q > 1 and self.mode == "triangular2" and self._count_steps() * q // (u + d) \
-                > MAX_STEP:
-            raise SpecError(f"{path}.up", "up + down must be >= 1 / (2**31 - 2201) steps "
-                            "with triangular2 (its count of cycles k must stay within "
-                            "2**31 - 1 until the amplitude 2**-k is 0)", self.up)
 
     def scaled(self) -> tuple[int, int, int]:
         """``(u, d, Q)``: the integers with ``up = u / Q`` and ``down = d / Q``, ``Q``
@@ -97,9 +88,11 @@ class Cyclic(Node):
 
     def build(self, ops):
         # in units of 1/Q step: t = a P + b (P = u + d) gives the position Q (t mod T) =
-        # b Q mod P and the cycle count a Q + floor(b Q / P), exact within int32 (mul_div)
+        # b Q mod P and the cycle count a Q + floor(b Q / P), exact within int32 (mul_div);
+        # a P past int32 takes the position in limbs (_wide)
         up, down, scale = self.scaled()
         period = up + down
+        last = self._last_cycle()
         if scale == 1:
             position = lambda t: ops.mod(t, period)  # noqa: E731
             cycles = lambda t: ops.floordiv(t, period)  # noqa: E731
@@ -109,9 +102,14 @@ class Cyclic(Node):
 
             stop = self._count_steps() if self.mode == "triangular2" else horizon()
             n = Fraction(period, scale)
-
-            def cycles(t):
-                return floor_ratio(ops, ops.minimum(t, stop), n, stop)
+            if stop // n > MAX_STEP:  # cycles under 1 / (2**31 - 1) step: past step 0
+                # the count passes int32, and 2**-k is 0 long before (k stops at last)
+                cycles = lambda t: ops.minimum(t, 1) * last  # noqa: E731
+            else:
+                def cycles(t):
+                    return floor_ratio(ops, ops.minimum(t, stop), n, stop)
+        if scale > 1 and period > MAX_STEP:
+            return self._wide(ops, up, down, scale, cycles, last)
         low, amp = ops.const(self.low), ops.const(self.high - self.low)
         fup, fdown = ops.const(float(up)), ops.const(float(down))
         # the selects below take the position q in [0, period - 1], not the step: in units
@@ -134,9 +132,6 @@ class Cyclic(Node):
         else:
             g = ops.const(math.log(self.gamma))
             log_sigma = lambda t: ops.to_float(t) * g  # noqa: E731
-        # the last cycle count triangular2 meets (its count stops where 2**-k is 0)
-        last = (self._count_steps() * scale // period if scale > 1 else horizon() // period) \
-            if self.mode == "triangular2" else horizon()
         if log_sigma is not None and twofloat.wanted(ops):
             return self._amplitude_2f(ops, up, down, last, position, cycles)
         if not self.invert:
@@ -158,6 +153,125 @@ class Cyclic(Node):
             return low + amp * (rest(q) - phase(q) * ops.expm1(log_sigma(t)))
 
         return dip
+
+    def _last_cycle(self) -> int:
+        """The last cycle count ``triangular2`` meets (its count stops where 2**-k is 0,
+        and within int32), else the horizon (``exp_range`` counts steps)."""
+        if self.mode != "triangular2":
+            return horizon()
+        up, down, scale = self.scaled()
+        if scale == 1:
+            return horizon() // (up + down)
+        return min(self._count_steps() * scale // (up + down), MAX_STEP)
+
+    def _sigma(self, cycles):
+        """``(c, count)``: ``sigma = exp(c count(t))`` (``c = None``: triangular)."""
+        if self.mode == "triangular":
+            return None, None
+        if self.mode == "triangular2":
+            return math.log(0.5), cycles
+        return math.log(self.gamma), lambda t: t
+
+    def _wide(self, ops, up, down, scale, cycles, last):
+        """``(up + down) Q`` past 2**31 - 1: the position ``x = t Q mod P`` as 24-bit
+        limbs (:func:`lrcore.limbs.mul_mod`), its distances ``m`` (from the start
+        rising, to the end falling) and ``n = |x - U Q|`` as limbs, each limb ``i`` times
+        the float64 constant ``(h - l) 2**(24 i) / L`` (``L``: the branch's length in
+        ``1/Q`` steps), summed as a pair on float32 backends (every limb is exact in
+        float32): ``y_m = (h - l) phi`` and ``y_n = (h - l) (1 - phi)``, then the rate
+        as the narrow formulas have it (``low + y_m sigma``, or ``low + y_n + y_m (1 -
+        sigma)`` with ``invert``)."""
+        period = up + down
+        n = limbs.count(period)
+        position = limbs.mul_mod(ops, scale, period, horizon())
+        u_l, p_l = limbs.split(up, n), limbs.split(period, n)
+        amp = self.high - self.low
+
+        def weights(length):  # 0 where no distance on the branch (<= length) has limb i
+            return [amp * float(Fraction(1 << (limbs.BITS * i), length))
+                    if length >> (limbs.BITS * i) else 0.0 for i in range(n)]
+
+        w_up = weights(up)
+        w_down = weights(down) if down else w_up  # down 0: the position is never past up
+        two = twofloat.wanted(ops)
+
+        def weight(w_u, w_d, rising):
+            (uh, ul), (dh, dl) = twofloat.pair(ops, w_u), twofloat.pair(ops, w_d)
+            if w_u == w_d:
+                return uh, ul
+            return ops.where(rising, uh, dh), ops.where(rising, ul, dl)
+
+        def scaled(digits, rising):  # sum_i digits_i w_i, top limb first
+            hi = lo = None
+            for i in reversed(range(n)):
+                if w_up[i] == 0.0 and w_down[i] == 0.0:
+                    continue
+                f = ops.to_float(digits[i])
+                if not two:  # the products first: a where of two constants may be float32
+                    a, b = f * ops.const(w_up[i]), f * ops.const(w_down[i])
+                    term = a if w_up[i] == w_down[i] else ops.where(rising, a, b)
+                    hi = term if hi is None else hi + term
+                    continue
+                c_hi, c_lo = weight(w_up[i], w_down[i], rising)
+                p, e = twofloat.two_prod(ops, f, c_hi)
+                e = e + f * c_lo
+                if hi is None:
+                    hi, lo = p, e
+                else:
+                    hi, err = twofloat.two_sum(hi, p)
+                    lo = lo + (err + e)
+            return twofloat._fast_two_sum(hi, lo) if two else (hi, None)
+
+        def distances(t):
+            x = position(t)
+            zero = t - t
+            one = zero + 1
+            below = limbs.sub(ops, u_l, x, zero, one)  # U Q - x
+            rising = below[-1] >= 0
+            if not down:
+                return rising, x, below
+            above = limbs.sub(ops, x, u_l, zero, one)  # x - U Q
+            to_end = limbs.sub(ops, p_l, x, zero, one)  # P - x
+            m = [ops.where(rising, a, b) for a, b in zip(x, to_end)]
+            r = [ops.where(rising, a, b) for a, b in zip(below, above)]
+            return rising, m, r
+
+        c, count = self._sigma(cycles)
+        if c is not None:
+            sigma = exp_pair(ops, c, last) if two else exp_times(ops, c, last)
+            log_c = ops.const(c)
+        low_hi, low_lo = twofloat.pair(ops, self.low) if two else (ops.const(self.low), None)
+        one_f = ops.const(1.0)
+
+        def rate(t):
+            rising, m, r = distances(t)
+            if c is None:
+                y_hi, y_lo = scaled(r if self.invert else m, rising)
+            elif not two:
+                y_m = scaled(m, rising)[0]
+                if not self.invert:
+                    return low_hi + y_m * sigma(count(t))
+                y_r = scaled(r, rising)[0]
+                return low_hi + (y_r - y_m * ops.expm1(ops.to_float(count(t)) * log_c))
+            else:
+                s_hi, s_lo = sigma(count(t))
+                m_hi, m_lo = scaled(m, rising)
+                if self.invert:  # y_n + y_m (1 - sigma), every term >= 0
+                    d_hi, d_lo = twofloat.two_sum(-s_hi, one_f)
+                    p, e = twofloat.two_prod(ops, m_hi, d_hi)
+                    e = e + (m_hi * (d_lo - s_lo) + m_lo * d_hi)
+                    r_hi, r_lo = scaled(r, rising)
+                    y_hi, err = twofloat.two_sum(r_hi, p)
+                    y_lo = err + (e + r_lo)
+                else:
+                    y_hi, y_lo = twofloat.two_prod(ops, m_hi, s_hi)
+                    y_lo = y_lo + (m_hi * s_lo + m_lo * s_hi)
+            if not two:
+                return low_hi + y_hi
+            r_hi, r_err = twofloat.two_sum(y_hi, low_hi)
+            return r_hi + (r_err + (y_lo + low_lo))
+
+        return rate
 
     def _amplitude_2f(self, ops, up, down, last, position, cycles):
         """Float32 backends, ``triangular2`` and ``exp_range``: the rate

@@ -10,7 +10,7 @@ import numpy as np
 from .. import twofloat
 from ..errors import SpecError
 from ..fields import _DURATION, MAX_STEP, POSITIVE, RATE, Bool, Steps, exact, param
-from ..formulas import floor_ratio, growth
+from ..formulas import equivalent_ratio, floor_ratio, growth, mul_div
 from ..node import Node, check_growth, growth_bound
 from ..ops import horizon
 
@@ -34,7 +34,8 @@ class Exponential(Node):
     * ``every`` :math:`N`: a real number of steps too (Keras's ``decay_steps=2.5``),
       exact: :math:`\lfloor u / N \rfloor` by integer arithmetic on :math:`N = p/q`
       (:func:`lrcore.formulas.floor_ratio`); below 1 step the count stops where the
-      rate does (its bound, or 0 in float64).
+      rate does (its bound, or 0 in float64), and where it passes int32 before that it
+      is ``u (q div p)`` plus an int32 rest (:meth:`_many_stairs`).
 
     Computed as :math:`s\,e^{u \ln(r)/N}` with :math:`\ln(r)/N` folded in float64.
 
@@ -70,7 +71,6 @@ class Exponential(Node):
         elif _known(self.every) and isinstance(self.begin, int):
             check_growth(f"{path}.rate", self.start, math.log(self.rate) / exact(self.every),
                          MAX_STEP - self.begin, self.rate)
-        check_staircase(self, path)
 
     def rate_bound(self):
         if self.bound is not None and self.rate > 1:
@@ -119,6 +119,51 @@ class Exponential(Node):
             values = [clip(v, self.bound) for v in values]
         return ops.table(values), top
 
+    def _many_stairs(self, ops, u_last):
+        """A staircase under 1 step whose count ``k = floor(u / N)`` passes int32 before
+        the rate stops changing: with ``N`` replaced by :func:`equivalent_ratio`'s
+        ``p/q`` (the same count at every ``u <= u_last``), ``q = g p + h`` and ``u = a p +
+        r``, ``k = g u + j`` with ``j = a h + floor(r h / p) < u`` in int32
+        (:func:`mul_div`), and the exponent ``k c = u (g c) + j c`` (``c = ln(rate)``,
+        ``g c`` folded in float64): a float64 sum, or on float32 backends the sum of two
+        pairs (:func:`twofloat.times`), so ``exp`` sees no rounded count (``rate ** k``,
+        then the bound, as the narrow staircase)."""
+        m = equivalent_ratio(exact(self.every), u_last)
+        p, q = m.numerator, m.denominator
+        g, h = divmod(q, p)
+        c = math.log(self.rate)
+
+        def counts(u):
+            u = ops.minimum(u, u_last)
+            return u, ops.floordiv(u, p) * h + mul_div(ops, ops.mod(u, p), h, p)[0]
+
+        if twofloat.wanted(ops):
+            whole, part = twofloat.times(ops, g * c, u_last), twofloat.times(ops, c, u_last)
+            s_hi, s_lo = twofloat.pair(ops, self.start)
+
+            def power(u):
+                u, j = counts(u)
+                a_hi, a_lo = whole(u)
+                b_hi, b_lo = part(j)
+                e_hi, e_err = twofloat.two_sum(a_hi, b_hi)
+                w = twofloat.exp(ops, e_hi, e_err + (a_lo + b_lo))
+                return w * s_hi + w * s_lo
+        else:
+            gc, c_f, start = ops.const(g * c), ops.const(c), ops.const(self.start)
+
+            def power(u):
+                u, j = counts(u)
+                return start * ops.exp(ops.to_float(u) * gc + ops.to_float(j) * c_f)
+        decay = power
+        if self.bound is not None:
+            bound, clip = ops.const(self.bound), (ops.minimum if self.rate > 1 else
+                                                  ops.maximum)
+            decay = lambda u: clip(power(u), bound)  # noqa: E731
+        if self.begin == 0:
+            return decay
+        return ops.select([self.begin], [ops.constant(self.start),
+                                         lambda t: decay(t - self.begin)])
+
     def build(self, ops):
         n, b = exact(self.every), self.begin
         log_rate = math.log(self.rate)
@@ -126,6 +171,8 @@ class Exponential(Node):
         if self.staircase:  # the exponent is k c with an integer k
             u_last = self._stair_steps(last)  # u past it: the rate no longer changes
             c, k_last = log_rate, math.floor(u_last / n)
+            if k_last > MAX_STEP:  # stairs under a step, counted past int32
+                return self._many_stairs(ops, u_last)
             if u_last < last:
                 count = lambda u: floor_ratio(ops, ops.minimum(u, u_last), n, u_last)  # noqa: E731
             else:
@@ -163,15 +210,3 @@ class Exponential(Node):
 def _known(steps):
     """Whether a step value is resolved (not ``"Nep"``/``"N%"``)."""
     return not (isinstance(steps, str) and _DURATION.match(steps))
-
-
-def check_staircase(node, path):
-    """Refuse a staircase over a real ``every`` whose count of stairs int32 cannot hold."""
-    if node.staircase and _known(node.every):
-        n = exact(node.every)
-        if isinstance(n, int) or n >= 1:
-            return
-        if node._stair_steps(MAX_STEP) / n > MAX_STEP:
-            raise SpecError(f"{path}.every", "must be >= 1 with staircase when it is not a "
-                            "whole number of steps and the rate still changes after 2**31 - 1 "
-                            "stairs (floor(t / every) must stay within 2**31 - 1)", node.every)

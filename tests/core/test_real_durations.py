@@ -290,6 +290,50 @@ def test_cycling_polynomial_over_a_real_duration(duration, power):
     np.testing.assert_allclose(got, [oracle(k) for k in t], rtol=1e-12, atol=0)
 
 
+FAR_STEPS = [10**6 + 3, 10**7, 2**30 + 12345, 2**31 - 2, 2**31 - 1]
+
+
+def cyclic_wave(up, down, mode, gamma, invert, t):
+    """torch CyclicLR's formula in Fractions: cycle k, position x, the triangle phi."""
+    k, x = divmod(F(t), up + down)
+    phi = x / up if x <= up else (up + down - x) / down
+    sigma = {"triangular": F(1), "triangular2": F(1, 2) ** int(k) if k < 3000 else F(0),
+             "exp_range": None}[mode]
+    amp = F(0.2) - F(0.01)
+    if sigma is None:  # gamma ** t in float64 (a Fraction power of 2**31 digits is slow)
+        scaled = float(amp * phi) * gamma ** t
+        return 0.2 - scaled if invert else 0.01 + scaled
+    return float(F(0.2) - amp * phi * sigma if invert else F(0.01) + amp * phi * sigma)
+
+
+@pytest.mark.parametrize("invert", [False, True])
+@pytest.mark.parametrize("mode", ["triangular", "triangular2", "exp_range"])
+def test_cyclic_whose_cycle_in_units_of_1_over_q_passes_int32(mode, invert):
+    """up 2000.5 and down 1234.5678901 (q = 10**7): a cycle is 32350678901 units of
+    1/q step, past int32, so the position t q mod 32350678901 is found in limbs. The
+    wave in Fractions near each end of a cycle and far away."""
+    up, down, gamma = F("2000.5"), F("1234.5678901"), 0.99999999
+    spec = lrcore.cyclic(low=0.01, high=0.2, up=2000.5, down=1234.5678901, mode=mode,
+                         gamma=gamma, invert=invert)
+    period = up + down
+    near = sorted({math.floor(j * period + e) + d for j in (0, 1, 2, 7, 300, 663000)
+                   for e in (0, up) for d in (-1, 0, 1, 2) if j * period + e + d >= 0})
+    t = [*near, *FAR_STEPS]
+    check_curve(spec, lambda k: cyclic_wave(up, down, mode, gamma, invert, k), t)
+
+
+@pytest.mark.parametrize("invert", [False, True])
+def test_triangular2_cycles_under_one_over_int32_steps(invert):
+    """Cycles of 6/70000000001 step: from step 1 the count of cycles passes 2**31 - 1
+    (2**-k is 0 long before), so the rate is low (high, dipping) plus nothing; at step
+    0 the cycle starts."""
+    up = F(3, 70000000001)
+    spec = lrcore.cyclic(low=0.01, high=0.2, up="3/70000000001", mode="triangular2",
+                         invert=invert)
+    t = [0, 1, 2, 3, 1000, *FAR_STEPS]
+    check_curve(spec, lambda k: cyclic_wave(up, up, "triangular2", 1.0, invert, k), t)
+
+
 @pytest.mark.parametrize("up,down", [(2.5, None), (2.5, 1.5), ("7/3", 4), (1.25, 0.5)])
 @pytest.mark.parametrize("mode", ["triangular", "triangular2", "exp_range"])
 def test_cyclic_with_real_step_sizes_as_a_finite_phase(up, down, mode):

@@ -15,6 +15,7 @@ import math
 import pickle
 import re
 import warnings
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -213,6 +214,16 @@ STEPPED = {
     "CyclicLR-millionth": (lambda o: L.CyclicLR(o, 0.01, [0.2, 0.5], step_size_up=1e-6,
                                                 step_size_down=1.5, cycle_momentum=False),
                            40),
+    # floats from arithmetic (1.1 + 2.2, 0.7 + 0.1): the simplest ratios giving torch
+    # the same floats have denominators past 10**14, a cycle past int32 (in three limbs)
+    # in units of 1/q step; with its momentum dip too
+    "CyclicLR-wide": (lambda o: L.CyclicLR(o, 0.01, [0.2, 0.5], step_size_up=1.5,
+                                           step_size_down=1.1 + 2.2, mode="triangular2",
+                                           cycle_momentum=False), 40),
+    "CyclicLR-wide-momentum": (lambda o: L.CyclicLR(o, 0.01, [0.2, 0.5],
+                                                    step_size_up=0.7 + 0.1,
+                                                    step_size_down=1.5, mode="exp_range",
+                                                    gamma=0.98), 40),
     # triangular2 whose cycles are shorter than a step: 2**-k halves every 0.75 steps
     "CyclicLR-triangular2-under-a-step": (lambda o: L.CyclicLR(
         o, 0.01, [0.2, 0.5], step_size_up=0.3, step_size_down=0.45, mode="triangular2",
@@ -364,18 +375,73 @@ def test_cyclic_real_steps_far_against_exact_position():
                  steps=ks, what="cyclic real far")
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    ({"step_size_up": 1e-4, "step_size_down": 10**6}, "up and down over their common "
-     "denominator q must have (up + down) * q <= 2**31 - 1 (the position in the cycle is "
-     "an integer count of 1/q steps); use simpler fractions, got 0.0001"),
-    ({"step_size_up": 1e-10, "mode": "triangular2"}, "up + down must be >= 1 / (2**31 - "
-     "2201) steps with triangular2 (its count of cycles k must stay within 2**31 - 1 "
-     "until the amplitude 2**-k is 0), got 1e-10"),
-])
-def test_cyclic_real_steps_beyond_int32_arithmetic_are_refused(kwargs, message):
-    with raises("scheduler (CyclicLR): cannot be expressed: cyclic.up: " + message):
-        lrcore.from_torch(L.CyclicLR(optimizer(), 0.01, 0.1, cycle_momentum=False,
-                                     **kwargs))
+def torch_cyclic_rate(s, k, group=0):
+    """CyclicLR's own get_lr at ``last_epoch = k`` (its float64 code path, no stepping)."""
+    saved = s.last_epoch
+    s.last_epoch = int(k)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # get_lr outside step()
+        rate = s.get_lr()[group]
+    s.last_epoch = saved
+    return float(rate)
+
+
+@pytest.mark.parametrize("mode", ["triangular", "triangular2", "exp_range"])
+def test_cyclic_whose_cycle_in_1_over_q_steps_passes_int32(mode):
+    """step_size_up=2000.5, step_size_down=1234.5678901, read as the simplest ratios that
+    give torch the same floats (4001/2 and 655680241/531101: the cycle is 3436369583
+    units of 1/1062202 step, past int32): torch's own get_lr around the peaks and ends
+    of cycles, rtol 1e-12; far away the position ``t q mod P`` in integers, which
+    torch's rate meets within the error of its float position ``1 + t / total - cycle``
+    (``(t / total + 2) 2**-52``, times the slope of the triangle)."""
+    s = L.CyclicLR(optimizer(), 0.01, 0.2, step_size_up=2000.5,
+                   step_size_down=1234.5678901, mode=mode, gamma=0.9999999,
+                   cycle_momentum=False)
+    spec = lrcore.from_torch(s)
+    up, down = Fraction(4001, 2), Fraction(655680241, 531101)
+    total = float(up) + float(down)  # torch's floats, as torch derived them
+    assert (total, float(up) / total) == (s.total_size, s.step_ratio)
+    assert spec.to_dict()["schedule"]["down"] == "655680241/531101"
+    q = 1062202
+    u, period = int(up * q), int((up + down) * q)
+    assert period > 2**31 - 1
+    def around(cycles):  # steps next to the peaks and ends of those cycles
+        return sorted({math.floor(j * (up + down) + e) + d for j in cycles
+                       for e in (0, up) for d in (-1, 0, 1, 2) if j + d >= 0})
+
+    near = around((0, 1, 2, 5, 40))
+    assert_close(lrcore.evaluate(spec, near), [torch_cyclic_rate(s, k) for k in near],
+                 FLOAT64, steps=near, what="near")
+
+    def exact(k):
+        x = k * q % period
+        phi = Fraction(x, u) if x <= u else Fraction(period - x, period - u)
+        sigma = {"triangular": 1.0, "exp_range": 0.9999999 ** k,
+                 "triangular2": 0.5 ** (k * q // period)}[mode]
+        return 0.01 + (0.2 - 0.01) * float(phi) * sigma
+
+    far = around((300, 1000)) + (FAR_CYCLIC if mode != "triangular2" else [])
+    want = [exact(k) for k in far]
+    assert_close(lrcore.evaluate(spec, far), want, FLOAT64, steps=far, what="far")
+    for k, w in zip(far, want):  # torch itself, within its float position's error
+        slope = (0.2 - 0.01) / float(min(up, down) / (up + down))
+        assert abs(torch_cyclic_rate(s, k) - w) <= slope * (k / 3235 + 2) * 2.0**-52
+
+
+FAR_CYCLIC = [10**6 + 3, 10**8 + 1, 2**31 - 8, 2**31 - 1]
+
+
+def test_cyclic_triangular2_under_one_over_int32_steps():
+    """Cycles of 2e-10 steps: lrcore's count of cycles passes int32 at step 1, where
+    2**-k is 0, and its rate is base_lr; torch's own triangular2 scale ``1 / 2.0 **
+    (cycle - 1)`` raises OverflowError from cycle 1025 on, here from step 1."""
+    s = L.CyclicLR(optimizer(), 0.01, 0.1, step_size_up=1e-10, mode="triangular2",
+                   cycle_momentum=False)
+    spec = lrcore.from_torch(s)
+    assert lrcore.evaluate(spec, [0]).tolist() == [torch_cyclic_rate(s, 0)]
+    assert lrcore.evaluate(spec, [1, 2, 10**6, 2**31 - 1]).tolist() == [0.01] * 4
+    with pytest.raises(OverflowError):
+        torch_cyclic_rate(s, 1)
 
 
 @pytest.mark.parametrize("size,every", [(2.5, 5), (0.75, 3), (1.0, 1)])

@@ -42,7 +42,8 @@ def cyclic_lr(s, group, path, base):
         raise SpecError(f"{path}.step_size_up", "step_size_up must be a number of steps > 0 "
                         "and step_size_down >= 0", {"total_size": total, "ratio": ratio})
     # as the simplest fractions giving torch the same floats (1000/3, not the decimal
-    # 333.3333333333333): a cycle whose position in 1/q steps int32 holds
+    # 333.3333333333333): the fewest 1/q steps a cycle, its position found in int32
+    # while (up + down) q fits (else in limbs)
     up = simplest_fitting(up, lambda u: fits(u, total - u))
     down = simplest_fitting(down, lambda d: fits(float(up), d))
     up, down = (int(x) if x == int(x) else x for x in (up, down))
