@@ -843,6 +843,7 @@ def test_a_chained_closed_form_first_stepped_before_its_start(setter, m):
         what = f"milestone {m}, depth {depth}"
         assert_reads(make, 20, what=what)
         assert_reads(make, 14, what=what + " after 6", before=6)
+        assert_reads(make, 14, what=what + " from now", origin="now", before=6)
         if setter in ("CyclicLR", "OneCycleLR"):
             for group in (0, 1):
                 spec = lrcore.from_torch(quietly(make), group=group)
@@ -964,6 +965,21 @@ def test_a_chained_swalr_in_a_sequential_lr(form, epochs, strategy):
     assert_reads(make, 20, what=what)
     assert_reads(make, 15, what=what + " after 5", before=5)
     assert_reads(make, 15, what=what + " from now", origin="now", before=5)
+
+
+@pytest.mark.parametrize("form", ["first", "nested-fractional-2.5"])
+def test_a_chained_swalr_after_a_cosine_in_a_sequential_lr(form):
+    """A CosineAnnealingLR before the SWALR steps at last_epoch 0 outside its initial
+    mode where the SequentialLR restarts the chain (its ratio of cosines on the rate it
+    finds); a MultiStepLR after it applies its milestone at 0 and at 3 and 9."""
+    def chain(o):
+        return L.ChainedScheduler([
+            L.CosineAnnealingLR(o, 4, 0.001), SWALR(o, [0.02, 0.3], anneal_epochs=4),
+            L.MultiStepLR(o, [0, 3, 9], 0.5)])
+
+    def make():
+        return SWALR_FORMS[form](two_groups(), chain)
+    assert_reads(make, 20, what=form)
 
 
 def test_a_chained_swalr_in_a_sequential_lr_written_out():
