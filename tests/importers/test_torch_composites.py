@@ -489,23 +489,86 @@ def test_a_chained_rising_linear_ratio_written_out():
     assert_close(run(s, 10)[0], hand, FLOAT64)
 
 
-@pytest.mark.parametrize("kind", ["PolynomialLR", "LinearLR"])
-def test_a_ratio_lrcore_has_no_curve_for_after_a_closed_form_is_refused(kind):
-    """A PolynomialLR's or a falling LinearLR's ratio of each step divides by a falling
-    line: no node of lrcore's is that curve."""
+FALLING = {
+    "PolynomialLR-6-power-1": lambda o: L.PolynomialLR(o, 6, 1.0),
+    "PolynomialLR-6-power-2": lambda o: L.PolynomialLR(o, 6, 2.0),
+    "PolynomialLR-6-power-0.5": lambda o: L.PolynomialLR(o, 6, 0.5),
+    "PolynomialLR-7.5-power-1.5": lambda o: L.PolynomialLR(o, 7.5, 1.5),
+    "PolynomialLR-1": lambda o: L.PolynomialLR(o, 1, 2.0),
+    "PolynomialLR-0.5": lambda o: L.PolynomialLR(o, 0.5, 2.0),
+    "LinearLR-falling": lambda o: L.LinearLR(o, 1.0, 0.25, 5),
+    "LinearLR-falling-4.5": lambda o: L.LinearLR(o, 0.8, 0.1, 4.5),
+    "LinearLR-to-0": lambda o: L.LinearLR(o, 0.8, 0.0, 4),
+}
+
+FALLING_SETTERS = {
+    "CyclicLR": CYCLERS["CyclicLR"],
+    "OneCycleLR": lambda o: L.OneCycleLR(o, max_lr=[1.0, 2.0], total_steps=30,
+                                         cycle_momentum=False),
+    "CosineAnnealingWarmRestarts": lambda o: L.CosineAnnealingWarmRestarts(o, 4, 2, 0.001),
+    "LambdaLR": lambda o: pytest.importorskip("transformers").get_scheduler(
+        "cosine", o, num_warmup_steps=3, num_training_steps=30),
+}
+
+
+@pytest.mark.parametrize("setter", sorted(FALLING_SETTERS))
+@pytest.mark.parametrize("kind", sorted(FALLING))
+def test_a_falling_ratio_after_a_closed_form(kind, setter):
+    """PolynomialLR and a falling LinearLR after a scheduler that sets the rate outright
+    multiply its c(k) by their ratio of step k, ((1 - k/T) / (1 - (k - 1)/T))**power
+    (0 at k = T: the rate is 0 there, then c(k) again) or L(k) / L(k - 1), up to T; then
+    by 1. Both groups, T + 10 steps and more, read at the start, after 5 steps and from
+    then on; on its own and in a SequentialLR that restarts the chain."""
+    def make():
+        o = two_groups()
+        return L.ChainedScheduler([FALLING_SETTERS[setter](o), FALLING[kind](o),
+                                   L.ExponentialLR(o, 0.95)])
+
+    def restarted():
+        o = two_groups()
+        chain = L.ChainedScheduler([L.ExponentialLR(o, 0.5), FALLING_SETTERS[setter](o),
+                                    FALLING[kind](o)])
+        return L.SequentialLR(o, [chain, L.ConstantLR(o, 0.5, 2)], [16])
+
+    assert_reads(make, 20, what=kind)
+    assert_reads(make, 15, what=kind + " after 5", before=5)
+    assert_reads(make, 15, what=kind + " from now", origin="now", before=5)
+    assert_reads(restarted, 20, what=kind + " restarted")
+
+
+def test_a_falling_ratio_after_a_closed_form_written_out():
+    """CyclicLR(0.01 to 0.2, 3 up, 2 down), then PolynomialLR(total_iters 3, power 2):
+    0.01 at step 0 (PolynomialLR keeps the rate at its construction), then the cycle
+    times ((3 - k) / (4 - k))**2 up to step 3, where it is 0, then the cycle; and
+    LinearLR(1 to 0.5 over 2 steps) after it: the cycle times 0.75 / 1, then 0.5 / 0.75."""
+    cycle = [0.01 + 0.19 * x for x in (0, 1 / 3, 2 / 3, 1, 1 / 2)]
+    polynomial = [0.01] + [cycle[k % 5] * (((3 - k) / (4 - k)) ** 2 if k <= 3 else 1.0)
+                           for k in range(1, 12)]
+    assert polynomial[3] == 0.0 and polynomial[4] == cycle[4]
+    linear = [0.01] + [cycle[k % 5] * {1: 0.75, 2: 0.5 / 0.75}.get(k, 1.0)
+                       for k in range(1, 12)]
+    for after, hand in ((lambda o: L.PolynomialLR(o, 3, 2.0), polynomial),
+                        (lambda o: L.LinearLR(o, 1.0, 0.5, 2), linear)):
+        o = two_groups()
+        s = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, step_size_up=3, step_size_down=2,
+                                           cycle_momentum=False), after(o)])
+        assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(12)), hand, FLOAT64)
+        assert_close(run(s, 12)[0], hand, FLOAT64)
+
+
+def test_a_falling_ratio_past_the_table_is_refused():
+    """lrcore writes the ratio of each step up to total_iters out: at most 10000 steps."""
     o = two_groups()
-    after = L.PolynomialLR(o, 6) if kind == "PolynomialLR" else L.LinearLR(o, 1.0, 0.5, 3)
-    s = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, cycle_momentum=False), after])
-    reason = {
-        "PolynomialLR": "its ratio of step k, ((T - k) / (T - k + 1))**power, divides by a "
-                        "line falling to 0, a curve lrcore has no node for",
-        "LinearLR": "its ratio of step k, L(k) / L(k - 1), divides by a falling line L(k) = "
-                    "a + (b - a) k / T, a curve lrcore has no node for (a rising one, "
-                    "end_factor > start_factor, is read)"}[kind]
+    s = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, cycle_momentum=False),
+                            L.PolynomialLR(o, 10001)])
     with pytest.raises(lrcore.SpecError, match="^" + re.escape(
-            f"scheduler.schedulers[1]: {kind} is not supported: after a scheduler that "
-            f"sets the rate outright in a ChainedScheduler {reason}; from_torch reads ")):
+            "scheduler.schedulers[1].total_iters: must be <= 10000 after a scheduler that "
+            "sets the rate outright in a ChainedScheduler (lrcore writes its ratio of each "
+            "step out, one entry a step), got 10001") + "$"):
         lrcore.from_torch(s)
+    s = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, cycle_momentum=False),
+                            L.PolynomialLR(o, 10000)])
+    assert len(lrcore.evaluate(lrcore.from_torch(s), np.arange(10003))) == 10003
 
 
 # ---- a ChainedScheduler holding a CosineAnnealingLR or a LambdaLR ----------------------------
@@ -749,20 +812,79 @@ def test_a_chained_scheduler_over_a_closed_form_in_a_sequential_lr_written_out()
     assert_close(run(quietly(make), 8)[0], hand, FLOAT64)
 
 
-def test_a_chained_closed_form_first_stepped_before_its_start_is_refused():
+EARLY_SETTERS = {
+    "CyclicLR": CYCLERS["CyclicLR"],
+    "OneCycleLR": CYCLERS["OneCycleLR"],
+    "CosineAnnealingWarmRestarts": lambda o: L.CosineAnnealingWarmRestarts(o, 4, 2, 0.001),
+    "LambdaLR": lambda o: pytest.importorskip("transformers").get_scheduler(
+        "constant", o, num_warmup_steps=0, num_training_steps=30),
+}
+
+
+@pytest.mark.parametrize("m", [2.5, 0.5, 1.5])
+@pytest.mark.parametrize("setter", sorted(EARLY_SETTERS))
+def test_a_chained_closed_form_first_stepped_before_its_start(setter, m):
     """At a fractional milestone of a nested SequentialLR the chain is first stepped at
-    last_epoch -1: lrcore reads a chain over a closed form from its step 0 only."""
+    last_epoch -1 (two deep: -2 too): its schedulers step in turn at each last_epoch < 0,
+    the closed form setting its rate there (a CosineAnnealingWarmRestarts starts its wave
+    at its first step, whatever last_epoch), the others multiplying; from last_epoch 0
+    on, as a SequentialLR restarts it. Rate and momentum of both groups, one and two
+    levels deep, read at the start and after 6 steps."""
+    for depth in (1, 2):
+        def make():
+            o = two_groups(momentum=True)
+            chain = L.ChainedScheduler([
+                L.ExponentialLR(o, 0.9), EARLY_SETTERS[setter](o), L.StepLR(o, 2, 0.5),
+                L.LinearLR(o, 0.5, 0.25, total_iters=6), L.PolynomialLR(o, 7.5, 0.5)])
+            inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), chain], [m])
+            if depth == 2:
+                inner = L.SequentialLR(o, [inner, L.ExponentialLR(o, 0.7)], [12])
+            return L.SequentialLR(o, [inner, L.ConstantLR(o, 0.5, 2)], [16])
+        what = f"milestone {m}, depth {depth}"
+        assert_reads(make, 20, what=what)
+        assert_reads(make, 14, what=what + " after 6", before=6)
+        assert_reads(make, 14, what=what + " from now", origin="now", before=6)
+        if setter in ("CyclicLR", "OneCycleLR"):
+            for group in (0, 1):
+                spec = lrcore.from_torch(quietly(make), group=group)
+                assert_close(lrcore.evaluate(spec, np.arange(20), hyperparam="momentum"),
+                             run(quietly(make), 20, "momentum")[group], FLOAT64,
+                             what=f"momentum, {what}, group {group}")
+
+
+def test_a_chained_closed_form_first_stepped_before_its_start_written_out():
+    """CyclicLR(0.01 to 0.2, 3 up, 2 down) then ExponentialLR(0.9), past the nested
+    milestone 2.5 (inner counter a step ahead: at outer step 2): ExponentialLR from the
+    initial_lr CyclicLR's constructor wrote (0.01); at last_epoch -1 the cycle's closed
+    form (0.01 + 0.19 x (1 - 1/2), on its way down) times 0.9, at 0 its start times 0.9
+    (a restart's step), then the cycle times 0.9; the outer milestone 8 restarts
+    ConstantLR(0.5, 2) from that initial_lr."""
     o = two_groups()
-    chain = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, cycle_momentum=False),
-                                L.ExponentialLR(o, 0.9)])
+    chain = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, step_size_up=3, step_size_down=2,
+                                           cycle_momentum=False), L.ExponentialLR(o, 0.9)])
+    inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), chain], [2.5])
+    s = quietly(lambda: L.SequentialLR(o, [inner, L.ConstantLR(o, 0.5, 2)], [8]))
+    cycle = [0.01 + 0.19 * x for x in (0, 1 / 3, 2 / 3, 1, 1 / 2)]
+    hand = [0.01 * 0.9, 0.01 * 0.81, (0.01 + 0.19 / 2) * 0.9] \
+        + [cycle[k] * 0.9 for k in range(5)] + [0.005, 0.005, 0.01]
+    assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(11)), hand, FLOAT64)
+    assert_close(run(s, 11)[0], hand, FLOAT64)
+
+
+def test_a_chained_closed_form_torch_drives_below_zero_before_its_start_is_refused():
+    """transformers' linear lambda first stepped at last_epoch -1 gives -1 / max(1,
+    warmup) there: torch sets a negative rate, which no spec has."""
+    transformers = pytest.importorskip("transformers")
+    o = two_groups()
+    chain = L.ChainedScheduler([transformers.get_scheduler(
+        "linear", o, num_warmup_steps=0, num_training_steps=20), L.ExponentialLR(o, 0.9)])
     inner = L.SequentialLR(o, [L.ExponentialLR(o, 0.9), chain], [2.5])
     s = quietly(lambda: L.SequentialLR(o, [inner, L.ConstantLR(o, 0.5, 2)], [14]))
     with pytest.raises(lrcore.SpecError, match="^" + re.escape(
-            "scheduler.schedulers[0].schedulers[1]: ChainedScheduler is not supported: a "
-            "nested SequentialLR first steps it at last_epoch -1, before the start of the "
-            "scheduler in it that sets the rate outright, and lrcore reads such a chain from "
-            "its step 0 only; give the nested SequentialLR whole milestones; from_torch "
-            "reads ")):
+            f"scheduler.schedulers[0].schedulers[1]: sets a negative rate ({-0.05 * 0.9!r}) "
+            "at last_epoch -1, where a nested SequentialLR first steps it, and a spec's "
+            "rates are >= 0; give the nested SequentialLR whole milestones, got "
+            '"ChainedScheduler()"') + "$"):
         lrcore.from_torch(s)
 
 
@@ -806,13 +928,68 @@ def test_a_chained_cosine_in_a_sequential_lr(kind, form):
     assert_reads(make, 25, what=kind + " from now", origin="now", before=5)
 
 
-def test_a_chained_swalr_in_a_sequential_lr_is_refused():
+SWALR_FORMS = {
+    "first": lambda o, c: L.SequentialLR(o, [c(o), L.ConstantLR(o, 0.5, 2)], [9]),
+    "nested": lambda o, c: L.SequentialLR(o, [L.SequentialLR(
+        o, [c(o), L.ExponentialLR(o, 0.8)], [8]), L.ConstantLR(o, 0.5, 2)], [12]),
+    "after-a-fractional-milestone": lambda o, c: L.SequentialLR(
+        o, [L.ExponentialLR(o, 0.9), c(o)], [3.5]),
+    "nested-fractional-2.5": lambda o, c: L.SequentialLR(o, [L.SequentialLR(
+        o, [L.ExponentialLR(o, 0.9), c(o)], [2.5]), L.ConstantLR(o, 0.5, 2)], [14]),
+    "nested-fractional-0.5": lambda o, c: L.SequentialLR(o, [L.SequentialLR(
+        o, [L.ExponentialLR(o, 0.9), c(o)], [0.5]), L.ConstantLR(o, 0.5, 2)], [14]),
+    "nested-after-a-fractional-milestone": lambda o, c: L.SequentialLR(o, [L.SequentialLR(
+        o, [L.ExponentialLR(o, 0.9), L.SequentialLR(o, [c(o), L.ExponentialLR(o, 0.8)],
+                                                    [9])], [2.5]),
+        L.ConstantLR(o, 0.5, 2)], [14]),
+}
+
+
+@pytest.mark.parametrize("strategy", ["cos", "linear"])
+@pytest.mark.parametrize("epochs", [1, 3, 5])
+@pytest.mark.parametrize("form", sorted(SWALR_FORMS))
+def test_a_chained_swalr_in_a_sequential_lr(form, epochs, strategy):
+    """SequentialLR restarts the chain by plain steps, but SWALR anneals by its count of
+    calls, which runs on (its construction's call and each SequentialLR's first step
+    counted): torch's steps are written out until its share is 1, then swa_lr times the
+    ratios after it. Both groups, read at the start, after 5 steps and from then on."""
+    def chain(o):
+        return L.ChainedScheduler([
+            L.ExponentialLR(o, 0.9), SWALR(o, [0.01, 0.2], anneal_epochs=epochs,
+                                           anneal_strategy=strategy),
+            L.StepLR(o, 2, 0.5), L.PolynomialLR(o, 4, 2.0)])
+
+    def make():
+        return SWALR_FORMS[form](two_groups(), chain)
+    what = f"{form}, {epochs} epochs, {strategy}"
+    assert_reads(make, 20, what=what)
+    assert_reads(make, 15, what=what + " after 5", before=5)
+    assert_reads(make, 15, what=what + " from now", origin="now", before=5)
+
+
+@pytest.mark.parametrize("form", ["first", "nested-fractional-2.5"])
+def test_a_chained_swalr_after_a_cosine_in_a_sequential_lr(form):
+    """A CosineAnnealingLR before the SWALR steps at last_epoch 0 outside its initial
+    mode where the SequentialLR restarts the chain (its ratio of cosines on the rate it
+    finds); a MultiStepLR after it applies its milestone at 0 and at 3 and 9."""
+    def chain(o):
+        return L.ChainedScheduler([
+            L.CosineAnnealingLR(o, 4, 0.001), SWALR(o, [0.02, 0.3], anneal_epochs=4),
+            L.MultiStepLR(o, [0, 3, 9], 0.5)])
+
+    def make():
+        return SWALR_FORMS[form](two_groups(), chain)
+    assert_reads(make, 20, what=form)
+
+
+def test_a_chained_swalr_in_a_sequential_lr_written_out():
+    """ExponentialLR(0.5), then SWALR(swa_lr 0.01, linear, 2 epochs), restarted first in
+    a SequentialLR from 0.05: its second call (share 1/2) undoes share 0 of 0.025, so
+    0.01 / 2 + 0.025 / 2 at step 0; its third sets 0.01; at milestone 4, ConstantLR."""
     o = two_groups()
-    chain = L.ChainedScheduler([L.ExponentialLR(o, 0.9), SWALR(o, 0.01, anneal_epochs=3)])
-    s = quietly(lambda: L.SequentialLR(o, [chain, L.ConstantLR(o, 0.5, 2)], [6]))
-    with pytest.raises(lrcore.SpecError, match="^" + re.escape(
-            "scheduler.schedulers[0].schedulers[1]: SWALR is not supported: in a "
-            "ChainedScheduler that a SequentialLR restarts, it anneals by its count of "
-            "calls, which the restart does not rewind (not mapped yet); read the "
-            "ChainedScheduler on its own; from_torch reads ")):
-        lrcore.from_torch(s)
+    chain = L.ChainedScheduler([L.ExponentialLR(o, 0.5),
+                                SWALR(o, 0.01, anneal_epochs=2, anneal_strategy="linear")])
+    s = quietly(lambda: L.SequentialLR(o, [chain, L.ConstantLR(o, 0.5, 2)], [4]))
+    hand = [0.01 / 2 + 0.025 / 2, 0.01, 0.01, 0.01, 0.025, 0.025, 0.05]
+    assert_close(lrcore.evaluate(lrcore.from_torch(s), np.arange(7)), hand, FLOAT64)
+    assert_close(run(s, 7)[0], hand, FLOAT64)

@@ -10,7 +10,7 @@ from typing import Any
 from ...document import Schedule
 from ...errors import SpecError
 from ...evaluate import evaluate
-from ...fields import MAX_STEP
+from ...fields import MAX_LIST, MAX_STEP
 from ...node import Node
 from ...nodes.constant import Constant
 from ...nodes.cosine import Cosine
@@ -58,21 +58,19 @@ def chained_scheduler(s, group, path, base_rate):
     return node
 
 
-def restarted_chain(s: Any, group: int, path: str, start: float) -> Node:
+def restarted_chain(s: Any, group: int, path: str, start: float, calls: int = 1) -> Node:
     """A ChainedScheduler that SequentialLR restarts: it steps the chain's schedulers
     again at step 0 but outside their initial mode, where ExponentialLR,
-    MultiplicativeLR and PolynomialLR apply one step of their recursion."""
+    MultiplicativeLR and PolynomialLR apply one step of their recursion. ``calls``: a
+    SWALR's count of calls before that step, which the restart does not rewind."""
     from .dispatch import curve
 
     if any(setter(c) for c, _ in flat(s, path)):
         return set_then_multiplied(s, group, path, restarted=True)
+    if any(name(c) == "SWALR" and is_torch_own(c) for c, _ in flat(s, path)):
+        return chain_with_swalr(s, group, path, first=start, calls=calls)
     if any(name(c) == "CosineAnnealingLR" and is_torch_own(c) for c, _ in flat(s, path)):
         return chain_with_cosine(s, group, path, first=start)
-    for c, p in flat(s, path):
-        if name(c) == "SWALR" and is_torch_own(c):
-            raise refuse(c, p, "in a ChainedScheduler that a SequentialLR restarts, it "
-                         "anneals by its count of calls, which the restart does not rewind "
-                         "(not mapped yet); read the ChainedScheduler on its own")
     node = None
     for i, child in enumerate(s._schedulers):
         p = f"{path}.schedulers[{i}]"
@@ -105,7 +103,8 @@ def flat(s: Any, path: str) -> list[tuple[Any, str]]:
     return out
 
 
-def set_then_multiplied(s: Any, group: int, path: str, restarted: bool = False) -> Node:
+def set_then_multiplied(s: Any, group: int, path: str, restarted: bool = False,
+                        shift: int = 0) -> Node:
     """A ChainedScheduler holding a closed form that sets the rate outright (CyclicLR,
     OneCycleLR, CosineAnnealingWarmRestarts, LambdaLR): at every step the last of them
     sets its closed form c(k), the schedulers before it are overwritten, and each one
@@ -113,12 +112,15 @@ def set_then_multiplied(s: Any, group: int, path: str, restarted: bool = False) 
     constructor set c(0) and those after it applied their initial factor (built in the
     list's order); ``restarted``: a SequentialLR restarted the chain there, by a plain
     step at last_epoch 0, where ExponentialLR, MultiplicativeLR and PolynomialLR apply a
-    step of their recursion too."""
+    step of their recursion too; ``shift``: the closed form runs that many steps ahead
+    of the others (a CosineAnnealingWarmRestarts first stepped at last_epoch -shift)."""
     from .dispatch import curve
 
     members = flat(s, path)
     j = max(i for i, (c, _) in enumerate(members) if setter(c))
     closed = node = curve(members[j][0], group, members[j][1])
+    if shift:
+        closed = node = Shift(schedule=closed, offset=shift)
     start = float(evaluate(Schedule(schedule=closed), [0])[0])
     for child, p in members[j + 1:]:
         initial, factor = step_ratio(child, group, p)
@@ -144,9 +146,7 @@ def step_ratio(s: Any, group: int, path: str) -> tuple[float, Node | None]:
         return linear_ratio(s, group, path)
     if kind == "PolynomialLR":
         curve(s, group, path, base=1.0, chained=True)  # refuses bad parameters first
-        raise refuse(s, path, "after a scheduler that sets the rate outright in a "
-                     "ChainedScheduler its ratio of step k, ((T - k) / (T - k + 1))**power, "
-                     "divides by a line falling to 0, a curve lrcore has no node for")
+        return 1.0, ratio_table(s, group, path)
     if kind not in ("ExponentialLR", "MultiplicativeLR", "StepLR", "MultiStepLR",
                     "ConstantLR"):
         raise refuse(s, path, "after a scheduler that sets the rate outright in a "
@@ -319,12 +319,16 @@ def swalr_step(s: Any, group: int, path: str, k: int, r: float) -> float:
     return swa * alpha + prev * (1 - alpha)
 
 
-def chain_with_swalr(s: Any, group: int, path: str) -> Node:
+def chain_with_swalr(s: Any, group: int, path: str, first: float | None = None,
+                     e0: int = 0, calls: int = 0) -> Node:
     """A ChainedScheduler holding a SWALR among multiplying schedulers. While it anneals,
     each call inverts its last share of swa_lr on the rate the others have multiplied,
     an affine recursion with no closed form: torch's steps are written out, rate by rate,
     up to the call whose share is 1. From there it sets swa_lr outright, and the
-    schedulers after it multiply that by their ratio of each step."""
+    schedulers after it multiply that by their ratio of each step. ``first``: a
+    SequentialLR restarted the chain from that rate, by plain steps from last_epoch
+    ``e0 <= 0`` (at 0 outside the initial mode), its SWALRs called ``calls`` times
+    before: their count runs on, unlike last_epoch."""
     from .cycles import swalr_parameters, swalr_share
     from .dispatch import curve
 
@@ -337,26 +341,41 @@ def chain_with_swalr(s: Any, group: int, path: str) -> Node:
         _, factor = step_ratio(c, group, p)  # refuses what has no ratio curve
         if factor is not None:
             node = Scale(schedule=node, by=factor)
-    r = base(members[0][0], group, members[0][1])
-    for i, (c, p) in enumerate(members):  # the construction, in the list's order
-        if name(c) == "SWALR" and is_torch_own(c):
-            r = swalr_step(c, group, p, 0, r)
-        elif name(c) == "CosineAnnealingLR" and is_torch_own(c) and i < j:
-            continue  # it keeps the rate at its construction; overwritten once annealed
-        else:
-            r *= float(evaluate(Schedule(schedule=curve(c, group, p, base=1.0,
-                                                        chained=True)), [0])[0])
-    rates, k = [r], 1
-    step = (lambda c, p, k, r: swalr_step(c, group, p, k, r) if name(c) == "SWALR"
-            else plain_step(c, group, p, k, r))
-    while swalr_share(swalr, k if swalr.anneal_epochs else max(1, k)) != 1:
+
+    def step(c: Any, p: str, e: int, r: float) -> float:
+        """Scheduler c's plain step at last_epoch e >= 1, or e < 0, from the rate r."""
+        own = is_torch_own(c)
+        if name(c) == "SWALR" and own:
+            return swalr_step(c, group, p, e - e0 + calls, r)
+        if e != 0 or (name(c) == "CosineAnnealingLR" and own):
+            return plain_step(c, group, p, e, r)
+        # the restart at last_epoch 0: its initial factor and a step of its recursion
+        return r * restart_factor(c, group, p) * float(evaluate(Schedule(
+            schedule=curve(c, group, p, base=1.0, chained=True)), [0])[0])
+
+    if first is None:  # the construction, in the list's order
+        r = base(members[0][0], group, members[0][1])
+        for i, (c, p) in enumerate(members):
+            if name(c) == "SWALR" and is_torch_own(c):
+                r = swalr_step(c, group, p, 0, r)
+            elif name(c) == "CosineAnnealingLR" and is_torch_own(c) and i < j:
+                continue  # it keeps the rate at its construction; overwritten once annealed
+            else:
+                r *= float(evaluate(Schedule(schedule=curve(c, group, p, base=1.0,
+                                                            chained=True)), [0])[0])
+        rates, e = [r], 1
+    else:
+        rates, e, r = [], e0, first
+    # torch's steps, up to the call whose share is 1, and through last_epoch 0
+    while e <= 0 or swalr_share(swalr, max(1, e - e0 + calls) if not swalr.anneal_epochs
+                                else e - e0 + calls) != 1:
         for c, p in members:
-            r = step(c, p, k, r)
+            r = step(c, p, e, r)
         if r < 0:
-            raise negative(s, r, k)
+            raise negative(s, r, e - e0)
         rates.append(r)
-        k += 1
-    return chain([*((Constant(value=v), 1) for v in rates), (Shift(schedule=node, offset=k),
+        e += 1
+    return chain([*((Constant(value=v), 1) for v in rates), (Shift(schedule=node, offset=e),
                                                               None)])
 
 
@@ -373,17 +392,46 @@ def linear_ratio(s: Any, group: int, path: str) -> tuple[float, Node | None]:
     b = real(s.end_factor, f"{path}.end_factor")
     if total < 1 or a == b:  # no ratio but 1 after step 0
         return a, None
-    if b < a:
-        raise refuse(s, path, "after a scheduler that sets the rate outright in a "
-                     "ChainedScheduler its ratio of step k, L(k) / L(k - 1), divides by a "
-                     "falling line L(k) = a + (b - a) k / T, a curve lrcore has no node for "
-                     "(a rising one, end_factor > start_factor, is read)")
+    if b < a:  # 1 / L(k - 1) for a falling line: no node of lrcore's
+        return a, ratio_table(s, group, path)
     with named(s, path):
         ratio = Scale(schedule=Shift(schedule=Linear(start=a, end=b, duration=total),
                                      offset=1),
                       by=InverseTime(start=1.0 / a, rate=(b - a) / a, every=total))
     return a, chain([(Constant(value=1.0), 1), (ratio, math.floor(total)),
                      (Constant(value=1.0), None)])
+
+
+def ratio_table(s: Any, group: int, path: str) -> Node | None:
+    """LinearLR's or PolynomialLR's ratio of each step 1 <= k <= T, one table entry a
+    step, 1 from T on (``None``: no step k <= T). Falling, both divide by a falling line
+    (L(k - 1), or (T - k + 1)**power): inverse_time takes a rising one only (its rate >
+    0: a falling one reaches 0, and the node cannot know it is evaluated only up to T),
+    polynomial a power > 0 only."""
+    last = math.floor(real(s.total_iters, f"{path}.total_iters"))
+    if last < 1:
+        return None
+    if last > MAX_LIST:
+        raise SpecError(f"{path}.total_iters", f"must be <= {MAX_LIST} after a scheduler "
+                        "that sets the rate outright in a ChainedScheduler (lrcore writes "
+                        "its ratio of each step out, one entry a step)", s.total_iters)
+    ratios = [exact_ratio(s, path, k) for k in range(1, last + 1)]
+    with named(s, path):
+        table = PiecewiseConstant(values=ratios, boundaries=list(range(1, last)))
+    return chain([(Constant(value=1.0), 1), (table, last), (Constant(value=1.0), None)])
+
+
+def exact_ratio(s: Any, path: str, k: int) -> float:
+    """LinearLR's L(k) / L(k - 1), L(k) = a + (b - a) k / T, or PolynomialLR's ((T - k) /
+    (T - k + 1))**power, for 1 <= k <= T, from the exact values of its parameters, rounded
+    once (torch's own get_lr rounds each operation: within a few ulp of this, and a
+    little below 0 where the line reaches 0, LinearLR(0.8, 0.0, 4) at k = 4)."""
+    t = Fraction(real(s.total_iters, f"{path}.total_iters"))
+    if name(s) == "PolynomialLR":
+        return float((t - k) / (t - k + 1)) ** real(s.power, f"{path}.power")
+    a = Fraction(real(s.start_factor, f"{path}.start_factor"))
+    b = Fraction(real(s.end_factor, f"{path}.end_factor"))
+    return float((a + (b - a) * k / t) / (a + (b - a) * (k - 1) / t))
 
 
 def telescoped(members: list, group: int, start: float) -> Node:

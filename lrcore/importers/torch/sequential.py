@@ -14,7 +14,7 @@ from ...node import Node
 from ...nodes.constant import Constant
 from ...nodes.shift import Shift
 from ...presets.optax import chain
-from .chained import flat, restarted_chain, setter
+from .chained import chain_with_swalr, flat, restarted_chain, set_then_multiplied, setter
 from .common import (
     CHAINABLE,
     base,
@@ -126,7 +126,10 @@ def phases(s: Any, group: int, path: str, lead: int = 0, found: float | None = N
             node = first_phase(child, group, p, first)
         else:  # restarted at a milestone below lead it stands at 0, else `behind` back
             again = 0 < start and 0 < milestones[start - 1] == switch[start - 1] < lead
-            node = stepped_from(child, group, p, first, 0 if again else -behind, lead)
+            # a chain's schedulers count one call more than a lone one: the _initial_step
+            # that reset a lone one's count reset the chain's, not theirs (a SWALR's)
+            node = stepped_from(child, group, p, first, 0 if again else -behind,
+                                lead + (name(child) == "ChainedScheduler"))
         parts.append(phase(node, i, switch, lead, m))
         moms.append((cycled_momentum(child, group, node, p), parts[-1][1]))
     return parts, moms
@@ -185,7 +188,7 @@ def stepped_phase(s: Any, group: int, path: str, first: float, lead: int) -> Nod
 
     kind = name(s)
     if kind == "ChainedScheduler":
-        return restarted_chain(s, group, path, first)
+        return restarted_chain(s, group, path, first, lead)
     if isinstance(s, torch_classes()[1]) or not is_torch_own(s):
         return curve(s, group, path)
     if kind in CHAINABLE:
@@ -236,10 +239,10 @@ def stepped_from(s: Any, group: int, path: str, rate: float, e0: int, calls: int
         raise refuse(s, path, f"torch steps it at last_epoch {e0} there, where it raises "
                      "(its steps start at 0); give the nested SequentialLR whole milestones")
     if kind == "ChainedScheduler" and any(setter(c) for c, _ in flat(s, path)):
-        raise refuse(s, path, f"a nested SequentialLR first steps it at last_epoch {e0}, "
-                     "before the start of the scheduler in it that sets the rate outright, "
-                     "and lrcore reads such a chain from its step 0 only; give the nested "
-                     "SequentialLR whole milestones")
+        return set_chain_from(s, group, path, rate, e0)
+    if kind == "ChainedScheduler" and any(name(c) == "SWALR" and is_torch_own(c)
+                                          for c, _ in flat(s, path)):
+        return chain_with_swalr(s, group, path, first=rate, e0=e0, calls=calls)
     if not own or kind not in (*RECURSIVE, "ChainedScheduler"):
         return curve(s, group, path)  # refused there
     values = []
@@ -247,6 +250,36 @@ def stepped_from(s: Any, group: int, path: str, rate: float, e0: int, calls: int
         rate = plain_step(s, group, path, e, rate)
         values.append((Constant(value=rate), 1))
     return chain([*values, (stepped_phase(s, group, path, rate, 1), None)])
+
+
+def set_chain_from(s: Any, group: int, path: str, rate: float, e0: int) -> Node:
+    """A ChainedScheduler over a closed form that sets the rate outright, first stepped at
+    ``last_epoch`` ``e0 < 0``: at each ``e0 <= e < 0`` its schedulers step in turn (torch's
+    code, written out): CyclicLR, OneCycleLR and transformers' LambdaLR set their closed
+    form at ``e``, a CosineAnnealingWarmRestarts its wave from its own first step (its
+    step() starts at epoch 0 from any last_epoch < 0), the others multiply; from
+    ``last_epoch`` 0 on, the chain as a SequentialLR restarts it."""
+    from .dispatch import curve
+
+    members = flat(s, path)
+    j = max(i for i, (c, _) in enumerate(members) if setter(c))
+    values = []
+    for e in range(e0, 0):
+        for c, p in members:
+            if not setter(c):
+                rate = plain_step(c, group, p, e, rate)
+            elif name(c) in ("CyclicLR", "OneCycleLR"):
+                curve(c, group, p)  # refuses a custom scale_fn first
+                rate = closed_form(c, group, p, e)[0]
+            elif name(c) == "LambdaLR":
+                curve(c, group, p)  # refuses what is not transformers'
+                rate = base(c, group, p) * c.lr_lambdas[group](e)
+            else:
+                rate = float(evaluate(Schedule(schedule=curve(c, group, p)), [e - e0])[0])
+        values.append(before_start(s, path, e, rate))
+    warm = name(members[j][0]) == "CosineAnnealingWarmRestarts"
+    return chain([*values, (set_then_multiplied(s, group, path, restarted=True,
+                                                shift=-e0 if warm else 0), None)])
 
 
 def before_start(s: Any, path: str, e: int, value: float) -> tuple[Node, int]:
