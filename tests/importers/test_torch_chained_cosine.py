@@ -195,3 +195,15 @@ def test_a_chained_cosine_periodic_too_late_is_refused():
             "10000 rates a spec's list holds; end its other schedulers' ratios earlier",
             "CosineAnnealingLR(T_max=7, eta_min=0.001)")):
         lrcore.from_torch(s)
+
+
+@pytest.mark.parametrize("t_max", [0, -3])
+def test_a_periodic_chained_cosine_t_max_not_positive_is_refused(t_max):
+    """torch divides by T_max 0 at its first step (and runs a negative one as its
+    mirror); a CosineAnnealingLR on its own is refused there too."""
+    o = two_groups()
+    s = L.ChainedScheduler([L.ExponentialLR(o, 0.9), L.CosineAnnealingLR(o, t_max, 0.001)])
+    with pytest.raises(lrcore.SpecError, match="^" + re.escape(
+            "scheduler.schedulers[1].T_max: must be > 0, as for a CosineAnnealingLR on its "
+            f"own (at 0 torch's step divides by zero), got {t_max}") + "$"):
+        lrcore.from_torch(s)

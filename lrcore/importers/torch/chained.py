@@ -477,6 +477,10 @@ def periodic_chain(s: Any, members: list, ends: list, group: int, initial: float
     digits from the floats torch computes: P (1 + C h / P), a table times 1 + a table that
     decays by A each period."""
     cos, cp = where
+    for c, p in members:
+        if name(c) == "CosineAnnealingLR" and real(c.T_max, f"{p}.T_max") <= 0:
+            raise SpecError(f"{p}.T_max", "must be > 0, as for a CosineAnnealingLR on its "
+                            "own (at 0 torch's step divides by zero)", c.T_max)
     last = max((e for e in ends if e is not None), default=0)
     period = chain_period(members, ends, group)
     if period > MAX_LIST:
