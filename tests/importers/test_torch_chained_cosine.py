@@ -58,6 +58,12 @@ PERIODIC_CHAINS = {
     # eta_min = 0, a whole T_max: a StepLR out of step, a ratio that ends after T_max
     "StepLR-2-Cosine-3": (lambda o: [L.StepLR(o, 2, 0.5), L.CosineAnnealingLR(o, 3)], 40),
     "Cosine-10-StepLR-4": (lambda o: [L.CosineAnnealingLR(o, 10), L.StepLR(o, 4, 0.5)], 80),
+    "ExponentialLR-StepLR-3-Cosine-4": (lambda o: [L.ExponentialLR(o, 0.9),
+                                                   L.StepLR(o, 3, 0.5),
+                                                   L.CosineAnnealingLR(o, 4)], 90),
+    "Cosine-4-MultiplicativeLR-StepLR-3": (lambda o: [L.CosineAnnealingLR(o, 4),
+                                                      L.MultiplicativeLR(o, lambda e: 0.9),
+                                                      L.StepLR(o, 3, 0.5)], 90),
     "LinearLR-20-ExponentialLR-Cosine-8": (lambda o: [L.LinearLR(o, 0.1, total_iters=20),
                                                       L.ExponentialLR(o, 0.9),
                                                       L.CosineAnnealingLR(o, 8)], 80),
@@ -117,6 +123,19 @@ def test_a_chained_cosine_periodic_written_out():
     o = two_groups()
     s = L.ChainedScheduler([L.ExponentialLR(o, 0.5), L.CosineAnnealingLR(o, 2, 0.01)])
     assert_reads_hand(s, [0.05, 0.0175] + [0.01, 0.025, 0.015, 0.00875] * 3)
+
+
+def test_a_chained_cosine_restarted_staircase_written_out():
+    """StepLR(2, 0.5), then CosineAnnealingLR(T_max=3) from 0.05: the ratios telescope
+    to 0.05 x 0.5**floor(k / 2) x (1 + cos(pi k / 3)) / 2 up to the trough at step 3
+    (0.0375, 0.00625, 0); at step 4 torch adds a step of the 0.05 wave, 0.05 (1 - cos(pi
+    / 3)) / 2 = 0.0125, to the halved 0; from there the wave times the halvings since that
+    restart: x 3 (0.0375), x 0.5 x 4 / 3 (0.025), x 3 / 4, x 0.5 / 3, 0 at step 9, and the
+    six rates from step 3 repeat."""
+    o = two_groups()
+    s = L.ChainedScheduler([L.StepLR(o, 2, 0.5), L.CosineAnnealingLR(o, 3)])
+    period = [0.0, 0.0125, 0.0375, 0.025, 0.01875, 0.003125]
+    assert_reads_hand(s, [0.05, 0.0375, 0.00625] + period * 3)
 
 
 def test_a_chained_cosine_fractional_written_out():

@@ -525,7 +525,8 @@ def periodic_chain(s: Any, members: list, ends: list, group: int, initial: float
                 a, b = step_maps(k)
                 rate = a * rate + b
                 ps.append(rate)
-            return after(rates, repeated(s, ps, first))
+            wave = restarted_wave(members, ends, group, first, period, where)
+            return after(rates, wave if wave is not None else repeated(s, ps, first))
         written_out(last + 1)
         # one period's map r -> A r + B: each cosine's ratios telescope to exactly 1 over
         # it, so A is the product of the others' ratios (torch's floats, exact)
@@ -564,6 +565,68 @@ def periodic_chain(s: Any, members: list, ends: list, group: int, initial: float
         return after(rates[:-1], Scale(schedule=repeated(s, ps, last), by=Offset(
             schedule=Repeat(schedule=table([c * h / p for h, p in zip(hs, ps)]),
                             period=period, decay=float(big_a)), by=1.0)))
+
+
+def restarted_wave(members: list, ends: list, group: int, first: int, period: int,
+                   where: tuple[Any, str]) -> Node | None:
+    """The rate from ``first``, a trough of the one CosineAnnealingLR with eta_min 0 (and
+    a whole T_max), as a closed form: 0 there; at each restart torch adds a step of
+    base_lrs' wave W, the schedulers after it multiply it by theirs, and from there every
+    ratio multiplies the rate and the cosine moves it along W, so the rate is W(k) times
+    the product of the ratios since the restart: the constant ones G**(j - 1), j steps
+    into each period of 2 T_max, times a staircase of the StepLRs (a table of its
+    stairs over the period). ``None`` where that is no shorter than the rates (or G >
+    1, or another cosine or a ratio of 0 is the trough)."""
+    cos, cp = where
+    cosines = [c for c, _ in members if name(c) == "CosineAnnealingLR"]
+    t = real(cos.T_max, f"{cp}.T_max")
+    if len(cosines) > 1 or real(cos.eta_min, f"{cp}.eta_min") != 0 or t != math.floor(t) \
+            or (first - t) % (2 * t) != 0:
+        return None
+    t = int(t)
+    j = [p for _, p in members].index(cp)
+    constant = Decimal(1)
+    for (c, p), e in zip([m for m in members if m[0] is not cos], ends):
+        g = constant_ratio(c, group, p) if e is None else 1.0
+        constant *= Decimal(g) if g is not None else 1
+    if not 0 < constant <= 1:
+        return None
+    stairs, m = [], Decimal(1)
+    for i in range(period):  # the product since the restart over G**(i - 1)
+        k, phase = first + i, i % (2 * t)
+        if phase == 1:
+            m = math.prod((Decimal(plain_step(c, group, p, k, 1.0)) for c, p in members[j + 1:]
+                           if c is not cos), start=Decimal(1))
+        elif phase > 1:
+            m *= ratio_product(members, group, k) / constant
+        stairs.append(float(m) if phase else None)
+    stairs[0] = stairs[1]
+    for i in range(2, period):  # each trough keeps the stair before it
+        stairs[i] = stairs[i - 1] if stairs[i] is None else stairs[i]
+    values, bounds = [stairs[0]], []
+    for i, v in enumerate(stairs):
+        if v != values[-1]:
+            values.append(v)
+            bounds.append(i)
+    if 2 * len(values) > period:
+        return None
+    with named(cos, cp):
+        wave = Shift(schedule=Cosine(start=base(cos, group, cp), end=0.0, duration=t,
+                                     periodic=True), offset=t)
+        factors: list[Node] = []
+        if bounds:
+            factors.append(Repeat(schedule=PiecewiseConstant(values=values, boundaries=bounds),
+                                  period=period))
+        if constant != 1:  # restarted with each period, from the restart step on
+            factors.append(Repeat(schedule=Exponential(
+                start=1.0 if bounds else values[0], rate=float(constant), begin=1),
+                period=2 * t))
+        elif not bounds and values[0] != 1.0:
+            factors.append(Constant(value=values[0]))
+        node: Node = wave
+        for f in factors:
+            node = Scale(schedule=node, by=f)
+        return node
 
 
 def ratio_product(members: list, group: int, k: int) -> Decimal:
