@@ -470,7 +470,8 @@ def periodic_chain(s: Any, members: list, ends: list, group: int, initial: float
     restart). Past the others' last ending ratio K each step is an affine map ``r -> a_k r
     + b_k`` whose coefficients repeat every L steps (:func:`chain_period`). Where a
     cosine's trough (k = T_max mod 2 T_max) multiplies the rate by 0, torch's steps are
-    written out up to it, then one period of the rate repeats. With none, the rate is
+    written out up to it, then one period of the rate repeats (with eta_min 0, a closed
+    form: :func:`restarted_wave`). With none, the rate is
     P(k) + C h(k): P the periodic solution (the fixed point of one period's map r -> A r +
     B, B / (1 - A), then one period of its steps; A is the product of the ratios, as each
     cosine's telescope to 1), h the product of the multipliers (A per period), both in 60
