@@ -642,27 +642,17 @@ def test_a_chained_cosine_restarted_product_written_out():
     assert_close(run(s, 15)[0], hand, FLOAT64)
 
 
-def test_a_chained_cosine_no_curve_follows_is_refused():
-    """A ratio that never ends with eta_min > 0: each step adds eta_min (ratio - 1) / (1 +
-    cos(pi (k - 1) / T_max)) to the distance it multiplies, a sum of secants no curve
-    is; with eta_min 0 and a whole T_max, a StepLR every 2 steps restarts its product at
-    each torch restart (T_max + 1) out of step with the period of 2 T_max = 6."""
-    for kind, ratio, eta, t in (("ExponentialLR", lambda o: L.ExponentialLR(o, 0.9), 0.001, 8),
-                                ("StepLR", lambda o: L.StepLR(o, 2, 0.5), 0.0, 3)):
-        o = two_groups()
-        s = L.ChainedScheduler([ratio(o), L.CosineAnnealingLR(o, t, eta)])
-        with pytest.raises(lrcore.SpecError, match="^" + re.escape(
-                "scheduler.schedulers[1]: CosineAnnealingLR is not supported: in a "
-                f"ChainedScheduler with a ratio that never ends ({kind}), which the "
-                "cosine's recursion multiplies "
-                "into the distance to eta_min, each step adds eta_min (ratio - 1) / (1 + "
-                "cos(pi (k - 1) / T_max)), and at each torch restart (T_max + 1 mod 2 T_max) "
-                "the product of the ratios begins anew: a sum of secants and, unless each "
-                "ratio is one number at every step and the others end by T_max, a product "
-                "restarted out of step with them, which no curve of lrcore's is (eta_min 0 "
-                "with a fractional T_max, or with such ratios, or ratios that end, are read); "
-                "from_torch reads ")):
-            lrcore.from_torch(s)
+def test_a_chained_cosine_once_refused_is_read():
+    """A ratio that never ends with eta_min > 0 (each step adds eta_min (ratio - 1) / (1 +
+    cos(pi (k - 1) / T_max)) to the distance it multiplies), and eta_min 0 with a StepLR
+    every 2 steps out of step with torch's restart every 2 T_max = 6: both turn periodic
+    (tests/importers/test_torch_chained_cosine.py reads more of them)."""
+    for ratio, eta, t in ((lambda o: L.ExponentialLR(o, 0.9), 0.001, 8),
+                          (lambda o: L.StepLR(o, 2, 0.5), 0.0, 3)):
+        def make():
+            o = two_groups()
+            return L.ChainedScheduler([ratio(o), L.CosineAnnealingLR(o, t, eta)])
+        assert_reads(make, 60, what=f"T_max {t}")
 
 
 def test_a_chained_cosine_torch_drives_below_zero_is_refused():

@@ -776,17 +776,13 @@ def _refused(reason: str) -> str:
      "scheduler.scale_fn: a custom scale_fn is Python code lrcore cannot read; use "
      "mode='triangular', 'triangular2' or 'exp_range', got \"<lambda>\""),
     (lambda o: L.ChainedScheduler([L.ExponentialLR(o, 0.9),
-                                   L.CosineAnnealingLR(o, 10, eta_min=0.001)]),
-     _refused("scheduler.schedulers[1]: CosineAnnealingLR is not supported: in a "
-              "ChainedScheduler with a ratio that never ends (ExponentialLR), which the "
-              "cosine's recursion multiplies into the distance to eta_min, each step adds "
-              "eta_min (ratio - 1) / (1 + cos(pi (k - 1) / T_max)), and at each torch restart "
-              "(T_max + 1 mod 2 T_max) the product of the ratios begins anew: a sum of secants "
-              "and, unless each ratio is one number at every step and the others end by T_max, "
-              "a product restarted out of step with them, which no curve of lrcore's is "
-              "(eta_min 0 with a fractional T_max, or with such ratios, or ratios that end, "
-              "are read)")
-     + ', got "CosineAnnealingLR(T_max=10, eta_min=0.001)"'),
+                                   L.CosineAnnealingLR(o, 5001, eta_min=0.001)]),
+     _refused("scheduler.schedulers[1]: CosineAnnealingLR is not supported: in this "
+              "ChainedScheduler torch's steps repeat every 10002 steps (the lcm of each 2 "
+              "T_max numerator and StepLR step_size), and their periodic curve is a table "
+              "longer than the 10000 rates a spec's list holds; give T_max and step_size a "
+              "shorter common period")
+     + ', got "CosineAnnealingLR(T_max=5001, eta_min=0.001)"'),
     (lambda o: L.SequentialLR(o, [L.ConstantLR(o, 0.5, 3), L.ChainedScheduler(
         [L.ExponentialLR(o, 0.9)])], milestones=[3]),
      _refused("scheduler.schedulers[1]: ChainedScheduler is not supported: torch restarts "

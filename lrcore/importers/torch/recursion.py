@@ -67,6 +67,19 @@ def plain_step(s: Any, group: int, path: str, e: int, r: float) -> float:
                         describe(s)) from None
 
 
+def step_map(s: Any, group: int, path: str, e: int) -> tuple[float, float, float]:
+    """torch's plain step at ``last_epoch`` ``e`` as ``r -> a (r - m) + m + d``, with the
+    floats ``(a, m, d)`` its get_lr computes: a multiplying scheduler's ratio ``(g, 0,
+    0)``; a CosineAnnealingLR's ratio of cosines around eta_min ``(c, eta_min, 0)``, or at
+    its restart the step of its base_lrs' wave it adds ``(1, 0, d)``."""
+    if name(s) != "CosineAnnealingLR":
+        return plain_step(s, group, path, e, 1.0), 0.0, 0.0
+    eta, t = real(s.eta_min, f"{path}.eta_min"), real(s.T_max, f"{path}.T_max")
+    if (e - 1 - t) % (2 * t) == 0:
+        return 1.0, 0.0, (base(s, group, path) - eta) * (1 - math.cos(math.pi / t)) / 2
+    return (1 + math.cos(math.pi * e / t)) / (1 + math.cos(math.pi * (e - 1) / t)), eta, 0.0
+
+
 def restart_factor(s: Any, group: int, path: str) -> float:
     """What one step of its recursion at step 0, outside its initial mode, multiplies the
     rate by: ExponentialLR, MultiplicativeLR and PolynomialLR apply a step there."""
