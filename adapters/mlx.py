@@ -110,9 +110,20 @@ class MlxOps(Ops):
         return mx.array(np.asarray(values, dtype=np.int32 if integer else np.float32))
 
     def searchsorted(self, table: Any, t: Any) -> Any:
-        # entries <= t, minus one (an ascending table of a few breakpoints: one compare
-        # and one sum, no gather)
-        return mx.sum(mx.expand_dims(t, -1) >= table, axis=-1).astype(mx.int32) - 1
+        # entries <= t, minus one: for a few breakpoints one compare and one sum, no
+        # gather; for a long table (a written-out curve) a binary search, log2(n) gathers
+        # instead of an n-wide compare per step
+        n = table.shape[0]
+        if n <= 64:
+            return mx.sum(mx.expand_dims(t, -1) >= table, axis=-1).astype(mx.int32) - 1
+        count = mx.zeros(t.shape, dtype=mx.int32)
+        step = 1 << (n.bit_length() - 1)
+        while step:
+            cand = count + step
+            ok = (cand <= n) & (mx.take(table, mx.minimum(cand, n) - 1) <= t)
+            count = mx.where(ok, cand, count)
+            step >>= 1
+        return count - 1
 
     def take(self, table: Any, i: Any) -> Any:
         return mx.take(table, i)

@@ -54,6 +54,10 @@ _HORIZON: contextvars.ContextVar[int] = contextvars.ContextVar("lrcore_horizon",
                                                                default=MAX_STEP)
 
 
+#: above this many constant branches a select is a table lookup (:meth:`Ops.select`)
+TABLE_SELECT = 32
+
+
 def horizon() -> int:
     """The largest step the formula now being built will be called with."""
     return _HORIZON.get()
@@ -182,6 +186,11 @@ class Ops(abc.ABC):
             return branches[0]
         edges = [0, *bounds]
         n = len(branches)
+        if n > TABLE_SELECT and all(isinstance(b, Constant) for b in branches):
+            # a long table of rates: one lookup, not n nested wheres (whose graph, and
+            # XLA's compile time, grow with n)
+            at, rates = self.table(edges, integer=True), self.table([b.value for b in branches])
+            return lambda t: self.take(rates, self.searchsorted(at, t))
 
         def clipped(k: int, t: Any) -> Any:
             # steps are >= 0 and <= horizon already: clamp only inner edges

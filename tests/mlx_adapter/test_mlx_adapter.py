@@ -242,3 +242,17 @@ def test_the_registry_reads_the_declaration_without_importing_mlx():
     assert backends.exports()["to_mlx"] == backends.exports()["to_mlx_optimizer"] == b.module
     for export in ("to_mlx", "to_mlx_optimizer", b.values_function):
         assert callable(getattr(adapter, export))
+
+
+def test_a_long_written_out_table_is_searched_not_compared_whole():
+    """A repeated piecewise_constant of 9,000 rates (a written-out curve) draws its rates,
+    rounded once to float32, at every step of two periods and at steps that end each
+    rate, through the binary search MLX runs over a table this long (instead of
+    comparing each step with all 9,000 entries)."""
+    n = 9000
+    rates = [float(v) for v in np.random.default_rng(n).uniform(0.1, 1.0, n)]
+    spec = lrcore.repeat(schedule=lrcore.piecewise_constant(
+        values=rates, boundaries=list(range(1, n))), period=n)
+    t = np.concatenate([np.arange(2 * n), [2**31 - 1, 2**31 - 2, 123_456_789]])
+    got = np.array(adapter.to_mlx(spec)(mx.array(t.astype(np.int32))))
+    np.testing.assert_array_equal(got, np.float32(np.asarray(rates)[t % n]))

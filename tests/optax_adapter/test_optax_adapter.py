@@ -343,3 +343,29 @@ def test_oracle_piecewise_constant_switch_step():
     assert vals == [1.0, 0.5]
     spec = lrcore.piecewise_constant(values=[1.0, 0.5], boundaries=[5])
     assert lrcore.evaluate(spec, [4, 5]).tolist() == [1.0, 0.5]
+
+
+def _written_out(n: int) -> tuple[list[float], lrcore.Schedule]:
+    """A written-out curve of ``n`` rates repeated (what the torch importer makes of a
+    chain whose rate turns periodic)."""
+    rates = [float(v) for v in np.random.default_rng(n).uniform(0.1, 1.0, n)]
+    return rates, lrcore.Schedule(schedule=lrcore.repeat(
+        schedule=lrcore.piecewise_constant(values=rates, boundaries=list(range(1, n))),
+        period=n))
+
+
+def test_a_long_written_out_table_is_one_lookup_under_jit():
+    """A piecewise_constant of 9,000 rates compiles to the program of one of 40 (a lookup,
+    not a where per rate, whose program and XLA compile time grew with the table: 240 s
+    for 10,000), and draws the rates written out, rounded once to float32."""
+    from lrcore.adapters.optax import to_optax
+
+    def program(n: int) -> str:
+        return jax.jit(to_optax(_written_out(n)[1])).lower(jnp.int32(0)).as_text()
+
+    ops = [len(program(n).splitlines()) for n in (40, 9000)]
+    assert ops[0] == ops[1]
+    rates, spec = _written_out(9000)
+    t = np.arange(0, 27_000, 7)
+    got = np.asarray(jax.jit(jax.vmap(to_optax(spec)))(jnp.asarray(t, dtype=jnp.int32)))
+    np.testing.assert_array_equal(got, np.float32(np.asarray(rates)[t % 9000]))
