@@ -67,6 +67,15 @@ PERIODIC_CHAINS = {
     "LinearLR-20-ExponentialLR-Cosine-8": (lambda o: [L.LinearLR(o, 0.1, total_iters=20),
                                                       L.ExponentialLR(o, 0.9),
                                                       L.CosineAnnealingLR(o, 8)], 80),
+    # a growth, bounded by the troughs of a whole T_max (each erases the rate's history)
+    "ExponentialLR-1.01-Cosine-10": (lambda o: [L.ExponentialLR(o, 1.01),
+                                                L.CosineAnnealingLR(o, 10, 0.001)], 80),
+    "StepLR-3-1.5-Cosine-4": (lambda o: [L.StepLR(o, 3, 1.5),
+                                         L.CosineAnnealingLR(o, 4, 0.001)], 60),
+    "ExponentialLR-1.001-Cosine-4": (lambda o: [L.ExponentialLR(o, 1.001),
+                                                L.CosineAnnealingLR(o, 4)], 40),
+    "Cosine-6-MultiplicativeLR-1.05": (lambda o: [L.CosineAnnealingLR(o, 6),
+                                                  L.MultiplicativeLR(o, lambda e: 1.05)], 50),
     # two cosines
     "Cosine-4-Cosine-6": (lambda o: [L.CosineAnnealingLR(o, 4), L.CosineAnnealingLR(o, 6)],
                           100),
@@ -225,4 +234,16 @@ def test_a_periodic_chained_cosine_t_max_not_positive_is_refused(t_max):
     with pytest.raises(lrcore.SpecError, match="^" + re.escape(
             "scheduler.schedulers[1].T_max: must be > 0, as for a CosineAnnealingLR on its "
             f"own (at 0 torch's step divides by zero), got {t_max}") + "$"):
+        lrcore.from_torch(s)
+
+
+def test_a_chained_growth_without_a_trough_is_refused_as_unbounded():
+    """With a fractional T_max no trough erases the rate: ExponentialLR(1.001)'s growth
+    takes it past float32, and it is refused as on its own."""
+    o = two_groups()
+    s = L.ChainedScheduler([L.ExponentialLR(o, 1.001), L.CosineAnnealingLR(o, 2.5, 0.001)])
+    with pytest.raises(lrcore.SpecError, match="^" + re.escape(
+            "scheduler.schedulers[0] (ExponentialLR): cannot be expressed: exponential.rate: "
+            "grows past the float32 range before step 2**31 - 1; use a factor <= 1 or set a "
+            "bound, got 1.001") + "$"):
         lrcore.from_torch(s)

@@ -242,10 +242,17 @@ def chain_with_cosine(s: Any, group: int, path: str, first: float | None = None)
     others = [(c, p) for c, p in members if name(c) != "CosineAnnealingLR"]
     initial = base(members[0][0], group, members[0][1]) if first is None else first
     start = initial  # the first one's start, the cosines' step at 0 aside
+    # a growth is bounded by the troughs of a cosine with a whole T_max, which erase the
+    # rate's history; with none its curve is refused as unbounded, as on its own
+    bounded = [c for c, p in others if growth(c, group, p)] if any(
+        real(c.T_max, f"{p}.T_max") == math.floor(real(c.T_max, f"{p}.T_max"))
+        for c, p in cosines) else []
     for c, p in members:  # refuses what is not a multiplying scheduler of torch's own
         if name(c) != "CosineAnnealingLR" or not is_torch_own(c):
             again = 1.0 if first is None else restart_factor(c, group, p)
             start *= again
+            if c in bounded:  # it leaves the rate at step 0
+                continue
             initial *= again * float(evaluate(Schedule(schedule=curve(
                 c, group, p, base=1.0, chained=True)), [0])[0])
         elif first is not None:  # its get_lr at last_epoch 0, outside its initial mode
@@ -261,7 +268,7 @@ def chain_with_cosine(s: Any, group: int, path: str, first: float | None = None)
         # no restart, no eta_min: every step multiplies the rate by its ratios
         return telescoped(members, group, start)
     cos, cp = cosines[0] if len(cosines) == 1 else (None, None)
-    if cos is not None and None in ends and params[0][0] == 0:
+    if cos is not None and None in ends and params[0][0] == 0 and not bounded:
         head = telescoped(members, group, start) if not math.isnan(start) else \
             chain([(Constant(value=initial), 1), (Constant(value=0.0), None)])  # T_max 1
         node = restarted_products(members, others, ends, group, cos, cp, params[0][1], head)
@@ -667,8 +674,12 @@ def restarted_wave(members: list, ends: list, group: int, first: int, period: in
             factors.append(Repeat(schedule=PiecewiseConstant(values=values, boundaries=bounds),
                                   period=period))
         if constant != 1:  # restarted with each period, from the restart step on
+            g0 = 1.0 if bounds else values[0]
+            # a growth's ceiling past the period's last step, so that it is a valid,
+            # bounded curve and never binds
             factors.append(Repeat(schedule=Exponential(
-                start=1.0 if bounds else values[0], rate=float(constant), begin=1),
+                start=g0, rate=float(constant), begin=1,
+                bound=g0 * float(constant) ** (2 * t) if constant > 1 else None),
                 period=2 * t))
         elif not bounds and values[0] != 1.0:
             factors.append(Constant(value=values[0]))
@@ -676,6 +687,20 @@ def restarted_wave(members: list, ends: list, group: int, first: int, period: in
         for f in factors:
             node = Scale(schedule=node, by=f)
         return node
+
+
+def growth(s: Any, group: int, path: str) -> bool:
+    """Whether torch's own ExponentialLR, StepLR or literal MultiplicativeLR ``s``
+    multiplies the rate by more than 1."""
+    from .decays import literal_factor
+
+    if not is_torch_own(s):
+        return False
+    if name(s) in ("ExponentialLR", "StepLR"):
+        return real(s.gamma, f"{path}.gamma") > 1
+    if name(s) == "MultiplicativeLR":
+        return (literal_factor(s.lr_lambdas[group]) or 0.0) > 1
+    return False
 
 
 def ratio_product(members: list, group: int, k: int) -> Decimal:
