@@ -459,7 +459,10 @@ def power_of_log(ops: Any, low: Any, height: Any, p: float, rising: bool) -> Cal
 def exponent_bound(p: float, bits: int) -> int:
     """The largest ``k`` that :func:`twofloat.log` must scale out of a base ``2**-k``
     for ``base ** p``: past ``2**(-150 / p)`` the power is below float32's smallest
-    number, and the base is at least ``2**-bits`` anyway."""
+    number, and the base is at least ``2**-bits`` anyway (a negative ``p``: the power
+    grows as the base falls, and every base down to ``2**-bits`` matters)."""
+    if p < 0:
+        return bits
     return max(1, min(bits, math.ceil(160.0 / p) + 2))
 
 

@@ -27,7 +27,7 @@ from ..nodes.cosine import Cosine
 from ..nodes.exponential import Exponential
 from ..nodes.linear import Linear
 from ..nodes.piecewise_constant import PiecewiseConstant
-from ..nodes.polynomial import Polynomial
+from ..nodes.polynomial import Polynomial, decaying_power
 from ..nodes.scale import Scale
 from ..nodes.sequence import Sequence
 from ..nodes.shift import Shift
@@ -166,7 +166,8 @@ def _smooth(kind: str, s: Any, where: _Where, lo: int, path: str) -> Node:
             start=start, rate=decay, every=d, bound=start * decay)  # held from where = 1
     elif kind == "PolynomialDecayParamScheduler":
         node = Polynomial(start=_real(s._base_value, f"{path}._base_value"), end=0.0,
-                          power=_real(s._power, f"{path}._power"), duration=d)
+                          power=decaying_power(_real(s._power, f"{path}._power"),
+                                               f"{path}._power", "fvcore"), duration=d)
     else:
         cls = Cosine if kind == "CosineParamScheduler" else Linear
         node = cls(start=_real(s._start_value, f"{path}._start_value"),

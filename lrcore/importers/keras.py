@@ -58,7 +58,7 @@ from ..nodes.exponential import Exponential
 from ..nodes.inverse_time import InverseTime
 from ..nodes.linear import Linear
 from ..nodes.piecewise_constant import PiecewiseConstant
-from ..nodes.polynomial import Polynomial
+from ..nodes.polynomial import Polynomial, decaying_power
 from ..presets.optax import chain
 
 __all__ = ["SUPPORTED", "from_keras"]
@@ -241,7 +241,8 @@ def _polynomial_decay(initial_learning_rate, decay_steps, end_learning_rate, pow
                       cycle) -> Node:
     return Polynomial(start=_real(initial_learning_rate, "initial_learning_rate"),
                       end=_real(end_learning_rate, "end_learning_rate"),
-                      power=_real(power, "power"), cycle=_bool(cycle, "cycle"),
+                      power=decaying_power(_real(power, "power"), "power",
+                                           "Keras PolynomialDecay"), cycle=_bool(cycle, "cycle"),
                       duration=_ratio_steps(decay_steps, cycle, "cycle"))
 
 

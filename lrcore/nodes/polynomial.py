@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from fractions import Fraction
 
 from .. import twofloat
 from ..errors import SpecError
-from ..fields import _DURATION, EXPONENT, MAX_STEP, RATE, Bool, exact, param
+from ..fields import _DURATION, FLOAT32_MAX, MAX_STEP, RATE, Bool, Float, exact, param
 from ..formulas import exponent_bound, mul_div, power_mix, power_of_log, times
 from ..node import Node
+
+
+class _Power(Float):
+    """A number in [-1e4, 1e4] other than 0 (beyond 1e4 every step after 0 is the end
+    value; a power of 0 is the constant start)."""
+
+    def coerce(self, value, path):
+        x = super().coerce(value, path)
+        if x == 0.0:
+            raise SpecError(path, f"must be {self.what} (a power of 0 is a constant: use "
+                            "constant)", value)
+        return x
+
+    def schema(self):
+        return dict(super().schema(), **{"not": {"const": 0}})
+
+
+#: A positive power decays from start to end; a negative one (no cycle, start >= end)
+#: grows from start toward a pole at D, where the curve drops to end.
+POWER = _Power(ge=-1e4, le=1e4, what="a number in [-1e4, 0) or (0, 1e4]")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -41,10 +62,22 @@ class Polynomial(Node):
     bounded = True
     start: float = param(RATE, doc="rate at t = 0")
     end: float = param(RATE, 0.0, doc="rate at t = D")
-    power: float = param(EXPONENT, 1.0, doc="exponent p")
+    power: float = param(POWER, 1.0, doc="exponent p: > 0 decays from start to end; < 0 "
+                         "(no cycle, start >= end) grows from start as (1 - t / D)**p toward "
+                         "D, then holds end")
     cycle: bool = param(Bool(), False, doc="restart with D' = D * ceil(t / D) (Keras)")
 
     def check(self, path):
+        if self.power < 0:
+            if self.cycle:
+                raise SpecError(f"{path}.power", "must be > 0 with cycle (a negative power "
+                                "grows without bound toward each restart); drop cycle",
+                                self.power)
+            if self.start < self.end:
+                raise SpecError(f"{path}.power", f"must be > 0 when end ({self.end:g}) "
+                                f"exceeds start ({self.start:g}) (a negative power would "
+                                "fall below 0 before duration); swap start and end",
+                                self.power)
         d = self.duration
         if d is None or (isinstance(d, str) and _DURATION.match(d)):
             return  # resolves later; checked again then
@@ -57,6 +90,16 @@ class Polynomial(Node):
                                 "with cycle", d)
             raise SpecError(f"{path}.duration", "must be <= 2**31 - 1 for polynomial (linear "
                             "and cosine take longer durations)", d)
+        if self.power < 0 and self.rate_bound() > FLOAT32_MAX:
+            raise SpecError(f"{path}.power", "must keep the rate at the last step before "
+                            f"duration ({_peak_text(self.start, self.end, self.power, x)}) "
+                            "inside float32's range; use a power nearer 0 or a shorter "
+                            "duration", self.power)
+
+    def rate_bound(self):
+        if self.power > 0:
+            return super().rate_bound()
+        return _peak(self.start, self.end, self.power, exact(self.duration))
 
     def real_ok(self, name, value):
         return name != "duration" or value <= MAX_STEP and (
@@ -141,6 +184,37 @@ class Polynomial(Node):
                         zero)
 
         return ops.select([1], [ops.constant(self.start), cyclic])
+
+
+def _peak(start: float, end: float, p: float, d) -> float:
+    """The largest rate of a negative power ``p`` (``start >= end``, no cycle) on integer
+    steps, at the last one before ``D``, ``j = ceil(D) - 1``: ``end + (start - end) (D /
+    (D - j)) ** -p`` (``D - j`` exact; ``inf`` past float64). The weight alone must stay
+    a float32 too (``0 * inf`` is NaN where ``start == end``)."""
+    d = Fraction(d)
+    log_w = -p * math.log(d / (d - (math.ceil(d) - 1)))
+    if log_w >= math.log(FLOAT32_MAX):
+        return math.inf
+    return end + (start - end) * math.exp(log_w)
+
+
+def _peak_text(start: float, end: float, p: float, d) -> str:
+    """:func:`_peak` for a message, written from its logarithm past float64."""
+    d = Fraction(d)
+    x = math.log10(start - end) - p * math.log10(d / (d - (math.ceil(d) - 1))) \
+        if start > end else -p * math.log10(d / (d - (math.ceil(d) - 1)))
+    e = math.floor(x)
+    return f"{10 ** (x - e):.4g}e+{e:02d}" if e >= 300 else f"{10 ** x:.4g}"
+
+
+def decaying_power(p: float, path: str, who: str) -> float:
+    """A framework's polynomial power, read only when > 0: at the end of its decay the
+    framework raises 0 to it (a ZeroDivisionError or inf below 0), where lrcore's
+    negative power holds ``end``."""
+    if not p > 0:
+        raise SpecError(path, f"must be > 0 for {who} (at the end of its decay it raises 0 "
+                        "to this power, which is infinite below 0)", p)
+    return p
 
 
 def cycle_rule(d, name: str = "duration") -> str | None:

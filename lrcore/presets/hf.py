@@ -59,7 +59,7 @@ from ..nodes.cosine_restarts import CosineRestarts
 from ..nodes.inverse_sqrt import InverseSqrt
 from ..nodes.linear import Linear
 from ..nodes.piecewise_linear import PiecewiseLinear
-from ..nodes.polynomial import Polynomial
+from ..nodes.polynomial import Polynomial, decaying_power
 from ..nodes.repeat import Repeat
 from ..nodes.shift import Shift
 from ..nodes.warmup_stable_decay import WarmupStableDecay
@@ -188,7 +188,8 @@ def _cosine_with_restarts(lr, w, n, num_cycles):
 
 
 def _polynomial(lr, w, n, lr_end, power):
-    end, p = _real(lr_end, "polynomial.lr_end"), _real(power, "polynomial.power")
+    end, p = _real(lr_end, "polynomial.lr_end"), decaying_power(
+        _real(power, "polynomial.power"), "polynomial.power", "transformers")
     if not lr > end:  # transformers raises ValueError
         raise SpecError("polynomial.lr_end", f"must be smaller than the initial lr ({lr:g})",
                         end)

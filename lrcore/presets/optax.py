@@ -55,7 +55,7 @@ from ..nodes.exponential import Exponential
 from ..nodes.linear import Linear
 from ..nodes.piecewise_constant import PiecewiseConstant
 from ..nodes.piecewise_linear import PiecewiseLinear
-from ..nodes.polynomial import Polynomial
+from ..nodes.polynomial import Polynomial, decaying_power
 from ..nodes.sequence import Sequence as SequenceNode
 
 __all__ = [
@@ -203,7 +203,7 @@ def constant_schedule(value) -> OptaxSpec:
 def _polynomial_node(init_value, end_value, power, transition_steps, transition_begin):
     init = _real(init_value, "init_value")
     end = _real(end_value, "end_value")
-    p = _real(power, "power")
+    p = decaying_power(_real(power, "power"), "power", "optax")
     steps = _int(transition_steps, "transition_steps")
     begin = max(_int(transition_begin, "transition_begin"), 0)  # optax: negative -> 0
     if steps <= 0:  # optax: "the entire annealing process is disabled"

@@ -177,6 +177,28 @@ AT_LOAD = [
                                         "duration": 2**31}),
      r"^schedule\.duration: must be <= 2\*\*31 - 1 for polynomial \(linear and cosine take "
      r"longer durations\), got 2147483648$"),
+    ("polynomial power 0", doc({"type": "polynomial", "start": 0.1, "duration": 10,
+                                "power": 0}),
+     r"^schedule\.power: must be a number in \[-1e4, 0\) or \(0, 1e4\] \(a power of 0 is a "
+     r"constant: use constant\), got 0$"),
+    ("polynomial negative power with cycle", doc({
+        "type": "polynomial", "start": 0.1, "duration": 10, "power": -1, "cycle": True}),
+     r"^schedule\.power: must be > 0 with cycle \(a negative power grows without bound "
+     r"toward each restart\); drop cycle, got -1\.0$"),
+    ("polynomial negative power rising", doc({
+        "type": "polynomial", "start": 0.1, "end": 0.2, "duration": 10, "power": -1}),
+     r"^schedule\.power: must be > 0 when end \(0\.2\) exceeds start \(0\.1\) \(a negative "
+     r"power would fall below 0 before duration\); swap start and end, got -1\.0$"),
+    ("polynomial negative power past float32", doc({
+        "type": "polynomial", "start": 0.1, "duration": 2**31 - 1, "power": -5}),
+     r"^schedule\.power: must keep the rate at the last step before duration "
+     r"\(4\.567e\+45\) inside float32's range; use a power nearer 0 or a shorter "
+     r"duration, got -5\.0$"),
+    ("polynomial negative power past float64", doc({
+        "type": "polynomial", "start": 0.1, "duration": 2**31 - 1, "power": -40}),
+     r"^schedule\.power: must keep the rate at the last step before duration "
+     r"\(1\.893e\+372\) inside float32's range; use a power nearer 0 or a shorter "
+     r"duration, got -40\.0$"),
     ("onecycle past the domain", doc({"type": "onecycle", "peak": 0.1, "duration": 2**31}),
      r"^schedule\.duration: must be a whole number of steps <= 2\*\*31 - 1 for onecycle "
      r"\(linear and cosine take real and longer durations\), got 2147483648$"),

@@ -309,6 +309,34 @@ def test_polynomial_steep_powers_oracle(cycle, s, e, p, d):
     assert [got[steps.index(k)] for k in ends] == [e] * len(ends)
 
 
+def test_polynomial_negative_power_by_hand():
+    """A negative power grows from start toward the pole at D: (1 - t / 4) ** -1 is 4/3,
+    2, 4 at steps 1 to 3; from D on the rate holds end."""
+    spec = lrcore.polynomial(start=1.0, end=0.0, power=-1.0, duration=4)
+    assert_close(lrcore.evaluate(spec, range(7)), [1, 4 / 3, 2, 4, 0, 0, 0])
+    spec = lrcore.polynomial(start=0.5, end=0.1, power=-2.0, duration=2.5)
+    assert_close(lrcore.evaluate(spec, range(5)), [0.5, 0.1 + 0.4 * 25 / 9, 0.1 + 0.4 * 25,
+                                                    0.1, 0.1])
+
+
+@pytest.mark.parametrize("s,e,p,d", [
+    (0.1, 0.0, -1.0, 20_000), (0.3, 0.01, -2.5, 1_000_003), (1e-3, 0.0, -1.0, 50_000_000),
+    (0.2, 0.2, -0.5, 700), (0.1, 0.0, -1.5, Fraction(4001, 4)),
+    (1.0, 0.5, -0.01, 2**31 - 1), (1.0, 0.0, -25.0, 30),
+    (0.9, 0.05, -1.0, Fraction(216172782113783800000, 7205759403792793))])
+def test_polynomial_negative_power_oracle(s, e, p, d):
+    """(s - e) (1 - t / D) ** p + e on the integer steps before D, written out with the
+    exact t / D, then e: the largest rate at the last step before D (D = 30000 plus
+    4e-12 in the last case, a falling LinearLR's pole)."""
+    def oracle(t):
+        return (s - e) * float(1 - Fraction(t) / d) ** p + e if t < d else e
+
+    last = math.ceil(d) - 1
+    got = check_curve(lrcore.polynomial(start=s, end=e, power=p, duration=d), oracle,
+                      steps_for(2000, last, min(last + 2, MAX_STEP), last // 3))
+    assert got[0] == s
+
+
 # ---- cosine_restarts ---------------------------------------------------------------------
 
 def test_cosine_restarts_by_hand():

@@ -170,6 +170,14 @@ EXTREMES = {
                                                      duration=3000),
     "polynomial power 2.5 cycle": lrcore.polynomial(start=0.1, end=1e-5, power=2.5,
                                                     duration=700, cycle=True),
+    "polynomial power -2.5": lrcore.polynomial(start=0.1, end=0.01, power=-2.5,
+                                               duration=3000),
+    "polynomial power -1, long": lrcore.polynomial(start=1e-3, end=0.0, power=-1.0,
+                                                   duration=50_000_000),
+    "polynomial power -25, to float32's top": lrcore.polynomial(start=1.0, end=0.0,
+                                                                power=-25.0, duration=30),
+    "polynomial power -1.5, real duration": lrcore.polynomial(start=0.1, end=0.0,
+                                                              power=-1.5, duration="4001/4"),
     "cosine exponent 3": lrcore.cosine(start=1.0, end=0.0, exponent=3.0, duration=4000),
     "cosine exponent 3 rising": lrcore.cosine(start=0.0, end=1.0, exponent=3.0,
                                               duration=4000),
@@ -234,6 +242,22 @@ def test_formula_within_4_ulp(name, where, values):
     spec = lrcore.Schedule(schedule=EXTREMES[name]).resolve()
     ulps, step = _beyond_slack(spec, values)
     assert ulps <= ULPS, f"{name} on {where}: {ulps:.2f} ulp at step {step}"
+
+
+@pytest.mark.parametrize(("where", "values"), VALUES, ids=[v[0] for v in VALUES])
+@pytest.mark.parametrize("name", [n for n in sorted(EXTREMES) if "power -" in n])
+def test_negative_power_within_4_ulp_without_slack(name, where, values):
+    """A negative power's peak (up to float32's top) would make the absolute slack
+    ``atol * peak`` cover its start: held to 4 ulp of the reference at every grid step,
+    no slack (the power's log is a two-float pair: y = p log(base) keeps its digits up
+    to |y| = 88)."""
+    spec = lrcore.Schedule(schedule=EXTREMES[name]).resolve()
+    t = lrcore.grid(spec, 20000)
+    ref = lrcore.evaluate(spec, t)
+    got = np.asarray(values(spec, t), dtype=np.float64)
+    ulps = np.abs(got - ref) / np.spacing(np.abs(ref).astype(np.float32)).astype(np.float64)
+    i = int(np.argmax(ulps))
+    assert ulps[i] <= ULPS, f"{name} on {where}: {ulps[i]:.2f} ulp at step {t[i]}"
 
 
 # Formulas that round once at the end on float32 backends: the terms are pairs (a line's

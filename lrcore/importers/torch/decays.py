@@ -20,7 +20,7 @@ from ...nodes.exponential import Exponential
 from ...nodes.linear import Linear
 from ...nodes.multistep import MultiStep
 from ...nodes.piecewise_constant import PiecewiseConstant
-from ...nodes.polynomial import Polynomial
+from ...nodes.polynomial import Polynomial, decaying_power
 from ...nodes.step import Step
 from ...presets.optax import chain
 from .common import base, name, real, steps
@@ -162,7 +162,7 @@ def restarted_without_iters(s, group, path) -> Node:
 
 
 def polynomial_lr(s, group, path, base):
-    power = real(s.power, f"{path}.power")
+    power = decaying_power(real(s.power, f"{path}.power"), f"{path}.power", "PolynomialLR")
     total = count(s.total_iters, f"{path}.total_iters")
     if Fraction(total).denominator == 1 or total < 0:
         return Polynomial(start=base, end=0.0, power=power,
