@@ -24,6 +24,8 @@ SWALR = torch.optim.swa_utils.SWALR
 
 from importer_helpers import FLOAT64, assert_close  # noqa: E402
 
+from lrcore.importers.torch.checks import rounding_tolerance  # noqa: E402
+
 
 def two_groups(momentum=False, adam=False):
     """Two float64 param groups, lr 0.05 and 0.5."""
@@ -556,19 +558,56 @@ def test_a_falling_ratio_after_a_closed_form_written_out():
         assert_close(run(s, 12)[0], hand, FLOAT64)
 
 
-def test_a_falling_ratio_past_the_table_is_refused():
-    """lrcore writes the ratio of each step up to total_iters out: at most 10000 steps."""
+LONG_FALLING = {
+    "PolynomialLR-power-2.5": lambda o: L.PolynomialLR(o, 20000, 2.5),
+    "PolynomialLR-20000.5": lambda o: L.PolynomialLR(o, 20000.5, 1.0),
+    "LinearLR-falling": lambda o: L.LinearLR(o, 1.0, 0.3, 20000),
+    "LinearLR-to-0": lambda o: L.LinearLR(o, 0.8, 0.0, 20000),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(LONG_FALLING))
+def test_a_long_falling_ratio_after_a_closed_form(kind):
+    """The falling ratio is a closed form for every total_iters (here 20000, past the
+    10000 rates a list holds): the curve at k over a polynomial of negative power at
+    k - 1. torch stepped side by side 20010 times, read near the start and near
+    total_iters (where the ratio falls fastest), within the most torch's own rounding
+    moves its rate (1 - k / T cancels near T); LinearLR to 0 is 0 at T, where torch's
+    ratio is a rounding below 0."""
+    o = two_groups()
+    s = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, step_size_up=7, step_size_down=5,
+                                       cycle_momentum=False), LONG_FALLING[kind](o)])
+    spec = lrcore.from_torch(s)
+    rates = run(s, 20010)[0]
+    t = np.r_[0:2000, 18000:20010]
+    slack = rounding_tolerance(s, 0, 20010, [], None)
+    assert_close(lrcore.evaluate(spec, t), rates[t], (1e-12, slack), peak=1.0, what=kind)
+    if kind == "LinearLR-to-0":
+        assert lrcore.evaluate(spec, [20000])[0] == 0.0 > rates[20000]
+
+
+def test_a_falling_ratio_past_float32_is_written_out():
+    """Where the inverse polynomial would pass float32's range (PolynomialLR(50, power
+    30): 50**30 at the last step before its pole) or its pole 2**31 - 1 (LinearLR(1 to
+    1 - 1e-12 over 20 steps): the line reaches 0 at 2e13), the ratio of each step is
+    written out, as far as a list holds; past it the case is refused."""
+    for after in (lambda o: L.PolynomialLR(o, 50, 30.0),
+                  lambda o: L.LinearLR(o, 1.0, 1.0 - 1e-12, 20)):
+        def make(after=after):
+            o = two_groups()
+            return L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, step_size_up=7,
+                                                  step_size_down=5, cycle_momentum=False),
+                                       after(o)])
+        assert_reads(make, 60)
     o = two_groups()
     s = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, cycle_momentum=False),
-                            L.PolynomialLR(o, 10001)])
+                            L.PolynomialLR(o, 10001, 10.0)])
     with pytest.raises(lrcore.SpecError, match="^" + re.escape(
             "scheduler.schedulers[1].total_iters: must be <= 10000 after a scheduler that "
-            "sets the rate outright in a ChainedScheduler (lrcore writes its ratio of each "
-            "step out, one entry a step), got 10001") + "$"):
+            "sets the rate outright in a ChainedScheduler where its ratio's denominator "
+            "passes float32's range (lrcore writes its ratio of each step out, one entry "
+            "a step); use a smaller power, got 10001") + "$"):
         lrcore.from_torch(s)
-    s = L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, cycle_momentum=False),
-                            L.PolynomialLR(o, 10000)])
-    assert len(lrcore.evaluate(lrcore.from_torch(s), np.arange(10003))) == 10003
 
 
 # ---- a ChainedScheduler holding a CosineAnnealingLR or a LambdaLR ----------------------------

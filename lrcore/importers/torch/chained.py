@@ -20,6 +20,7 @@ from ...nodes.inverse_time import InverseTime
 from ...nodes.linear import Linear
 from ...nodes.offset import Offset
 from ...nodes.piecewise_constant import PiecewiseConstant
+from ...nodes.polynomial import Polynomial
 from ...nodes.repeat import Repeat
 from ...nodes.scale import Scale
 from ...nodes.shift import Shift
@@ -148,7 +149,7 @@ def step_ratio(s: Any, group: int, path: str) -> tuple[float, Node | None]:
         return linear_ratio(s, group, path)
     if kind == "PolynomialLR":
         curve(s, group, path, base=1.0, chained=True)  # refuses bad parameters first
-        return 1.0, ratio_table(s, group, path)
+        return 1.0, falling_ratio(s, group, path)
     if kind not in ("ExponentialLR", "MultiplicativeLR", "StepLR", "MultiStepLR",
                     "ConstantLR"):
         raise refuse(s, path, "after a scheduler that sets the rate outright in a "
@@ -393,8 +394,8 @@ def linear_ratio(s: Any, group: int, path: str) -> tuple[float, Node | None]:
     b = real(s.end_factor, f"{path}.end_factor")
     if total < 1 or a == b:  # no ratio but 1 after step 0
         return a, None
-    if b < a:  # 1 / L(k - 1) for a falling line: no node of lrcore's
-        return a, ratio_table(s, group, path)
+    if b < a:  # 1 / L(k - 1) for a falling line: a polynomial of power -1
+        return a, falling_ratio(s, group, path)
     with named(s, path):
         ratio = Scale(schedule=Shift(schedule=Linear(start=a, end=b, duration=total),
                                      offset=1),
@@ -403,19 +404,50 @@ def linear_ratio(s: Any, group: int, path: str) -> tuple[float, Node | None]:
                      (Constant(value=1.0), None)])
 
 
-def ratio_table(s: Any, group: int, path: str) -> Node | None:
-    """LinearLR's or PolynomialLR's ratio of each step 1 <= k <= T, one table entry a
-    step, 1 from T on (``None``: no step k <= T). Falling, both divide by a falling line
-    (L(k - 1), or (T - k + 1)**power): inverse_time takes a rising one only (its rate >
-    0: a falling one reaches 0, and the node cannot know it is evaluated only up to T),
-    polynomial a power > 0 only."""
-    last = math.floor(real(s.total_iters, f"{path}.total_iters"))
+def falling_ratio(s: Any, group: int, path: str) -> Node | None:
+    """PolynomialLR's or a falling LinearLR's ratio of each step 1 <= k <= T, 1 from T on
+    (``None``: no step k <= T): a falling line at k over the same line at k - 1. The
+    numerator is the curve itself (polynomial, linear); the inverse of the denominator a
+    polynomial of negative power, finite on the steps before its pole, where it is
+    used: 1 / (1 - j / T)**power = polynomial(1, 0, T, -power) and 1 / M(j), M(j) = a +
+    (b - a) j / T, = polynomial(1 / a, 0, D, -1) with D = T a / (a - b) >= T (where M
+    reaches 0). Where that polynomial passes float32's range (a large power), the ratio
+    of each step is written out instead (:func:`ratio_table`)."""
+    from .decays import count
+
+    total = count(s.total_iters, f"{path}.total_iters")
+    last = math.floor(total)
     if last < 1:
         return None
+    t = Fraction(total)
+    try:
+        if name(s) == "PolynomialLR":
+            p = real(s.power, f"{path}.power")
+            top: Node = Polynomial(start=1.0, end=0.0, power=p, duration=total)
+            inverse = Polynomial(start=1.0, end=0.0, power=-p, duration=total)
+        else:
+            a = Fraction(real(s.start_factor, f"{path}.start_factor"))
+            b = Fraction(real(s.end_factor, f"{path}.end_factor"))
+            top = Linear(start=float(a), end=float(b), duration=total)
+            pole = t * a / (a - b)
+            inverse = Polynomial(start=float(1 / a), end=0.0, power=-1.0,
+                                 duration=int(pole) if pole.denominator == 1 else pole)
+    except SpecError:  # the inverse passes float32's range, or its pole 2**31 - 1
+        return ratio_table(s, group, path)
+    ratio = Scale(schedule=Shift(schedule=top, offset=1), by=inverse)
+    return chain([(Constant(value=1.0), 1), (ratio, last), (Constant(value=1.0), None)])
+
+
+def ratio_table(s: Any, group: int, path: str) -> Node:
+    """:func:`falling_ratio` where its closed form passes float32's range: the ratio of
+    each step 1 <= k <= T, one table entry a step, then 1."""
+    last = math.floor(real(s.total_iters, f"{path}.total_iters"))
     if last > MAX_LIST:
         raise SpecError(f"{path}.total_iters", f"must be <= {MAX_LIST} after a scheduler "
-                        "that sets the rate outright in a ChainedScheduler (lrcore writes "
-                        "its ratio of each step out, one entry a step)", s.total_iters)
+                        "that sets the rate outright in a ChainedScheduler where its "
+                        "ratio's denominator passes float32's range (lrcore writes its "
+                        "ratio of each step out, one entry a step); use a smaller power",
+                        s.total_iters)
     ratios = [exact_ratio(s, path, k) for k in range(1, last + 1)]
     with named(s, path):
         table = PiecewiseConstant(values=ratios, boundaries=list(range(1, last)))
