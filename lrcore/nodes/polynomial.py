@@ -43,7 +43,13 @@ class Polynomial(Node):
     :math:`e`). With ``cycle``, :math:`D' = D \lceil t / D \rceil` (and :math:`D` at
     :math:`t = 0`), Keras's restart rule.
 
-    * ``start`` :math:`s`, ``end`` :math:`e`, ``power`` :math:`p > 0`, ``duration`` :math:`D`:
+    A negative power (no ``cycle``, :math:`s \ge e`) grows from :math:`s` toward a pole
+    at :math:`D` (the inverse of a falling line, :math:`p = -1`), then holds :math:`e`:
+    its largest rate is at the last integer step before :math:`D`, and must stay within
+    float32's range. On float32 backends its ``log(base)`` is a two-float pair down to
+    :math:`1/D`.
+
+    * ``start`` :math:`s`, ``end`` :math:`e`, ``power`` :math:`p \ne 0`, ``duration`` :math:`D`:
       a real number of steps too (Keras's ``decay_steps=2.5``). Without ``cycle``,
       :math:`D - t` is the exact integer :math:`\lfloor D \rfloor - t` plus a constant.
       With ``cycle``, :math:`D = a/b` (lowest terms, :math:`a, b \le 2^{31} - 1`, below
