@@ -588,14 +588,16 @@ def test_a_long_falling_ratio_after_a_closed_form(kind):
 
 def test_a_falling_ratio_past_float32_is_written_out():
     """Where the inverse polynomial would pass float32's range (PolynomialLR(50, power
-    30): 50**30 at the last step before its pole) or its pole 2**31 - 1 (LinearLR(1 to
-    1 - 1e-12 over 20 steps): the line reaches 0 at 2e13), the ratio of each step is
-    written out, as far as a list holds; past it the case is refused."""
-    for after in (lambda o: L.PolynomialLR(o, 50, 30.0),
-                  lambda o: L.LinearLR(o, 1.0, 1.0 - 1e-12, 20)):
-        def make(after=after):
+    30): 50**30 at the last step before its pole), its pole 2**31 - 1 (LinearLR(1 to
+    1 - 1e-12 over 20 steps): the line reaches 0 at 2e13), or the product's bound does
+    (a CyclicLR up to 100 times 50**22), the ratio of each step is written out, as far
+    as a list holds; past it the case is refused."""
+    for high, after in ((0.2, lambda o: L.PolynomialLR(o, 50, 30.0)),
+                        (0.2, lambda o: L.LinearLR(o, 1.0, 1.0 - 1e-12, 20)),
+                        (100.0, lambda o: L.PolynomialLR(o, 50, 22.0))):
+        def make(after=after, high=high):
             o = two_groups()
-            return L.ChainedScheduler([L.CyclicLR(o, 0.01, 0.2, step_size_up=7,
+            return L.ChainedScheduler([L.CyclicLR(o, 0.01, high, step_size_up=7,
                                                   step_size_down=5, cycle_momentum=False),
                                        after(o)])
         assert_reads(make, 60)
@@ -604,7 +606,7 @@ def test_a_falling_ratio_past_float32_is_written_out():
                             L.PolynomialLR(o, 10001, 10.0)])
     with pytest.raises(lrcore.SpecError, match="^" + re.escape(
             "scheduler.schedulers[1].total_iters: must be <= 10000 after a scheduler that "
-            "sets the rate outright in a ChainedScheduler where its ratio's denominator "
+            "sets the rate outright in a ChainedScheduler where its ratio's closed form "
             "passes float32's range (lrcore writes its ratio of each step out, one entry "
             "a step); use a smaller power, got 10001") + "$"):
         lrcore.from_torch(s)

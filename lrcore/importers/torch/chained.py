@@ -11,7 +11,7 @@ from typing import Any
 from ...document import Schedule
 from ...errors import SpecError
 from ...evaluate import evaluate
-from ...fields import MAX_LIST, MAX_STEP
+from ...fields import FLOAT32_MAX, MAX_LIST, MAX_STEP
 from ...node import Node
 from ...nodes.constant import Constant
 from ...nodes.cosine import Cosine
@@ -125,20 +125,38 @@ def set_then_multiplied(s: Any, group: int, path: str, restarted: bool = False,
     if shift:
         closed = node = Shift(schedule=closed, offset=shift)
     start = float(evaluate(Schedule(schedule=closed), [0])[0])
-    for child, p in members[j + 1:]:
-        initial, factor = step_ratio(child, group, p)
-        start *= initial * (restart_factor(child, group, p) if restarted else 1.0)
-        if factor is not None:
-            node = Scale(schedule=node, by=factor)
+    node, initial = multiplied(closed, members[j + 1:], group, restarted)
+    start *= initial
     if node is closed and start == float(evaluate(Schedule(schedule=closed), [0])[0]):
         return closed
     return chain([(Constant(value=start), 1), (Shift(schedule=node, offset=1), None)])
 
 
-def step_ratio(s: Any, group: int, path: str) -> tuple[float, Node | None]:
+def multiplied(node: Node, after: list, group: int, restarted: bool = False,
+               written: bool = False) -> tuple[Node, float]:
+    """``node`` times the ratio curve of each scheduler in ``after``, and the product of
+    their factors at step 0 (``restarted``: times a restart's, see
+    :func:`set_then_multiplied`). A falling ratio's closed form bounds its inverse line
+    by float32's range, not the product: where that passes it (a large rate times a
+    large power), the falling ratios are ``written`` out instead."""
+    initial = 1.0
+    out = node
+    for child, p in after:
+        first, factor = step_ratio(child, group, p, written)
+        initial *= first * (restart_factor(child, group, p) if restarted else 1.0)
+        if factor is not None:
+            out = Scale(schedule=out, by=factor)
+    if not written and out.rate_ceiling() > FLOAT32_MAX:
+        return multiplied(node, after, group, restarted, written=True)
+    return out, initial
+
+
+def step_ratio(s: Any, group: int, path: str,
+               written: bool = False) -> tuple[float, Node | None]:
     """What scheduler ``s`` multiplies the rate by at its construction (step 0) and, as
     a curve of the step k >= 1 (``None``: 1 throughout), at each plain step() (torch's
-    get_lr, written out)."""
+    get_lr, written out; ``written``: a falling ratio as a table, see
+    :func:`multiplied`)."""
     from .decays import literal_factor, multiplicative_lr, step_lr
     from .dispatch import curve
 
@@ -146,10 +164,10 @@ def step_ratio(s: Any, group: int, path: str) -> tuple[float, Node | None]:
     if not is_torch_own(s):
         curve(s, group, path)  # refuses it
     if kind == "LinearLR":
-        return linear_ratio(s, group, path)
+        return linear_ratio(s, group, path, written)
     if kind == "PolynomialLR":
         curve(s, group, path, base=1.0, chained=True)  # refuses bad parameters first
-        return 1.0, falling_ratio(s, group, path)
+        return 1.0, falling_ratio(s, group, path, written)
     if kind not in ("ExponentialLR", "MultiplicativeLR", "StepLR", "MultiStepLR",
                     "ConstantLR"):
         raise refuse(s, path, "after a scheduler that sets the rate outright in a "
@@ -338,11 +356,8 @@ def chain_with_swalr(s: Any, group: int, path: str, first: float | None = None,
     j = max(i for i, (c, _) in enumerate(members) if name(c) == "SWALR")
     swalr, sp = members[j]
     swa, _, _ = swalr_parameters(swalr, group, sp)
-    node: Node = Constant(value=swa)  # the rate it sets once annealed
-    for c, p in members[j + 1:]:
-        _, factor = step_ratio(c, group, p)  # refuses what has no ratio curve
-        if factor is not None:
-            node = Scale(schedule=node, by=factor)
+    # the rate it sets once annealed; refuses what has no ratio curve
+    node, _ = multiplied(Constant(value=swa), members[j + 1:], group)
 
     def step(c: Any, p: str, e: int, r: float) -> float:
         """Scheduler c's plain step at last_epoch e >= 1, or e < 0, from the rate r."""
@@ -381,7 +396,8 @@ def chain_with_swalr(s: Any, group: int, path: str, first: float | None = None,
                                                               None)])
 
 
-def linear_ratio(s: Any, group: int, path: str) -> tuple[float, Node | None]:
+def linear_ratio(s: Any, group: int, path: str,
+                 written: bool = False) -> tuple[float, Node | None]:
     """LinearLR's ratio of step k, 1 + (b - a) / (T a + (k - 1)(b - a)), is L(k) / L(k -
     1) for its line L(k) = a + (b - a) k / T, up to k = T: the line times the inverse-time
     decay 1 / L(k - 1), which lrcore has for a rising line (b > a)."""
@@ -395,7 +411,7 @@ def linear_ratio(s: Any, group: int, path: str) -> tuple[float, Node | None]:
     if total < 1 or a == b:  # no ratio but 1 after step 0
         return a, None
     if b < a:  # 1 / L(k - 1) for a falling line: a polynomial of power -1
-        return a, falling_ratio(s, group, path)
+        return a, falling_ratio(s, group, path, written)
     with named(s, path):
         ratio = Scale(schedule=Shift(schedule=Linear(start=a, end=b, duration=total),
                                      offset=1),
@@ -404,15 +420,15 @@ def linear_ratio(s: Any, group: int, path: str) -> tuple[float, Node | None]:
                      (Constant(value=1.0), None)])
 
 
-def falling_ratio(s: Any, group: int, path: str) -> Node | None:
+def falling_ratio(s: Any, group: int, path: str, written: bool = False) -> Node | None:
     """PolynomialLR's or a falling LinearLR's ratio of each step 1 <= k <= T, 1 from T on
     (``None``: no step k <= T): a falling line at k over the same line at k - 1. The
     numerator is the curve itself (polynomial, linear); the inverse of the denominator a
     polynomial of negative power, finite on the steps before its pole, where it is
     used: 1 / (1 - j / T)**power = polynomial(1, 0, T, -power) and 1 / M(j), M(j) = a +
     (b - a) j / T, = polynomial(1 / a, 0, D, -1) with D = T a / (a - b) >= T (where M
-    reaches 0). Where that polynomial passes float32's range (a large power), the ratio
-    of each step is written out instead (:func:`ratio_table`)."""
+    reaches 0). Where that polynomial passes float32's range (a large power), or
+    ``written``, the ratio of each step is written out instead (:func:`ratio_table`)."""
     from .decays import count
 
     total = count(s.total_iters, f"{path}.total_iters")
@@ -420,6 +436,8 @@ def falling_ratio(s: Any, group: int, path: str) -> Node | None:
     if last < 1:
         return None
     t = Fraction(total)
+    if written:
+        return ratio_table(s, group, path)
     try:
         if name(s) == "PolynomialLR":
             p = real(s.power, f"{path}.power")
@@ -439,13 +457,14 @@ def falling_ratio(s: Any, group: int, path: str) -> Node | None:
 
 
 def ratio_table(s: Any, group: int, path: str) -> Node:
-    """:func:`falling_ratio` where its closed form passes float32's range: the ratio of
-    each step 1 <= k <= T, one table entry a step, then 1."""
+    """:func:`falling_ratio` where its closed form passes float32's range (alone, or
+    times the rate it multiplies): the ratio of each step 1 <= k <= T, one table entry
+    a step, then 1."""
     last = math.floor(real(s.total_iters, f"{path}.total_iters"))
     if last > MAX_LIST:
         raise SpecError(f"{path}.total_iters", f"must be <= {MAX_LIST} after a scheduler "
                         "that sets the rate outright in a ChainedScheduler where its "
-                        "ratio's denominator passes float32's range (lrcore writes its "
+                        "ratio's closed form passes float32's range (lrcore writes its "
                         "ratio of each step out, one entry a step); use a smaller power",
                         s.total_iters)
     ratios = [exact_ratio(s, path, k) for k in range(1, last + 1)]
