@@ -1,9 +1,9 @@
 """Read a live torch learning-rate scheduler back into an lrcore spec:
 ``lrcore.from_torch(scheduler)``. The mappings live in :mod:`.decays`, :mod:`.cycles`,
-:mod:`.sequential`, :mod:`.chained` (with :mod:`.recursion`, torch's steps written out, and
-:mod:`.composite_momentum`) and :mod:`.lambdas`; :mod:`.checks` checks that the scheduler runs
-the curve read from it. The README's "PyTorch" section lists the mappings and explains
-the choices."""
+:mod:`.sequential`, :mod:`.chained` and :mod:`.chained_cosine` (with :mod:`.recursion`,
+torch's steps written out, and :mod:`.composite_momentum`) and :mod:`.lambdas`;
+:mod:`.checks` checks that the scheduler runs the curve read from it. The importers
+page of the docs (docs/importers.md) lists the mappings and explains the choices."""
 
 from __future__ import annotations
 
