@@ -35,7 +35,6 @@ from .recursion import negative, plain_step, restart_factor
 def chained_scheduler(s, group, path, base_rate):
     # each child multiplies the current rate by its own ratio: the rate is the first
     # child's curve times every other child's multiplier curve (its curve from 1.0)
-    from .dispatch import curve
 
     if path == "scheduler" and any(setter(c) for c, _ in flat(s, path)):
         return set_then_multiplied(s, group, path)
@@ -47,16 +46,7 @@ def chained_scheduler(s, group, path, base_rate):
         from .chained_cosine import chain_with_cosine
 
         return chain_with_cosine(s, group, path)
-    node = None
-    for i, child in enumerate(s._schedulers):
-        p = f"{path}.schedulers[{i}]"
-        start = base_rate if i == 0 else 1.0
-        if name(child) == "ChainedScheduler":
-            factor = chained_scheduler(child, group, p, start)
-        else:
-            factor = curve(child, group, p, base=start, chained=True)
-        node = factor if node is None else Scale(schedule=node, by=factor)
-    return node
+    return product(s, group, path, base_rate, restarted=False)
 
 
 def restarted_chain(s: Any, group: int, path: str, start: float, calls: int = 1) -> Node:
@@ -64,7 +54,6 @@ def restarted_chain(s: Any, group: int, path: str, start: float, calls: int = 1)
     again at step 0 but outside their initial mode, where ExponentialLR,
     MultiplicativeLR and PolynomialLR apply one step of their recursion. ``calls``: a
     SWALR's count of calls before that step, which the restart does not rewind."""
-    from .dispatch import curve
 
     if any(setter(c) for c, _ in flat(s, path)):
         return set_then_multiplied(s, group, path, restarted=True)
@@ -74,15 +63,25 @@ def restarted_chain(s: Any, group: int, path: str, start: float, calls: int = 1)
         from .chained_cosine import chain_with_cosine
 
         return chain_with_cosine(s, group, path, first=start)
+    return product(s, group, path, start, restarted=True)
+
+
+def product(s: Any, group: int, path: str, start: float | None, restarted: bool) -> Node:
+    """A chain of multiplying schedulers: the first one's curve from ``start`` times
+    each other one's curve from 1 (a nested chain's the same way); ``restarted``: a
+    SequentialLR restarted the chain, where each applies a step of its recursion."""
+    from .dispatch import curve
+
     node = None
     for i, child in enumerate(s._schedulers):
         p = f"{path}.schedulers[{i}]"
         at = start if i == 0 else 1.0
         if name(child) == "ChainedScheduler":
-            factor = restarted_chain(child, group, p, at)
+            factor = (restarted_chain if restarted else chained_scheduler)(child, group, p, at)
         else:
-            factor = curve(child, group, p, base=at * restart_factor(child, group, p),
-                           chained=True)
+            # (start None: the first one's own base rate)
+            factor = curve(child, group, p, chained=True, base=at * restart_factor(
+                child, group, p) if restarted else at)
         node = factor if node is None else Scale(schedule=node, by=factor)
     return node
 
