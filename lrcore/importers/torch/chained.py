@@ -363,8 +363,8 @@ def ratio_table(s: Any, group: int, path: str) -> Node:
                         s.total_iters)
     ratios = [exact_ratio(s, path, k) for k in range(1, last + 1)]
     with named(s, path):
-        table = PiecewiseConstant(values=ratios, boundaries=list(range(1, last)))
-    return chain([(Constant(value=1.0), 1), (table, last), (Constant(value=1.0), None)])
+        written = table(ratios)
+    return chain([(Constant(value=1.0), 1), (written, last), (Constant(value=1.0), None)])
 
 
 def exact_ratio(s: Any, path: str, k: int) -> float:

@@ -275,8 +275,8 @@ def periodic_chain(s: Any, members: list, ends: list, group: int, initial: float
             written_out(first)
             rate = maps[trough][1]
             ps = [rate]
-            for k in range(first + 1, first + period):
-                a, b = step_maps(k)
+            for i in range(1, period):  # the maps repeat: those of the period after it
+                a, b = maps[(trough + i) % period]
                 rate = a * rate + b
                 ps.append(rate)
             wave = restarted_wave(members, ends, group, first, period, where)
