@@ -192,13 +192,19 @@ class Polynomial(Node):
         return ops.select([1], [ops.constant(self.start), cyclic])
 
 
+def _last_base(d) -> Fraction:
+    """``D / (D - j)`` at the last integer step before ``D``, ``j = ceil(D) - 1`` (exact):
+    the inverse of ``1 - j / D``, which a negative power raises to ``-p``."""
+    d = Fraction(d)
+    return d / (d - (math.ceil(d) - 1))
+
+
 def _peak(start: float, end: float, p: float, d) -> float:
     """The largest rate of a negative power ``p`` (``start >= end``, no cycle) on integer
-    steps, at the last one before ``D``, ``j = ceil(D) - 1``: ``end + (start - end) (D /
-    (D - j)) ** -p`` (``D - j`` exact; ``inf`` past float64). The weight alone must stay
-    a float32 too (``0 * inf`` is NaN where ``start == end``)."""
-    d = Fraction(d)
-    log_w = -p * math.log(d / (d - (math.ceil(d) - 1)))
+    steps, at the last one before ``D``: ``end + (start - end) (D / (D - j)) ** -p``
+    (``inf`` past float64). The weight alone must stay a float32 too (``0 * inf`` is NaN
+    where ``start == end``)."""
+    log_w = -p * math.log(_last_base(d))
     if log_w >= math.log(FLOAT32_MAX):
         return math.inf
     return end + (start - end) * math.exp(log_w)
@@ -206,9 +212,7 @@ def _peak(start: float, end: float, p: float, d) -> float:
 
 def _peak_text(start: float, end: float, p: float, d) -> str:
     """:func:`_peak` for a message, written from its logarithm past float64."""
-    d = Fraction(d)
-    x = math.log10(start - end) - p * math.log10(d / (d - (math.ceil(d) - 1))) \
-        if start > end else -p * math.log10(d / (d - (math.ceil(d) - 1)))
+    x = -p * math.log10(_last_base(d)) + (math.log10(start - end) if start > end else 0.0)
     e = math.floor(x)
     return f"{10 ** (x - e):.4g}e+{e:02d}" if e >= 300 else f"{10 ** x:.4g}"
 
