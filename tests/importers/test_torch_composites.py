@@ -503,14 +503,17 @@ FALLING = {
     "LinearLR-to-0": lambda o: L.LinearLR(o, 0.8, 0.0, 4),
 }
 
-FALLING_SETTERS = {
+SETTERS = {
     "CyclicLR": CYCLERS["CyclicLR"],
-    "OneCycleLR": lambda o: L.OneCycleLR(o, max_lr=[1.0, 2.0], total_steps=30,
-                                         cycle_momentum=False),
+    "OneCycleLR": CYCLERS["OneCycleLR"],
     "CosineAnnealingWarmRestarts": lambda o: L.CosineAnnealingWarmRestarts(o, 4, 2, 0.001),
     "LambdaLR": lambda o: pytest.importorskip("transformers").get_scheduler(
         "cosine", o, num_warmup_steps=3, num_training_steps=30),
 }
+
+# the same setters, a OneCycleLR without its momentum cycle
+FALLING_SETTERS = {**SETTERS, "OneCycleLR": lambda o: L.OneCycleLR(
+    o, max_lr=[1.0, 2.0], total_steps=30, cycle_momentum=False)}
 
 
 @pytest.mark.parametrize("setter", sorted(FALLING_SETTERS))
@@ -790,13 +793,6 @@ SETTER_FORMS = {
         [c(o), L.LinearLR(o, 0.1, total_iters=5)]), L.ExponentialLR(o, 0.9)], [12]),
 }
 
-SETTERS = {
-    "CyclicLR": CYCLERS["CyclicLR"],
-    "OneCycleLR": CYCLERS["OneCycleLR"],
-    "CosineAnnealingWarmRestarts": lambda o: L.CosineAnnealingWarmRestarts(o, 4, 2, 0.001),
-    "LambdaLR": lambda o: pytest.importorskip("transformers").get_scheduler(
-        "cosine", o, num_warmup_steps=3, num_training_steps=30),
-}
 
 
 @pytest.mark.parametrize("form", sorted(SETTER_FORMS))
